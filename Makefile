@@ -1,0 +1,45 @@
+# Two commands on a fresh Debian machine with Python 3.11: `make demo` and `make test`.
+# Everything else they need (venv, Python deps, a Java runtime for Spark) is installed here.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format clean system-deps benchmark
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,plots]'
+	@touch $(STAMP)
+
+# Spark needs a Java 17+ runtime; install Debian's when `java` is missing.
+system-deps:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  echo "installing a Java runtime for Spark (openjdk-17-jre-headless)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/dltrigger generate --out data/demo/raw --overwrite
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/generate.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,151 @@
+"""The ``dltrigger`` command: one subcommand per pipeline stage, each flag a config override."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import PROCESSES, Config, load_config, with_overrides
+from .errors import DLTriggerError, did_you_mean
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (no usage dump), naming the value."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _process(text: str) -> str:
+    if text == "all" or text in PROCESSES:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown process {text!r}{did_you_mean(text, PROCESSES)}; "
+        f"valid: {', '.join(PROCESSES)}, all"
+    )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="configuration file (default: ./dltrigger.toml if present)"
+    )
+    parser.add_argument("--master", help="Spark master URL, e.g. local[2] or spark://host:7077")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dltrigger",
+        description="Event-topology classification for the LHC trigger: ROOT -> Spark -> PyTorch.",
+    )
+    parser.add_argument("--version", action="version", version=f"dltrigger {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = commands.add_parser(
+        "generate",
+        help="generate Delphes-format ROOT files (Pythia 8 + fast detector simulation)",
+        description=(
+            "Generate W+jets, ttbar and lepton-enriched QCD events at 13 TeV with Pythia 8, pass "
+            "them through a fast CMS-like detector simulation and write Delphes-format ROOT files "
+            "<process>_<index>.root (tree 'Delphes'), one Spark task per file. Defaults come from "
+            "the [generate] section of the configuration."
+        ),
+    )
+    gen.add_argument(
+        "--process",
+        nargs="+",
+        type=_process,
+        metavar="{wjets,ttbar,qcd,all}",
+        help="process(es) to generate",
+    )
+    gen.add_argument("--events", type=_positive_int, help="events written per process")
+    gen.add_argument("--events-per-file", type=_positive_int, help="events per output file")
+    gen.add_argument("--seed", type=_non_negative_int, help="random seed (same seed, same files)")
+    gen.add_argument("--out", type=Path, help="output folder")
+    gen.add_argument(
+        "--overwrite", action="store_true", default=None, help="replace existing output files"
+    )
+    gen.add_argument("--batch-size", type=_positive_int, help="events per Pythia batch")
+    gen.add_argument(
+        "--mpi",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="multiparton interactions (underlying event)",
+    )
+    gen.add_argument("--pileup", type=float, dest="pileup_mean", help="mean pile-up interactions")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(gen)
+    gen.set_defaults(handler=_generate)
+    return parser
+
+
+def _config_for(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if args.master:
+        config = with_overrides(config, "spark", master=args.master)
+    return config
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .generate.job import generate
+    from .generate.summary import print_summary
+
+    config = _config_for(args)
+    processes = None
+    if args.process:
+        processes = list(PROCESSES) if "all" in args.process else args.process
+    config = with_overrides(
+        config,
+        "generate",
+        processes=processes,
+        events=args.events,
+        events_per_file=args.events_per_file,
+        seed=args.seed,
+        out=args.out,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+        mpi=args.mpi,
+        pileup_mean=args.pileup_mean,
+    )
+    reports = generate(config, progress=not args.quiet)
+    print_summary(reports, config.generate.out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except DLTriggerError as exc:
+        print(f"dltrigger {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"dltrigger {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""A fast, vectorised detector simulation in the spirit of Delphes with the CMS card.
+
+It maps generator-level stable particles to the Delphes collections the pipeline reads, with
+the parameters of :mod:`.detector_card`:
+
+- charged particles within the tracker -> ``EFlowTrack`` (tracking efficiency per particle
+  type, log-normal pT smearing, production vertex in mm);
+- photons, and electrons without a track -> ``EFlowPhoton`` (ECAL energy smearing, threshold);
+- neutral hadrons, and charged hadrons without a track -> ``EFlowNeutralHadron`` (HCAL);
+- tracked electrons / muons passing identification -> ``Electron`` / ``MuonTight`` (same
+  momentum as their track, as Delphes' own-track-removal expects, pT ordered);
+- anti-kt jets on all particle-flow objects -> ``Jet``, flavour from b/c hadrons in the jet
+  cone, ``BTag`` drawn from the card's efficiency for that flavour;
+- ``MissingET`` = minus the vector sum of all particle-flow objects.
+
+Simplifications against Delphes, all deliberate: no calorimeter towers (each particle-flow
+neutral is one particle, so neutral multiplicities are lower than Delphes' tower counts), no
+track-calorimeter energy-flow subtraction for charged hadrons, no jet-energy-scale
+correction (the inputs are unbiased), no isolation requirement inside ``Electron`` and
+``MuonTight`` (the reference selects isolated leptons itself, reference-pipeline.md §2).
+Every random number is drawn from the generator passed in, in a fixed order, so a seed fixes
+the output.
+"""
+
+from __future__ import annotations
+
+import awkward as ak
+import fastjet
+import numpy as np
+
+from ..physics.kinematics import delta_r, eta, invariant_mass, phi, pt
+from .detector_card import CMS, DetectorCard
+
+#: Particles that leave no trace: neutrinos and the lightest neutralino / gravitino.
+INVISIBLE = (12, 14, 16, 1000022, 1000039)
+
+_JET_DEFINITION: fastjet.JetDefinition | None = None
+
+
+def _jet_definition(radius: float) -> fastjet.JetDefinition:
+    global _JET_DEFINITION
+    if _JET_DEFINITION is None or _JET_DEFINITION.R() != radius:
+        _JET_DEFINITION = fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
+    return _JET_DEFINITION
+
+
+def lognormal_smear(rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Log-normal values with the given mean and standard deviation (Delphes' ``LogNormal``).
+
+    Positive by construction; ``sigma = 0`` returns ``mean``. One normal number is drawn per
+    element whatever the sigma, so the random stream does not depend on the values.
+    """
+    normal = rng.standard_normal(mean.shape)
+    safe_mean = np.maximum(mean, 1e-12)
+    log_var = np.log1p(np.square(sigma / safe_mean))
+    return np.exp(np.log(safe_mean) - 0.5 * log_var + np.sqrt(log_var) * normal)
+
+
+def _jagged(n_events: int, event: np.ndarray, fields: dict[str, np.ndarray]) -> ak.Array:
+    counts = np.bincount(event, minlength=n_events)
+    return ak.unflatten(ak.zip(fields), counts)
+
+
+def _sorted_by_pt(collection: ak.Array) -> ak.Array:
+    return collection[ak.argsort(collection.PT, axis=1, ascending=False)]
+
+
+def simulate(
+    events: ak.Array, rng: np.random.Generator, card: DetectorCard = CMS
+) -> dict[str, ak.Array]:
+    """Detector response for a batch of events from :class:`.pythia_source.EventSource`.
+
+    Returns the Delphes collections (``EFlowTrack``, ``EFlowPhoton``, ``EFlowNeutralHadron``,
+    ``Electron``, ``MuonTight``, ``Jet``, ``MissingET``), each a jagged array of records whose
+    field names are the Delphes member names.
+    """
+    n_events = len(events)
+    particles = events.particles
+    event = np.repeat(np.arange(n_events), ak.to_numpy(ak.num(particles)))
+    flat = ak.flatten(particles)
+    pid = ak.to_numpy(flat.id)
+    charge = ak.to_numpy(flat.charge)
+    px, py, pz, energy = (ak.to_numpy(flat[c]) for c in ("px", "py", "pz", "e"))
+    p_pt, p_eta, p_phi = pt(px, py), eta(px, py, pz), phi(px, py)
+
+    abs_id = np.abs(pid)
+    visible = ~np.isin(abs_id, INVISIBLE)
+    is_electron, is_muon, is_photon = abs_id == 11, abs_id == 13, abs_id == 22
+    charged = (charge != 0) & visible
+    charged_hadron = charged & ~is_electron & ~is_muon
+
+    # Tracking: efficiency and resolution by particle type, inside the tracker only.
+    efficiency = np.zeros_like(p_pt)
+    resolution = np.zeros_like(p_pt)
+    for mask, eff, res in (
+        (charged_hadron, card.charged_hadron_tracking_efficiency, card.charged_hadron_resolution),
+        (is_electron, card.electron_tracking_efficiency, card.electron_resolution),
+        (is_muon, card.muon_tracking_efficiency, card.muon_resolution),
+    ):
+        efficiency[mask] = eff(p_pt[mask], p_eta[mask])
+        resolution[mask] = res(p_pt[mask], p_eta[mask])
+    in_tracker = np.abs(p_eta) <= card.tracker_eta_max
+    tracked = charged & in_tracker & (rng.random(p_pt.shape) < efficiency)
+    smeared_pt = lognormal_smear(rng, p_pt, resolution * p_pt)
+
+    tracks = tracked
+    track_fields = {
+        "PT": smeared_pt[tracks].astype(np.float32),
+        "Eta": p_eta[tracks].astype(np.float32),
+        "Phi": p_phi[tracks].astype(np.float32),
+        "PID": pid[tracks].astype(np.int32),
+        "Charge": charge[tracks].astype(np.int32),
+        "X": ak.to_numpy(flat.x)[tracks].astype(np.float32),
+        "Y": ak.to_numpy(flat.y)[tracks].astype(np.float32),
+        "Z": ak.to_numpy(flat.z)[tracks].astype(np.float32),
+    }
+
+    # Calorimeters: what has no track deposits its energy, with the card's resolution.
+    in_calo = np.abs(p_eta) <= card.calorimeter_eta_max
+    to_ecal = in_calo & (is_photon | (is_electron & ~tracked))
+    to_hcal = in_calo & visible & ~is_photon & ~is_electron & ~is_muon & ~tracked
+    calo_sigma = np.zeros_like(energy)
+    calo_sigma[to_ecal] = card.ecal_resolution(energy[to_ecal], p_eta[to_ecal])
+    calo_sigma[to_hcal] = card.hcal_resolution(energy[to_hcal], p_eta[to_hcal])
+    calo_energy = lognormal_smear(rng, energy, calo_sigma)
+    calo_et = calo_energy / np.cosh(p_eta)
+    photons = to_ecal & (calo_energy > card.ecal_energy_min)
+    neutrals = to_hcal & (calo_energy > card.hcal_energy_min)
+
+    def tower_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "ET": calo_et[mask].astype(np.float32),
+            "Eta": p_eta[mask].astype(np.float32),
+            "Phi": p_phi[mask].astype(np.float32),
+            "E": calo_energy[mask].astype(np.float32),
+        }
+
+    # Identification: tracked leptons, with the track's momentum.
+    id_random = rng.random(p_pt.shape)
+    electrons = tracks & is_electron
+    electrons &= id_random < card.electron_id_efficiency(smeared_pt, p_eta) * electrons
+    muons = tracks & is_muon
+    muons &= id_random < card.muon_id_efficiency(smeared_pt, p_eta) * muons
+
+    def lepton_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "PT": smeared_pt[mask].astype(np.float32),
+            "Eta": p_eta[mask].astype(np.float32),
+            "Phi": p_phi[mask].astype(np.float32),
+            "Charge": charge[mask].astype(np.int32),
+        }
+
+    # Particle-flow candidates (massless) feed jets and missing ET.
+    pf = tracks | photons | neutrals
+    pf_pt = np.where(tracks, smeared_pt, calo_et)
+    pf_px, pf_py = pf_pt * np.cos(p_phi), pf_pt * np.sin(p_phi)
+    pf_pz = pf_pt * np.sinh(p_eta)
+    pf_e = pf_pt * np.cosh(p_eta)
+    met_x = -np.bincount(event[pf], weights=pf_px[pf], minlength=n_events)
+    met_y = -np.bincount(event[pf], weights=pf_py[pf], minlength=n_events)
+    met_z = -np.bincount(event[pf], weights=pf_pz[pf], minlength=n_events)
+    missing_et = ak.unflatten(
+        ak.zip(
+            {
+                "MET": pt(met_x, met_y).astype(np.float32),
+                "Eta": eta(met_x, met_y, met_z).astype(np.float32),
+                "Phi": phi(met_x, met_y).astype(np.float32),
+            }
+        ),
+        np.ones(n_events, dtype=np.int64),
+    )
+
+    jets = _cluster_jets(
+        n_events,
+        event[pf],
+        {"px": pf_px[pf], "py": pf_py[pf], "pz": pf_pz[pf], "E": pf_e[pf]},
+        events.hadrons,
+        rng,
+        card,
+    )
+    return {
+        "EFlowTrack": _jagged(n_events, event[tracks], track_fields),
+        "EFlowPhoton": _jagged(n_events, event[photons], tower_fields(photons)),
+        "EFlowNeutralHadron": _jagged(n_events, event[neutrals], tower_fields(neutrals)),
+        "Electron": _sorted_by_pt(_jagged(n_events, event[electrons], lepton_fields(electrons))),
+        "MuonTight": _sorted_by_pt(_jagged(n_events, event[muons], lepton_fields(muons))),
+        "Jet": jets,
+        "MissingET": missing_et,
+    }
+
+
+def _cluster_jets(
+    n_events: int,
+    event: np.ndarray,
+    momenta: dict[str, np.ndarray],
+    hadrons: ak.Array,
+    rng: np.random.Generator,
+    card: DetectorCard,
+) -> ak.Array:
+    inputs = ak.unflatten(ak.zip(momenta), np.bincount(event, minlength=n_events))
+    sequence = fastjet.ClusterSequence(inputs, _jet_definition(card.jet_radius))
+    raw = sequence.inclusive_jets(min_pt=card.jet_pt_min)
+    counts = ak.to_numpy(ak.num(raw))
+    flat = ak.flatten(raw)
+    jpx, jpy, jpz, je = (ak.to_numpy(flat[c]).astype(np.float64) for c in ("px", "py", "pz", "E"))
+    j_pt, j_eta, j_phi = pt(jpx, jpy), eta(jpx, jpy, jpz), phi(jpx, jpy)
+
+    # Flavour: 5 if a b hadron is in the cone, else 4 if a c hadron is, else 0 (light).
+    jets = ak.unflatten(ak.zip({"eta": j_eta, "phi": j_phi}), counts)
+    heavy = hadrons[hadrons.pt > card.flavour_hadron_pt_min]
+    pairs = ak.cartesian({"j": jets, "h": heavy}, axis=1, nested=True)
+    matched = delta_r(pairs.j.eta, pairs.j.phi, pairs.h.eta, pairs.h.phi) < card.flavour_match_dr
+    flavour_hits = ak.where(matched, pairs.h.flavour, 0)
+    flavour = ak.to_numpy(ak.flatten(ak.fill_none(ak.max(flavour_hits, axis=-1), 0)))
+    flavour = flavour.astype(np.int32)
+    tag_random = rng.random(j_pt.shape)
+    btag = (tag_random < card.btag_efficiency(flavour, j_pt, j_eta)).astype(np.int32)
+    fields = {
+        "PT": j_pt.astype(np.float32),
+        "Eta": j_eta.astype(np.float32),
+        "Phi": j_phi.astype(np.float32),
+        "Mass": invariant_mass(je, jpx, jpy, jpz).astype(np.float32),
+        "Flavor": flavour,
+        "BTag": btag,
+    }
+    return _sorted_by_pt(ak.unflatten(ak.zip(fields), counts))

@@ -1,0 +1,113 @@
+"""The three physics processes at sqrt(s) = 13 TeV, as Pythia 8 settings.
+
+Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets.
+
+- **W+jets**: ``qqbar -> W g`` and ``q g -> W q`` above ``pthat_min``, with the W forced to
+  e nu or mu nu (tau nu is not generated: its leptons are soft and it adds nothing to a
+  single-isolated-lepton selection but generation time).
+- **ttbar**: ``gg, qqbar -> ttbar`` with at least one W -> e nu / mu nu, like the reference's
+  lepton-filtered sample. Instead of generating all decays and throwing ~60% away, three
+  Pythia instances force the decays (W+ leptonic / W- hadronic, the mirror, both leptonic)
+  and events are drawn from them in the proportions of an inclusive sample filtered on
+  "at least one leptonic W": ``(1-p)/(2-p)``, ``(1-p)/(2-p)`` and ``p/(2-p)`` with
+  ``p = B(W -> e nu) + B(W -> mu nu)``. Kinematics are those of the filtered sample exactly.
+- **QCD multijet, lepton-enriched**: light-flavour QCD essentially never has an isolated
+  lepton (0 of 1,500 events), so the sample is heavy-flavour 2 -> 2 production
+  (``HardQCD:hardbbbar`` and ``HardQCD:hardccbar``) with the semileptonic decays of weakly
+  decaying b and c hadrons forced to e/mu, plus a generator-level lepton filter (see
+  docs/generator.md for its efficiency and the bias this choice brings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import LABELS, ProcessName, ProcessSettings
+
+#: W -> e nu and W -> mu nu branching fractions, PDG 2024 (10.71% and 10.63%).
+W_TO_E_OR_MU = 0.1071 + 0.1063
+
+#: Weakly decaying b hadrons (B0, B+, Bs, Bc, Lambda_b, Xi_b0, Xi_b-, Omega_b) and
+#: c hadrons (D+, D0, Ds, Lambda_c, Xi_c+, Xi_c0, Omega_c) whose decays are forced to e/mu.
+B_HADRONS = (511, 521, 531, 541, 5122, 5132, 5232, 5332)
+C_HADRONS = (411, 421, 431, 4122, 4132, 4232, 4332)
+
+_QUIET = (
+    "Print:quiet = on",
+    "Next:numberCount = 0",
+    "Init:showChangedSettings = off",
+    "Init:showProcesses = off",
+    "Init:showChangedParticleData = off",
+)
+
+
+@dataclass(frozen=True)
+class PythiaConfiguration:
+    """One Pythia instance's settings and the fraction of the sample's events it supplies."""
+
+    settings: tuple[str, ...]
+    fraction: float = 1.0
+
+
+def common_settings(seed: int, mpi: bool) -> tuple[str, ...]:
+    """Beam, seed and verbosity settings shared by all processes."""
+    return (
+        *_QUIET,
+        "Beams:eCM = 13000.",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+        f"PartonLevel:MPI = {'on' if mpi else 'off'}",
+    )
+
+
+def _forced_semileptonic(ids: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(s for i in ids for s in (f"{i}:onMode = off", f"{i}:onIfAny = 11 13"))
+
+
+def process_configurations(
+    process: ProcessName, settings: ProcessSettings
+) -> tuple[PythiaConfiguration, ...]:
+    """The Pythia configurations (without seed/beam settings) that make up ``process``."""
+    pthat = f"PhaseSpace:pTHatMin = {settings.pthat_min}"
+    if process == "wjets":
+        return (
+            PythiaConfiguration(
+                (
+                    "WeakBosonAndParton:qqbar2Wg = on",
+                    "WeakBosonAndParton:qg2Wq = on",
+                    pthat,
+                    "24:onMode = off",
+                    "24:onIfAny = 11 13",
+                )
+            ),
+        )
+    if process == "ttbar":
+        p = W_TO_E_OR_MU
+        base = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", pthat, "24:onMode = off")
+        leptonic, hadronic = "11 13", "1 2 3 4 5"
+        single = (1 - p) / (2 - p)
+        return (
+            PythiaConfiguration(
+                (*base, f"24:onPosIfAny = {leptonic}", f"24:onNegIfAny = {hadronic}"), single
+            ),
+            PythiaConfiguration(
+                (*base, f"24:onPosIfAny = {hadronic}", f"24:onNegIfAny = {leptonic}"), single
+            ),
+            PythiaConfiguration((*base, f"24:onIfAny = {leptonic}"), p / (2 - p)),
+        )
+    if process == "qcd":
+        return (
+            PythiaConfiguration(
+                (
+                    "HardQCD:hardbbbar = on",
+                    "HardQCD:hardccbar = on",
+                    pthat,
+                    *_forced_semileptonic(B_HADRONS + C_HADRONS),
+                )
+            ),
+        )
+    raise ValueError(f"unknown process {process!r}; valid: {sorted(LABELS)}")
+
+
+#: Settings of the minimum-bias events overlaid as pile-up.
+MINIMUM_BIAS = ("SoftQCD:inelastic = on",)

@@ -1,0 +1,1 @@
+"""Reading and writing: ROOT files, Parquet datasets, atomic outputs (no physics here)."""

@@ -1,0 +1,40 @@
+"""Atomic outputs: write under a temporary name beside the target, rename when complete.
+
+A rename within one folder is atomic on POSIX file systems, so a reader (or a later stage
+checking for existing outputs) sees either the complete file or nothing, never a partial file
+under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMPORARY_MARK = ".tmp-"
+
+
+def temporary_folder(target: Path) -> Path:
+    """A hidden, unique sibling folder of ``target`` (its contents never match ``*.root``)."""
+    return target.parent / f"{TEMPORARY_MARK}{target.name}-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path to write; move it to ``target`` only if the block succeeds.
+
+    The temporary file has the target's own name inside a hidden sibling folder, because
+    ROOT files record their name: the finished file must not name a temporary.
+    """
+    target = Path(target)
+    folder = temporary_folder(target)
+    folder.mkdir()
+    temporary = folder / target.name
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

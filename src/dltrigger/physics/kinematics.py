@@ -1,0 +1,58 @@
+"""Kinematic formulas written once, for numpy or awkward arrays alike.
+
+Angles in radians, momenta in GeV. Each function broadcasts like numpy ufuncs, so it works on
+flat numpy arrays, on jagged awkward arrays, and on ``ak.cartesian`` pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: |eta| returned for a particle along the beam (pT = 0), instead of infinity.
+ETA_AT_ZERO_PT = 1e4
+
+
+def pt(px, py):
+    """Transverse momentum."""
+    return np.hypot(px, py)
+
+
+def phi(px, py):
+    """Azimuth in [-pi, pi]."""
+    return np.arctan2(py, px)
+
+
+def eta(px, py, pz):
+    """Pseudorapidity, finite (+-ETA_AT_ZERO_PT) along the beam axis."""
+    transverse = np.hypot(px, py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.arcsinh(pz / transverse)
+    return np.where(transverse > 0, value, np.copysign(ETA_AT_ZERO_PT, pz))
+
+
+def delta_phi(phi1, phi2):
+    """phi1 - phi2 wrapped to [-pi, pi] (the reference wrapped at 2 pi by mistake, §2 step 5)."""
+    return (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
+
+
+def delta_r(eta1, phi1, eta2, phi2):
+    """Angular distance sqrt(d_eta^2 + d_phi^2)."""
+    return np.hypot(eta1 - eta2, delta_phi(phi1, phi2))
+
+
+def transverse_mass(pt1, phi1, pt2, phi2):
+    """Transverse mass of two massless objects, sqrt(2 pT1 pT2 (1 - cos d_phi)).
+
+    The reference's MT omitted the square root (reference-pipeline.md §11).
+    """
+    return np.sqrt(np.maximum(2 * pt1 * pt2 * (1 - np.cos(phi1 - phi2)), 0.0))
+
+
+def invariant_mass(e, px, py, pz):
+    """Invariant mass of a four-momentum, clipped at zero for rounding below the light cone."""
+    return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
+
+
+def pt_eta_phi_to_pxpypz(pt_, eta_, phi_):
+    """Cartesian momentum components of a massless object."""
+    return pt_ * np.cos(phi_), pt_ * np.sin(phi_), pt_ * np.sinh(eta_)

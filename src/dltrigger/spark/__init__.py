@@ -1,0 +1,1 @@
+"""Spark glue: sessions and job helpers that wire I/O and physics together."""
