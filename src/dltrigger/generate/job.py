@@ -143,6 +143,7 @@ def generate_file(task: FileTask) -> FileReport:
         written += len(number)
         pending.clear()
 
+    Path(task.path).parent.mkdir(parents=True, exist_ok=True)
     with DelphesWriter(task.path, uuid_seed=int(file_seed.generate_state(1)[0])) as writer:
         done = 0
         while done < task.events:

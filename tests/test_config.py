@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from dltrigger.config import Config, load_config, with_overrides
+from dltrigger.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_repository_config_loads_and_uses_local_master():
+    config = load_config(REPO / "dltrigger.toml")
+    assert config.spark.master == "local[*]"
+    assert set(config.generate.processes) == {"wjets", "ttbar", "qcd"}
+    assert config.generate.qcd.lepton_filter_pt > 0
+
+
+def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DLTRIGGER_CONFIG", raising=False)
+    assert load_config() == Config()
+
+
+def test_named_missing_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_invalid_values_name_the_field(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[generate]\nevents = -3\n")
+    with pytest.raises(ConfigError, match=r"generate\.events.*-3"):
+        load_config(path)
+    path.write_text("[generate]\nevnts = 3\n")
+    with pytest.raises(ConfigError, match="evnts"):
+        load_config(path)
+    path.write_text("[generate\n")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config(path)
+
+
+def test_overrides_replace_only_given_values():
+    config = with_overrides(Config(), "generate", events=7, seed=None)
+    assert config.generate.events == 7
+    assert config.generate.seed == Config().generate.seed
+    with pytest.raises(ConfigError, match="events_per_file"):
+        with_overrides(config, "generate", events_per_file=0)
+    master = with_overrides(config, "spark", master="spark://127.0.0.1:7077")
+    assert master.spark.master == "spark://127.0.0.1:7077"
