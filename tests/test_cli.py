@@ -1,0 +1,90 @@
+"""The ``dltrigger`` command line: help, a small run, and one-line errors on bad input."""
+
+import subprocess
+import sys
+
+import pytest
+import uproot
+
+from dltrigger.cli import main
+
+pytestmark = pytest.mark.spark
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dltrigger", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_generate():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "generate" in result.stdout
+    result = run_cli("generate", "--help")
+    assert result.returncode == 0
+    for flag in ("--process", "--events", "--seed", "--out", "--events-per-file", "--overwrite"):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--process", "zjets"], "unknown process 'zjets'"),
+        (["--process", "ttbr"], "did you mean 'ttbar'"),
+        (["--events", "0"], "must be a positive integer, got 0"),
+        (["--events", "-5"], "got -5"),
+        (["--events-per-file", "ten"], "got 'ten'"),
+        (["--seed", "-1"], "got -1"),
+    ],
+)
+def test_bad_values_get_one_line_errors(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--out", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = main(["generate", "--out", str(blocker / "sub"), "--events", "5"])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert "cannot create output folder" in err and str(blocker / "sub") in err
+    assert len(err.splitlines()) == 1
+
+
+def test_generate_refuses_to_overwrite_then_overwrites(spark, tmp_path, capsys):
+    args = [
+        "generate",
+        "--process",
+        "wjets",
+        "--events",
+        "30",
+        "--events-per-file",
+        "15",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--seed",
+        "3",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "wjets" in out and "Generated samples" in out
+    files = sorted(p.name for p in tmp_path.glob("*.root"))
+    assert files == ["wjets_0.root", "wjets_1.root"]
+    before = (tmp_path / "wjets_0.root").read_bytes()
+
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert "already exist" in err and "wjets_0.root" in err and "--overwrite" in err
+    assert (tmp_path / "wjets_0.root").read_bytes() == before
+
+    assert main([*args, "--overwrite"]) == 0
+    assert (tmp_path / "wjets_0.root").read_bytes() == before  # same seed, same bytes
+    with uproot.open(tmp_path / "wjets_1.root") as f:
+        assert f["Delphes"].num_entries == 15
