@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dltrigger.config import GenerateConfig
-from dltrigger.generate.processes import W_TO_E_OR_MU, process_configurations
+from dltrigger.generate.processes import W_TO_E_OR_MU, ttbar_variants
 from dltrigger.generate.pythia_source import EventSource
 
 pytestmark = pytest.mark.slow
@@ -19,11 +19,20 @@ def gen_leptons(events, pt_min=0.0):
 
 
 def test_ttbar_mixture_is_that_of_an_at_least_one_lepton_filter():
-    fractions = [c.fraction for c in process_configurations("ttbar", CONFIG.ttbar)]
+    fractions = [v.fraction for v in ttbar_variants()]
     p = W_TO_E_OR_MU
     inclusive = np.array([p * (1 - p), p * (1 - p), p * p])
     assert np.allclose(fractions, inclusive / inclusive.sum())
     assert sum(fractions) == pytest.approx(1.0)
+
+
+def test_ttbar_dilepton_share_follows_the_decay_variants():
+    source = EventSource("ttbar", CONFIG.ttbar, np.random.SeedSequence(11))
+    events = source.next(200)
+    dilepton = np.mean(ak.to_numpy(ak.sum(gen_leptons(events, 20.0), axis=1) >= 2))
+    expected = W_TO_E_OR_MU / (2 - W_TO_E_OR_MU)  # 0.119; sigma ~0.023 at 200 events
+    # Leptons from b decays add a little; acceptance (pT > 20) removes a little.
+    assert expected - 0.07 < dilepton < expected + 0.10
 
 
 def test_every_ttbar_and_w_event_has_a_lepton():

@@ -45,6 +45,8 @@ class ProcessSettings(_Strict):
     pthat_min: float = Field(gt=0)
     #: Keep only events with a generator-level e or mu above this pT (GeV); 0 switches it off.
     lepton_filter_pt: float = Field(default=0.0, ge=0)
+    #: QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar).
+    heavy_flavours: list[Literal["b", "c"]] = Field(default_factory=lambda: ["b", "c"])
 
 
 class GenerateConfig(_Strict):

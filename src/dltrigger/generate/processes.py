@@ -6,11 +6,13 @@ Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2
   e nu or mu nu (tau nu is not generated: its leptons are soft and it adds nothing to a
   single-isolated-lepton selection but generation time).
 - **ttbar**: ``gg, qqbar -> ttbar`` with at least one W -> e nu / mu nu, like the reference's
-  lepton-filtered sample. Instead of generating all decays and throwing ~60% away, three
-  Pythia instances force the decays (W+ leptonic / W- hadronic, the mirror, both leptonic)
-  and events are drawn from them in the proportions of an inclusive sample filtered on
-  "at least one leptonic W": ``(1-p)/(2-p)``, ``(1-p)/(2-p)`` and ``p/(2-p)`` with
-  ``p = B(W -> e nu) + B(W -> mu nu)``. Kinematics are those of the filtered sample exactly.
+  lepton-filtered sample. Instead of generating all decays and throwing ~60% away, the W
+  decays are forced in three variants (W+ leptonic / W- hadronic, the mirror, both
+  leptonic), switched between batches of one Pythia instance (decay tables may change after
+  initialisation; only cross sections would not follow, and none are used). Events are
+  drawn from the variants in the proportions of an inclusive sample filtered on "at least
+  one leptonic W": ``(1-p)/(2-p)``, ``(1-p)/(2-p)`` and ``p/(2-p)`` with
+  ``p = B(W -> e nu) + B(W -> mu nu)``, so the kinematics are those of the filtered sample.
 - **QCD multijet, lepton-enriched**: light-flavour QCD essentially never has an isolated
   lepton (0 of 1,500 events), so the sample is heavy-flavour 2 -> 2 production
   (``HardQCD:hardbbbar`` and ``HardQCD:hardccbar``) with the semileptonic decays of weakly
@@ -42,11 +44,19 @@ _QUIET = (
 
 
 @dataclass(frozen=True)
-class PythiaConfiguration:
-    """One Pythia instance's settings and the fraction of the sample's events it supplies."""
+class DecayVariant:
+    """Particle-data settings applied between batches, and the share of events they make."""
 
     settings: tuple[str, ...]
-    fraction: float = 1.0
+    fraction: float
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """Pythia settings of a process, and its decay variants (empty: one fixed configuration)."""
+
+    settings: tuple[str, ...]
+    variants: tuple[DecayVariant, ...] = ()
 
 
 def common_settings(seed: int, mpi: bool) -> tuple[str, ...]:
@@ -64,47 +74,49 @@ def _forced_semileptonic(ids: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(s for i in ids for s in (f"{i}:onMode = off", f"{i}:onIfAny = 11 13"))
 
 
-def process_configurations(
-    process: ProcessName, settings: ProcessSettings
-) -> tuple[PythiaConfiguration, ...]:
-    """The Pythia configurations (without seed/beam settings) that make up ``process``."""
+def ttbar_variants(p: float = W_TO_E_OR_MU) -> tuple[DecayVariant, ...]:
+    """W decay variants whose mixture equals ttbar filtered on >= 1 leptonic W (e or mu)."""
+    leptonic, hadronic = "11 13", "1 2 3 4 5"
+    single = (1 - p) / (2 - p)
+    return (
+        DecayVariant(
+            ("24:onMode = off", f"24:onPosIfAny = {leptonic}", f"24:onNegIfAny = {hadronic}"),
+            single,
+        ),
+        DecayVariant(
+            ("24:onMode = off", f"24:onPosIfAny = {hadronic}", f"24:onNegIfAny = {leptonic}"),
+            single,
+        ),
+        DecayVariant(("24:onMode = off", f"24:onIfAny = {leptonic}"), p / (2 - p)),
+    )
+
+
+def process_definition(process: ProcessName, settings: ProcessSettings) -> ProcessDefinition:
+    """The Pythia settings (without seed and beam settings) that make up ``process``."""
     pthat = f"PhaseSpace:pTHatMin = {settings.pthat_min}"
     if process == "wjets":
-        return (
-            PythiaConfiguration(
-                (
-                    "WeakBosonAndParton:qqbar2Wg = on",
-                    "WeakBosonAndParton:qg2Wq = on",
-                    pthat,
-                    "24:onMode = off",
-                    "24:onIfAny = 11 13",
-                )
-            ),
+        return ProcessDefinition(
+            (
+                "WeakBosonAndParton:qqbar2Wg = on",
+                "WeakBosonAndParton:qg2Wq = on",
+                pthat,
+                "24:onMode = off",
+                "24:onIfAny = 11 13",
+            )
         )
     if process == "ttbar":
-        p = W_TO_E_OR_MU
-        base = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", pthat, "24:onMode = off")
-        leptonic, hadronic = "11 13", "1 2 3 4 5"
-        single = (1 - p) / (2 - p)
-        return (
-            PythiaConfiguration(
-                (*base, f"24:onPosIfAny = {leptonic}", f"24:onNegIfAny = {hadronic}"), single
-            ),
-            PythiaConfiguration(
-                (*base, f"24:onPosIfAny = {hadronic}", f"24:onNegIfAny = {leptonic}"), single
-            ),
-            PythiaConfiguration((*base, f"24:onIfAny = {leptonic}"), p / (2 - p)),
+        return ProcessDefinition(
+            ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", pthat), ttbar_variants()
         )
     if process == "qcd":
-        return (
-            PythiaConfiguration(
-                (
-                    "HardQCD:hardbbbar = on",
-                    "HardQCD:hardccbar = on",
-                    pthat,
-                    *_forced_semileptonic(B_HADRONS + C_HADRONS),
-                )
-            ),
+        flavours = settings.heavy_flavours
+        hadrons = (B_HADRONS if "b" in flavours else ()) + (C_HADRONS if "c" in flavours else ())
+        return ProcessDefinition(
+            (
+                *(f"HardQCD:hard{q}{q}bar = on" for q in flavours),
+                pthat,
+                *_forced_semileptonic(hadrons),
+            )
         )
     raise ValueError(f"unknown process {process!r}; valid: {sorted(LABELS)}")
 

@@ -14,7 +14,7 @@ import pythia8mc
 
 from ..config import ProcessName, ProcessSettings
 from .detector_card import CMS
-from .processes import MINIMUM_BIAS, common_settings, process_configurations
+from .processes import MINIMUM_BIAS, common_settings, process_definition
 
 #: Pythia's random seed must be in [1, 900_000_000].
 _MAX_PYTHIA_SEED = 900_000_000
@@ -49,6 +49,12 @@ class _PythiaInstance:
             if pid not in self._charges:
                 self._charges[pid] = self.pythia.particleData.charge(pid)
         return np.array([self._charges[p] for p in unique.tolist()], dtype=np.float32)[inverse]
+
+    def switch_decays(self, settings: tuple[str, ...]) -> None:
+        """Change decay tables between events (honoured by Pythia's decays after init)."""
+        for line in settings:
+            if not self.pythia.particleData.readString(line):
+                raise ValueError(f"Pythia rejected the particle-data setting {line!r}")
 
     def next_batch(self, n: int) -> ak.Array:
         """At least ``n`` events (Pythia may skip failed ones, so ask again until there)."""
@@ -131,18 +137,18 @@ class EventSource:
         mpi: bool = True,
         pileup_mean: float = 0.0,
     ):
-        configurations = process_configurations(process, settings)
-        children = seed.spawn(len(configurations) + 2)
-        self._instances = [
-            _PythiaInstance(common_settings(pythia_seed(child), mpi) + config.settings)
-            for child, config in zip(children, configurations, strict=False)
-        ]
-        self._fractions = np.array([c.fraction for c in configurations])
-        self._rng = np.random.default_rng(children[-2])
+        definition = process_definition(process, settings)
+        children = seed.spawn(3)
+        first_variant = definition.variants[0].settings if definition.variants else ()
+        self._instance = _PythiaInstance(
+            common_settings(pythia_seed(children[0]), mpi) + definition.settings + first_variant
+        )
+        self._variants = definition.variants
+        self._rng = np.random.default_rng(children[1])
         self._filter_pt = settings.lepton_filter_pt
         self._pileup_mean = pileup_mean
         self._pileup = (
-            _PythiaInstance(common_settings(pythia_seed(children[-1]), mpi) + MINIMUM_BIAS)
+            _PythiaInstance(common_settings(pythia_seed(children[2]), mpi) + MINIMUM_BIAS)
             if pileup_mean > 0
             else None
         )
@@ -152,14 +158,15 @@ class EventSource:
         self._surplus: ak.Array | None = None
 
     def _draw(self, n: int) -> ak.Array:
-        if len(self._instances) == 1:
-            return _flat_events(self._instances[0].next_batch(n), self._instances[0])
-        counts = self._rng.multinomial(n, self._fractions)
-        parts = [
-            _flat_events(inst.next_batch(k), inst)
-            for inst, k in zip(self._instances, counts, strict=True)
-            if k > 0
-        ]
+        instance = self._instance
+        if not self._variants:
+            return _flat_events(instance.next_batch(n), instance)
+        counts = self._rng.multinomial(n, [v.fraction for v in self._variants])
+        parts = []
+        for variant, k in zip(self._variants, counts, strict=True):
+            if k > 0:
+                instance.switch_decays(variant.settings)
+                parts.append(_flat_events(instance.next_batch(k), instance))
         events = ak.concatenate(parts)
         return events[self._rng.permutation(len(events))]
 

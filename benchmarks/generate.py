@@ -1,0 +1,117 @@
+"""Benchmark of ``dltrigger generate``: events per second per core, per process.
+
+For each process one output file is made in this process (one core, as one Spark task does)
+and timed. Printed per process:
+
+- written ev/s/core: events written to the ROOT file per second (Pythia + filter + detector
+  simulation + jets + writing);
+- selected ev/s/core: "selected-equivalent" events per second, i.e. written events with an
+  e/mu of pT > 23 GeV and relative isolation < 0.45 (the reference's selection, §2);
+- the reference: Pythia alone making the same accepted events (same settings and filter, no
+  detector simulation or output), and the ratio of the full chain to it.
+
+Goals (issue 2): >= 100 written ev/s/core for W+jets and ttbar, >= 20 selected ev/s/core for
+QCD. Usage: ``python benchmarks/generate.py [--events N] [--no-mpi] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe
+from dltrigger import __version__
+from dltrigger.config import GenerateConfig
+from dltrigger.generate.job import generate_file, plan
+from dltrigger.generate.pythia_source import EventSource
+
+GOALS = {"wjets": ("written", 100.0), "ttbar": ("written", 100.0), "qcd": ("selected", 20.0)}
+
+
+def pythia_alone(config: GenerateConfig, process: str, events: int) -> float:
+    """Seconds Pythia (with the process's filter) takes to hand out ``events`` events."""
+    start = time.perf_counter()
+    source = EventSource(
+        process, config.settings(process), np.random.SeedSequence(7), mpi=config.mpi
+    )
+    done = 0
+    while done < events:
+        done += len(source.next(min(config.batch_size, events - done)))
+    return time.perf_counter() - start
+
+
+def run(events: dict[str, int], mpi: bool) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for process, n in events.items():
+            config = GenerateConfig(
+                out=Path(folder), processes=[process], events=n, events_per_file=n, mpi=mpi
+            )
+            task = dataclasses.replace(plan(config)[0], seed=1)
+            report = generate_file(task)
+            reference = pythia_alone(config, process, n)
+            rows.append(
+                {
+                    "process": process,
+                    "mpi": mpi,
+                    "events": n,
+                    "pythia_events": report.generated,
+                    "seconds": report.seconds,
+                    "written_per_s": n / report.seconds,
+                    "selected": report.selected,
+                    "selected_per_s": report.selected / report.seconds,
+                    "pythia_alone_per_s": n / reference,
+                    "ratio_to_pythia_alone": reference / report.seconds,
+                    "bytes_per_event": report.bytes / n,
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000, help="events per process (W, tt)")
+    parser.add_argument("--qcd-events", type=int, default=500, help="events written for QCD")
+    parser.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    events = {"wjets": args.events, "ttbar": args.events, "qcd": args.qcd_events}
+    rows = run(events, mpi=not args.no_mpi)
+    print(
+        f"dltrigger {__version__} generate benchmark, one core, MPI {'off' if args.no_mpi else 'on'}"
+    )
+    print(f"machine: {describe()}")
+    header = (
+        f"{'process':8} {'written':>8} {'Pythia':>8} {'written':>10} {'selected':>10} "
+        f"{'Pythia-alone':>13} {'ratio':>6} {'kB/ev':>6}  goal"
+    )
+    print(header)
+    print(
+        f"{'':8} {'events':>8} {'events':>8} {'ev/s/core':>10} {'ev/s/core':>10} {'ev/s/core':>13}"
+    )
+    for r in rows:
+        kind, goal = GOALS[r["process"]]
+        value = r["written_per_s"] if kind == "written" else r["selected_per_s"]
+        verdict = "met" if value >= goal else "NOT met"
+        print(
+            f"{r['process']:8} {r['events']:8d} {r['pythia_events']:8d} {r['written_per_s']:10.1f} "
+            f"{r['selected_per_s']:10.2f} {r['pythia_alone_per_s']:13.1f} "
+            f"{r['ratio_to_pythia_alone']:6.2f} {r['bytes_per_event'] / 1e3:6.1f}  "
+            f">= {goal:.0f} {kind} ev/s/core: {verdict}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"machine": describe(), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
