@@ -55,7 +55,7 @@ class GenerateConfig(_Strict):
     processes: list[ProcessName] = Field(default_factory=lambda: ["wjets", "ttbar", "qcd"])
     #: Events written per process.
     events: int = Field(default=1500, gt=0)
-    events_per_file: int = Field(default=500, gt=0)
+    events_per_file: int = Field(default=1000, gt=0)
     seed: int = Field(default=20190917, ge=0)
     out: Path = Path("data/raw")
     overwrite: bool = False

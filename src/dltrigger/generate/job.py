@@ -112,7 +112,7 @@ def check_output_folder(config: GenerateConfig, tasks: list[FileTask]) -> None:
         )
 
 
-def _seeds(task: FileTask) -> tuple[np.random.SeedSequence, ...]:
+def file_seeds(task: FileTask) -> tuple[np.random.SeedSequence, ...]:
     root = np.random.SeedSequence([task.seed, LABELS[task.process], task.index])
     return tuple(root.spawn(3))
 
@@ -124,7 +124,7 @@ def generate_file(task: FileTask) -> FileReport:
     from .pythia_source import EventSource
 
     start = time.perf_counter()
-    source_seed, detector_seed, file_seed = _seeds(task)
+    source_seed, detector_seed, file_seed = file_seeds(task)
     source = EventSource(
         task.process, task.settings, source_seed, mpi=task.mpi, pileup_mean=task.pileup_mean
     )
