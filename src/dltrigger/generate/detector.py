@@ -24,6 +24,12 @@ the output.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+from collections.abc import Iterator
+
 import awkward as ak
 import fastjet
 import numpy as np
@@ -35,6 +41,31 @@ from .detector_card import CMS, DetectorCard
 INVISIBLE = (12, 14, 16, 1000022, 1000039)
 
 _JET_DEFINITION: fastjet.JetDefinition | None = None
+_BANNER_SILENCED = False
+
+
+@contextlib.contextmanager
+def _fastjet_banner_silenced() -> Iterator[None]:
+    """FastJet's C++ library prints a 13-line banner on its first clustering in each process
+    (every Spark worker); send that one write to /dev/null. It is cited in docs/generator.md."""
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        yield
+        return
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            try:
+                yield
+            finally:
+                libc.fflush(None)
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+        _BANNER_SILENCED = True
 
 
 def _jet_definition(radius: float) -> fastjet.JetDefinition:
@@ -198,8 +229,9 @@ def _cluster_jets(
     card: DetectorCard,
 ) -> ak.Array:
     inputs = ak.unflatten(ak.zip(momenta), np.bincount(event, minlength=n_events))
-    sequence = fastjet.ClusterSequence(inputs, _jet_definition(card.jet_radius))
-    raw = sequence.inclusive_jets(min_pt=card.jet_pt_min)
+    with _fastjet_banner_silenced():
+        sequence = fastjet.ClusterSequence(inputs, _jet_definition(card.jet_radius))
+        raw = sequence.inclusive_jets(min_pt=card.jet_pt_min)
     counts = ak.to_numpy(ak.num(raw))
     flat = ak.flatten(raw)
     jpx, jpy, jpz, je = (ak.to_numpy(flat[c]).astype(np.float64) for c in ("px", "py", "pz", "E"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from ..config import SparkConfig
 
@@ -23,6 +24,10 @@ def get_spark(config: SparkConfig | None = None):
         return active
     config = config or SparkConfig()
     builder = SparkSession.builder.master(config.master).appName(config.app_name)
+    log4j = Path(__file__).with_name("log4j2.properties")
+    builder = builder.config(
+        "spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log4j}"
+    )
     for key, value in config.conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
