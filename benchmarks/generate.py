@@ -74,12 +74,56 @@ def run(events: dict[str, int], mpi: bool) -> list[dict]:
     return rows
 
 
+def run_spark(events: int, events_per_file: int, master: str, mpi: bool) -> dict:
+    """Wall-clock throughput of the whole ``generate`` job through Spark (all processes)."""
+    import os
+
+    from dltrigger.config import Config, SparkConfig
+    from dltrigger.generate.job import generate
+    from dltrigger.spark.session import get_spark
+
+    quiet = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+    spark = get_spark(SparkConfig(master=master, conf=quiet))
+    cores = spark.sparkContext.defaultParallelism
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(
+            generate=GenerateConfig(
+                out=Path(folder), events=events, events_per_file=events_per_file, mpi=mpi
+            )
+        )
+        start = time.perf_counter()
+        reports = generate(config, spark=spark, progress=False)
+        wall = time.perf_counter() - start
+    spark.stop()
+    written = sum(r.events for r in reports)
+    task_seconds = sum(r.seconds for r in reports)
+    return {
+        "master": master,
+        "cores": cores,
+        "files": len(reports),
+        "events": written,
+        "wall_seconds": wall,
+        "events_per_s": written / wall,
+        "events_per_s_per_core": written / wall / cores,
+        "task_seconds": task_seconds,
+        "parallel_efficiency": task_seconds / (wall * cores),
+        "cpu_count": os.cpu_count(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per process (W, tt)")
     parser.add_argument("--qcd-events", type=int, default=500, help="events written for QCD")
     parser.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--spark-events",
+        type=int,
+        default=0,
+        help="also time a whole Spark job with this many events per process (0: skip)",
+    )
+    parser.add_argument("--master", default="local[*]", help="Spark master for --spark-events")
     args = parser.parse_args()
 
     events = {"wjets": args.events, "ttbar": args.events, "qcd": args.qcd_events}
@@ -107,8 +151,20 @@ def main() -> None:
             f"{r['ratio_to_pythia_alone']:6.2f} {r['bytes_per_event'] / 1e3:6.1f}  "
             f">= {goal:.0f} {kind} ev/s/core: {verdict}"
         )
+    result = {"machine": describe(), "rows": rows}
+    if args.spark_events:
+        job = run_spark(
+            args.spark_events, max(args.spark_events // 4, 1), args.master, not args.no_mpi
+        )
+        result["spark"] = job
+        print(
+            f"Spark job on {job['master']} ({job['cores']} cores): {job['files']} files, "
+            f"{job['events']} events in {job['wall_seconds']:.1f} s wall = "
+            f"{job['events_per_s']:.1f} ev/s ({job['events_per_s_per_core']:.1f} ev/s/core); "
+            f"task time / (wall x cores) = {job['parallel_efficiency']:.2f}"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"machine": describe(), "rows": rows}, indent=2))
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

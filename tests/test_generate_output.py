@@ -81,3 +81,23 @@ def test_same_seed_same_bytes_other_seed_other_events(tmp_path):
             a["Delphes"]["EFlowTrack_size"].array(library="np"),
             c["Delphes"]["EFlowTrack_size"].array(library="np"),
         )
+
+
+def test_failed_task_reports_the_cause_and_leaves_no_partial_file(spark, tmp_path, monkeypatch):
+    from dltrigger.config import Config
+    from dltrigger.errors import GenerationError
+    from dltrigger.generate import job
+
+    config = Config(generate=GenerateConfig(out=tmp_path, processes=["wjets"], events=10))
+    good = plan(config.generate)[0]
+    # A task the worker cannot run (an unknown process reaches it only by a bug): the
+    # failure must surface with its cause and leave no file under a final name.
+    broken = dataclasses.replace(good, process="zjets", path=str(tmp_path / "zjets_0.root"))
+    monkeypatch.setattr(job, "plan", lambda _config: [good, broken])
+    with pytest.raises(GenerationError, match="zjets"):
+        job.generate(config, spark=spark, progress=False)
+    assert not (tmp_path / "zjets_0.root").exists()
+    assert not list(tmp_path.glob(".tmp-*"))
+    for leftover in tmp_path.glob("*.root"):  # the good task may have finished: complete
+        with uproot.open(leftover) as f:
+            assert f["Delphes"].num_entries == 10
