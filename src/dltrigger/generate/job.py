@@ -9,6 +9,7 @@ a folder every executor can write to (a shared file system).
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -188,8 +189,6 @@ def _run_partition(tasks):
 def _remove_stale_temporaries(out: Path) -> None:
     """Leftovers of killed tasks: hidden temporary folders never look like outputs, but
     removing them keeps the folder clean."""
-    import shutil
-
     for leftover in out.glob(f"{TEMPORARY_MARK}*"):
         shutil.rmtree(leftover, ignore_errors=True)
 

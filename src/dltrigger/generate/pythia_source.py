@@ -154,7 +154,7 @@ class EventSource:
         )
         self.generated = 0
         self.accepted = 0
-        self.accepted_raw = 0
+        self._passed_filter = 0
         self._surplus: ak.Array | None = None
 
     def _draw(self, n: int) -> ak.Array:
@@ -197,12 +197,12 @@ class EventSource:
         while have < n:
             # Draw enough for the filter's running efficiency, so a low-efficiency filter
             # does not degrade into many tiny Pythia batches.
-            efficiency = max(self.accepted_raw / self.generated, 0.02) if self.generated else 1.0
+            efficiency = max(self._passed_filter / self.generated, 0.02) if self.generated else 1.0
             events = self._draw(max(int(np.ceil((n - have) / efficiency)), 1))
             self.generated += len(events)
             if self._filter_pt > 0:
                 events = events[_passes_lepton_filter(events, self._filter_pt)]
-            self.accepted_raw += len(events)
+            self._passed_filter += len(events)
             kept.append(events)
             have += len(events)
         merged = kept[0] if len(kept) == 1 else ak.concatenate(kept)
