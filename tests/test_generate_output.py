@@ -22,6 +22,7 @@ REFERENCE_BRANCHES = {
     "MuonTight": ["PT", "Eta", "Phi", "Charge"],
     "MissingET": ["MET", "Phi", "Eta"],
     "Jet": ["PT", "Eta", "Phi", "Mass", "BTag"],
+    "Event": ["Number"],
 }
 
 

@@ -98,6 +98,32 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(gen)
     gen.set_defaults(handler=_generate)
+
+    ing = commands.add_parser(
+        "ingest",
+        help="read ROOT files (local, globs, root:// URLs) into Spark and save them as Parquet",
+        description=(
+            "Read the samples' ROOT files through Spark (format 'root', uproot underneath) and "
+            "write one Parquet dataset partitioned by label, with columns label, sample, "
+            "source_file and entry added, and a JSON report. Files given as INPUT are assigned "
+            "to samples by their name prefix (wjets_*.root, Wlnu_lepFilter_13TeV_*.root, ...); "
+            "with no INPUT the [ingest.samples] of the configuration are read."
+        ),
+    )
+    ing.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders, globs or URLs")
+    ing.add_argument("--out", type=Path, help="output folder (Parquet dataset)")
+    ing.add_argument("--tree", help="tree name (default Delphes)")
+    ing.add_argument("--branches", help="comma-separated collections/branches to read")
+    ing.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        default=None,
+        help="leave out unreadable files (listed in the report) instead of failing",
+    )
+    ing.add_argument("--overwrite", action="store_true", default=None, help="replace the output")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(ing)
+    ing.set_defaults(handler=_ingest)
     return parser
 
 
@@ -131,6 +157,26 @@ def _generate(args: argparse.Namespace) -> int:
     )
     reports = generate(config, progress=not args.quiet)
     print_summary(reports, config.generate.out)
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from .ingest.job import ingest
+    from .ingest.summary import print_report
+
+    config = with_overrides(
+        _config_for(args),
+        "ingest",
+        out=args.out,
+        tree=args.tree,
+        branches=[b.strip() for b in args.branches.split(",") if b.strip()]
+        if args.branches
+        else None,
+        skip_bad_files=args.skip_bad_files,
+        overwrite=args.overwrite,
+    )
+    report = ingest(config, inputs=args.inputs or None, progress=not args.quiet)
+    print_report(report)
     return 0
 
 

@@ -81,11 +81,56 @@ class GenerateConfig(_Strict):
         return getattr(self, process)
 
 
+class SampleConfig(_Strict):
+    """One physics sample to ingest: its class label and where its ROOT files are."""
+
+    label: int = Field(ge=0)
+    #: Files, folders, globs or ``root://host:port//path`` URLs.
+    paths: list[str] = Field(default_factory=list)
+    #: File-name prefixes that identify this sample's files given on the command line
+    #: (``wjets_3.root`` -> ``wjets``; the reference's ``Wlnu_lepFilter_13TeV_819.root``).
+    aliases: list[str] = Field(default_factory=list)
+
+
+def _default_samples() -> dict[str, SampleConfig]:
+    return {
+        "qcd": SampleConfig(
+            label=LABELS["qcd"], paths=["data/raw/qcd_*.root"], aliases=["qcd_lepFilter_13TeV"]
+        ),
+        "ttbar": SampleConfig(
+            label=LABELS["ttbar"],
+            paths=["data/raw/ttbar_*.root"],
+            aliases=["ttbar_lepFilter_13TeV"],
+        ),
+        "wjets": SampleConfig(
+            label=LABELS["wjets"],
+            paths=["data/raw/wjets_*.root"],
+            aliases=["Wlnu_lepFilter_13TeV", "Wlnu"],
+        ),
+    }
+
+
+class IngestConfig(_Strict):
+    """Settings of ``dltrigger ingest`` (ROOT -> Spark -> Parquet)."""
+
+    samples: dict[str, SampleConfig] = Field(default_factory=_default_samples)
+    out: Path = Path("data/ingested")
+    tree: str = "Delphes"
+    #: Collections or branches to read (empty: every readable branch).
+    branches: list[str] = Field(default_factory=list)
+    #: Upper bounds of one Spark partition: entries, and uncompressed bytes of the branches read.
+    partition_events: int = Field(default=100_000, gt=0)
+    partition_bytes: int = Field(default=256 * 2**20, gt=0)
+    skip_bad_files: bool = False
+    overwrite: bool = False
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
     spark: SparkConfig = SparkConfig()
     generate: GenerateConfig = GenerateConfig()
+    ingest: IngestConfig = IngestConfig()
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

@@ -26,3 +26,40 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest valid name, or ``""`` if none is close."""
     close = difflib.get_close_matches(name, list(valid), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class InputError(DLTriggerError):
+    """An input path, glob or URL that cannot be used."""
+
+
+class RootFileError(InputError):
+    """A ROOT file that cannot be opened or read: names the file and what is wrong."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class TreeNotFoundError(RootFileError):
+    def __init__(self, path: str, tree: str, available: list[str]):
+        self.tree = tree
+        names = ", ".join(available) if available else "none"
+        super().__init__(
+            path, f"no tree {tree!r}{did_you_mean(tree, available)}; trees in the file: {names}"
+        )
+
+
+class BranchNotFoundError(RootFileError):
+    def __init__(self, path: str, tree: str, branch: str, available: list[str]):
+        self.tree = tree
+        self.branch = branch
+        super().__init__(
+            path,
+            f"tree {tree!r} has no branch or collection {branch!r}"
+            f"{did_you_mean(branch, available)}",
+        )
+
+
+class OutputError(DLTriggerError):
+    """An output location that cannot be written, or exists and may not be replaced."""

@@ -140,7 +140,9 @@ def generate_file(task: FileTask) -> FileReport:
             return
         chunk = {k: ak.concatenate([p[k] for p in pending]) for k in pending[0]}
         number = np.arange(written, written + len(chunk["Jet"]), dtype=np.int64)
-        writer.extend(chunk, {"Event.Number": number})
+        # Delphes stores Event as a one-element collection (Event_size = 1, Event.Number).
+        chunk["Event"] = ak.unflatten(ak.zip({"Number": number}), np.ones_like(number))
+        writer.extend(chunk)
         written += len(number)
         pending.clear()
 

@@ -38,3 +38,33 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder to fill; it replaces ``target`` only if the block succeeds.
+
+    ``target`` existing is refused unless ``overwrite``; the old folder is then moved aside
+    and removed only after the new one is in place.
+    """
+    from ..errors import OutputError
+
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise OutputError(f"output {target} already exists (use --overwrite to replace it)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {target.parent}: {exc.strerror}") from None
+    temporary = temporary_folder(target)
+    try:
+        yield temporary
+        if target.exists():
+            old = temporary_folder(target)
+            os.replace(target, old)
+            os.replace(temporary, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, target)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
