@@ -13,15 +13,19 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "error: Python 3.11 is required (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,plots]'
+	$(BIN)/pip install --quiet -e '.[dev,plots,xrootd]'
 	@touch $(STAMP)
 
-# Spark needs a Java 17+ runtime; install Debian's when `java` is missing.
+# Debian packages: a Java 17+ runtime for Spark, and the XRootD server the remote-reading
+# tests start on 127.0.0.1. Installed only when missing.
+APT_PACKAGES = $(if $(shell command -v java),,openjdk-17-jre-headless) \
+               $(if $(shell command -v xrootd),,xrootd-server)
+
 system-deps:
-	@if ! command -v java >/dev/null 2>&1; then \
-	  echo "installing a Java runtime for Spark (openjdk-17-jre-headless)"; \
+	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
+	  echo "installing Debian packages: $(strip $(APT_PACKAGES))"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openjdk-17-jre-headless; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(strip $(APT_PACKAGES)); \
 	fi
 
 demo: $(STAMP)

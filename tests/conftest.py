@@ -57,3 +57,79 @@ def generated(spark, tmp_path_factory) -> GeneratedSample:
     )
     reports = generate(config, spark=spark, progress=False)
     return GeneratedSample(folder, reports, config)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process, seconds: float = 20.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {seconds} s")
+
+
+@dataclass(frozen=True)
+class XRootDServer:
+    url: str  # root://127.0.0.1:PORT/
+    folder: Path  # the served folder
+
+    def url_of(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+
+@pytest.fixture(scope="session")
+def xrootd_server():
+    """A real XRootD server (Debian's xrootd-server) on 127.0.0.1, serving a temporary folder.
+
+    The daemon refuses to run as root, so it drops to ``nobody`` (-R); its folders are made
+    readable (data) and writable (admin) for that user.
+    """
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    binary = shutil.which("xrootd")
+    if binary is None:
+        pytest.skip("xrootd server not installed (make test installs Debian's xrootd-server)")
+    base = Path(tempfile.mkdtemp(prefix="dltrigger-xrootd-"))
+    data, admin = base / "data", base / "admin"
+    data.mkdir()
+    admin.mkdir()
+    os.chmod(base, 0o755)
+    os.chmod(data, 0o755)
+    os.chmod(admin, 0o777)
+    port = free_port()
+    config = base / "xrootd.cfg"
+    config.write_text(
+        f"all.export /\nxrd.port {port}\noss.localroot {data}\n"
+        f"all.adminpath {admin}\nall.pidpath {admin}\n"
+    )
+    command = [binary, "-c", str(config), "-l", str(admin / "xrootd.log")]
+    if os.geteuid() == 0:
+        command += ["-R", "nobody"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield XRootDServer(f"root://127.0.0.1:{port}/", data)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(base, ignore_errors=True)

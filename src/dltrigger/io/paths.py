@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Iterable
@@ -22,26 +23,32 @@ def _has_glob(path: str) -> bool:
 
 
 def _expand_remote(url: str) -> list[str]:
-    """Folders and globs on XRootD (or any fsspec file system); plain URLs are kept as they are.
+    """Folders and globs on XRootD (or another fsspec file system); plain URLs are kept.
 
-    A URL without glob characters is assumed to be a file: opening it later reports a
-    missing file or an unreachable server with the URL in the message.
+    Globs may use wildcards in the last path component only (``root://h//store/qcd_*.root``);
+    a URL ending in ``/`` means that folder's ``*.root`` files. A URL without wildcards is
+    assumed to be a file: opening it later reports a missing file or an unreachable server
+    with the URL in the message.
     """
     if not _has_glob(url) and not url.endswith("/"):
         return [url]
     import fsspec
 
+    scheme, rest = url.split("://", 1)
+    host, _, path = rest.partition("/")
+    folder, _, pattern = ("/" + path.lstrip("/")).rpartition("/")
+    pattern = pattern or "*" + ROOT_SUFFIX
+    if _has_glob(folder):
+        raise InputError(f"{url}: wildcards are supported in the last path component only")
     try:
-        fs, _, _ = fsspec.get_fs_token_paths(url)
-        protocol = url.split("://", 1)[0]
-        host = url.split("://", 1)[1].split("/", 1)[0]
-        target = url if _has_glob(url) else url.rstrip("/") + "/*" + ROOT_SUFFIX
-        matches = fs.glob(fs._strip_protocol(target))
+        fs = fsspec.filesystem(scheme, hostid=host, skip_instance_cache=True)
+        names = [n.rstrip("/").rpartition("/")[2] for n in fs.ls(folder or "/", detail=False)]
     except Exception as exc:  # fsspec back ends raise many types; keep the URL and the cause
-        raise InputError(f"cannot list {url}: {exc}") from None
+        raise InputError(f"cannot list {scheme}://{host}/{folder or '/'}: {exc}") from None
+    matches = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
     if not matches:
-        raise InputError(f"no ROOT files match {url}")
-    return sorted(f"{protocol}://{host}/{m if m.startswith('/') else '/' + m}" for m in matches)
+        raise InputError(f"no files match {url}")
+    return [f"{scheme}://{host}/{folder}/{name}" for name in matches]
 
 
 def expand_inputs(inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:

@@ -142,8 +142,10 @@ def open_file(path: str, timeout: float = 30.0):
         return _raise(path, "file not found")
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if is_remote(path):
+            return _raise(path, f"cannot open over {path.split('://')[0]}:// ({reason})")
         if os.path.exists(path) and os.path.getsize(path) == 0:
-            reason = "empty file (0 bytes)"
+            return _raise(path, "empty file (0 bytes)")
         return _raise(path, f"not a readable ROOT file ({reason})")
 
 

@@ -189,6 +189,22 @@ def plan_partitions(infos: list[FileInfo], max_events: int, max_bytes: int) -> l
     return partitions
 
 
+def _names_in_schema(schema: StructType) -> list[str]:
+    """Collections' members (``C.M``) and scalars named by a user-given schema."""
+    from pyspark.sql.types import ArrayType
+
+    names = []
+    for f in schema.fields:
+        if f.name in (SOURCE_FILE_COLUMN, ENTRY_COLUMN):
+            continue
+        element = f.dataType.elementType if isinstance(f.dataType, ArrayType) else None
+        if isinstance(element, StructType):
+            names.extend(f"{f.name}.{m}" for m in element.fieldNames())
+        else:
+            names.append(f.name)
+    return names
+
+
 def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     value = options.get(name.lower())
     if value is None:
@@ -225,9 +241,7 @@ class RootDataSource(DataSource):
 
     def _requested(self, schema: StructType | None = None) -> list[str]:
         if schema is not None and len(schema.fields) > 0:
-            return [
-                f.name for f in schema.fields if f.name not in (SOURCE_FILE_COLUMN, ENTRY_COLUMN)
-            ]
+            return _names_in_schema(schema)
         text = self._options.get("branches", "")
         return [b.strip() for b in text.split(",") if b.strip()]
 
