@@ -63,3 +63,7 @@ class BranchNotFoundError(RootFileError):
 
 class OutputError(DLTriggerError):
     """An output location that cannot be written, or exists and may not be replaced."""
+
+
+class IngestError(DLTriggerError):
+    """The ingest job failed while reading or writing (the cause names the file)."""

@@ -22,6 +22,7 @@ from ..errors import GenerationError, OutputExistsError
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
+from ..spark.failures import root_cause
 
 #: Events accumulated before they are written as one ROOT basket per branch.
 WRITE_CHUNK_EVENTS = 2000
@@ -212,15 +213,5 @@ def generate(config: Config, spark=None, progress: bool = True) -> list[FileRepo
         else:
             rows = rdd.collect()
     except Exception as exc:
-        raise GenerationError(f"event generation failed: {_root_cause(exc)}") from exc
+        raise GenerationError(f"event generation failed: {root_cause(exc)}") from exc
     return [FileReport(**row) for row in rows]
-
-
-def _root_cause(exc: Exception) -> str:
-    """The last line of a Python worker's traceback inside a Spark error, else the message."""
-    text = str(exc)
-    lines = [line for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "Error" in line and ":" in line and not line.startswith("\tat "):
-            return line.strip()
-    return lines[-1] if lines else type(exc).__name__

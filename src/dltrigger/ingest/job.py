@@ -16,13 +16,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import InputError
+from ..errors import IngestError, InputError
 from ..io.atomic import atomic_folder
 from ..io.root_reader import ENTRY_COLUMN, SOURCE_FILE_COLUMN
+from ..spark.failures import root_cause
 from ..spark.root_source import common_layout, inspect_files, plan_partitions, register
 from .samples import resolve_samples
 
-REPORT_NAME = "ingest_report.json"
+#: Leading underscore: Spark and pyarrow skip it when reading the folder as a dataset.
+REPORT_NAME = "_ingest_report.json"
 
 
 @dataclass
@@ -126,11 +128,14 @@ def ingest(
         def write() -> None:
             frame.write.partitionBy("label").option("compression", "zstd").parquet(data)
 
-        if progress:
-            description = f"ingesting {len(report.files)} file(s)"
-            run_spark_job_with_progress(spark, description, report.partitions, write)
-        else:
-            write()
+        try:
+            if progress:
+                description = f"ingesting {len(report.files)} file(s)"
+                run_spark_job_with_progress(spark, description, report.partitions, write)
+            else:
+                write()
+        except Exception as exc:
+            raise IngestError(f"ingest failed, nothing written: {root_cause(exc)}") from None
         report.events_written = spark.read.parquet(data).count()
         if report.events_written != report.events:
             raise InputError(

@@ -83,6 +83,7 @@ def inspect_file(path: str, tree_name: str, requested: list[str]) -> tuple[FileI
         layout = infer_layout(tree).select(requested, path, tree_name)
         branches = [tree[b] for b in layout.branch_paths()]
         entries = tree.num_entries
+        _check_not_truncated(path, file, branches)
         try:
             names = layout.branch_paths()
             starts = tuple(int(x) for x in tree.common_entry_offsets(filter_name=names)[:-1])
@@ -96,6 +97,27 @@ def inspect_file(path: str, tree_name: str, requested: list[str]) -> tuple[FileI
             compressed_bytes=sum(b.compressed_bytes for b in branches),
         )
     return info, layout
+
+
+def _check_not_truncated(path: str, file, branches) -> None:
+    """Every basket of the branches read must lie inside the file (a cut-off copy opens
+    fine, as ROOT keeps its directory near the start, and fails only when read)."""
+    size = getattr(file.file.source, "num_bytes", None)
+    if not size:
+        return
+    for branch in branches:
+        n = branch.num_baskets
+        if n == 0:
+            continue
+        seeks = branch.member("fBasketSeek")[:n]
+        lengths = branch.member("fBasketBytes")[:n]
+        ends = [int(s) + int(b) for s, b in zip(seeks, lengths, strict=True)]
+        if max(ends) > size:
+            raise RootFileError(
+                path,
+                f"truncated: branch {branch.name!r} has data up to byte {max(ends)} "
+                f"but the file has {size} bytes",
+            )
 
 
 def inspect_files(
