@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Fail fast on refused XRootD connections in tests (the client's default retries for ~minutes).
+os.environ.setdefault("XRD_CONNECTIONRETRY", "1")
+os.environ.setdefault("XRD_CONNECTIONWINDOW", "5")
 from dataclasses import dataclass
 from pathlib import Path
 

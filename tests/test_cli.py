@@ -88,3 +88,19 @@ def test_generate_refuses_to_overwrite_then_overwrites(spark, tmp_path, capsys):
     assert (tmp_path / "wjets_0.root").read_bytes() == before  # same seed, same bytes
     with uproot.open(tmp_path / "wjets_1.root") as f:
         assert f["Delphes"].num_entries == 15
+
+
+def test_ingest_command(spark, generated, tmp_path, capsys):
+    out = tmp_path / "ingested"
+    files = [str(f) for f in generated.files("wjets")]
+    assert main(["ingest", *files, "--out", str(out), "--quiet", "--branches", "Electron,Jet"]) == 0
+    printed = capsys.readouterr().out
+    assert "wjets" in printed and "_ingest_report.json" in printed
+    assert spark.read.parquet(str(out)).columns[:2] == ["Electron", "Jet"]
+
+
+def test_ingest_bad_input_is_one_line(tmp_path, capsys):
+    code = main(["ingest", str(tmp_path / "qcd_*.root"), "--out", str(tmp_path / "o")])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"dltrigger ingest: error: no files match {tmp_path / 'qcd_*.root'}"
