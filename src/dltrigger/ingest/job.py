@@ -103,6 +103,7 @@ def ingest(
                 [info_by_path[f] for f in readable],
                 settings.partition_events,
                 settings.partition_bytes,
+                spark.sparkContext.defaultParallelism,
             )
         )
         frames.append(
@@ -111,6 +112,7 @@ def ingest(
             .option("branches", ",".join(columns))
             .option("partitionEvents", str(settings.partition_events))
             .option("partitionBytes", str(settings.partition_bytes))
+            .option("minPartitions", str(spark.sparkContext.defaultParallelism))
             .load(readable)
             .withColumn("label", F.lit(label))
             .withColumn("sample", F.lit(sample))

@@ -12,7 +12,9 @@ Usage::
 Options (all optional): ``tree`` (default ``Delphes``); ``branches`` (comma-separated
 collections, ``C.M`` members or scalars; default all readable ones); ``partitionEvents`` and
 ``partitionBytes`` (upper bounds of one partition in entries and in uncompressed bytes of the
-branches read); ``sourceColumns`` (``true``: add ``source_file`` and ``entry``);
+branches read); ``minPartitions`` (lower the entry bound until there are about this many
+partitions, e.g. the number of cores, so small inputs still use every core);
+``sourceColumns`` (``true``: add ``source_file`` and ``entry``);
 ``skipBadFiles`` (``true``: leave out files that cannot be opened or lack the tree or a
 branch, instead of failing). A user-given schema (``.schema(...)``) selects the columns too.
 
@@ -189,8 +191,16 @@ def plan_ranges(info: FileInfo, max_events: int, max_bytes: int) -> list[FileRan
     return ranges
 
 
-def plan_partitions(infos: list[FileInfo], max_events: int, max_bytes: int) -> list[RootPartition]:
-    """Pack ranges, in file order, into partitions within the bounds."""
+def plan_partitions(
+    infos: list[FileInfo], max_events: int, max_bytes: int, min_partitions: int = 1
+) -> list[RootPartition]:
+    """Pack ranges, in file order, into partitions within the bounds.
+
+    With ``min_partitions``, the entry bound is lowered so that small inputs are still cut
+    into about that many partitions (to keep every core busy).
+    """
+    total = sum(i.entries for i in infos)
+    max_events = max(1, min(max_events, -(-total // max(min_partitions, 1))))
     partitions: list[RootPartition] = []
     current: list[FileRange] = []
     events = 0
@@ -292,7 +302,8 @@ class RootDataSource(DataSource):
             layout = layout.select(requested, good[0][0].path, self.tree_name)
         max_events = int(self._options.get("partitionevents", DEFAULT_PARTITION_EVENTS))
         max_bytes = int(self._options.get("partitionbytes", DEFAULT_PARTITION_BYTES))
-        partitions = plan_partitions([g[0] for g in good], max_events, max_bytes)
+        min_partitions = int(self._options.get("minpartitions", 1))
+        partitions = plan_partitions([g[0] for g in good], max_events, max_bytes, min_partitions)
         with_source = SOURCE_FILE_COLUMN in schema.fieldNames()
         return RootReader(self.tree_name, layout, partitions, with_source)
 
