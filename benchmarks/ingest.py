@@ -1,0 +1,149 @@
+"""Benchmark of ``dltrigger ingest``: ROOT -> Arrow -> Spark -> Parquet, against raw uproot.
+
+On the same generated files (made once, cached under ``--data``), one run measures:
+
+1. raw uproot: ``TTree.arrays`` of the ingested branches in this process (one core) -- the
+   local limit, decompression and deserialisation;
+2. uproot -> Arrow record batches (our reader without Spark), one core;
+3. the Spark ``root`` source on ``local[1]`` and ``local[2]``, every column materialised
+   (``noop`` sink);
+4. ROOT -> Parquet end to end (``dltrigger ingest``) on ``local[1]`` and ``local[2]``.
+
+Printed: events/s and MB/s (compressed bytes of the branches read, per second) and the ratio
+to raw uproot. Goals (issue 3): Spark source on one core >= 0.8 x raw uproot; on two cores
+>= 1.6 x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe
+from dltrigger import __version__
+from dltrigger.config import Config, GenerateConfig, IngestConfig, SparkConfig
+from dltrigger.io.paths import expand_inputs
+from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
+from dltrigger.spark.root_source import inspect_files
+
+QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+
+
+def ensure_data(folder: Path, events: int) -> list[str]:
+    files = sorted(folder.glob("*.root"))
+    if len(files) >= 3:
+        return [str(f) for f in files]
+    from dltrigger.generate.job import generate
+
+    print(f"generating {events} events per process into {folder} (once)...", flush=True)
+    config = Config(
+        spark=SparkConfig(master="local[*]", conf=QUIET),
+        generate=GenerateConfig(out=folder, events=events, events_per_file=1000, overwrite=True),
+    )
+    generate(config, progress=False)
+    from pyspark.sql import SparkSession
+
+    SparkSession.getActiveSession().stop()
+    return [str(f) for f in sorted(folder.glob("*.root"))]
+
+
+def best_of(repeats: int, function) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def raw_uproot(files: list[str]) -> None:
+    for path in files:
+        file, tree = open_tree(path, "Delphes")
+        with file:
+            tree.arrays(infer_layout(tree).branch_paths(), library="ak", how=dict)
+
+
+def uproot_to_arrow(files: list[str]) -> None:
+    for path in files:
+        file, tree = open_tree(path, "Delphes")
+        with file:
+            read_record_batch(tree, infer_layout(tree), 0, tree.num_entries, path)
+
+
+def spark_session(master: str):
+    from dltrigger.spark.session import get_spark
+
+    return get_spark(SparkConfig(master=master, conf=QUIET))
+
+
+def spark_source(spark, files: list[str]) -> None:
+    from dltrigger.spark.root_source import register
+
+    register(spark)
+    cores = spark.sparkContext.defaultParallelism
+    df = spark.read.format("root").option("minPartitions", str(2 * cores)).load(files)
+    df.write.format("noop").mode("overwrite").save()
+
+
+def end_to_end(spark, files: list[str]) -> None:
+    from dltrigger.ingest.job import ingest
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(ingest=IngestConfig(out=Path(folder) / "out"))
+        ingest(config, inputs=files, spark=spark, progress=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data/bench/raw"))
+    parser.add_argument("--events", type=int, default=4000, help="per process, if generating")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    files = ensure_data(args.data, args.events)
+    infos = [g[0] for g in inspect_files(expand_inputs(files), "Delphes", [], False)[0]]
+    events = sum(i.entries for i in infos)
+    megabytes = sum(i.compressed_bytes for i in infos) / 1e6
+
+    results = {}
+    results["raw uproot (1 core)"] = best_of(args.repeats, lambda: raw_uproot(files))
+    results["uproot -> Arrow (1 core)"] = best_of(args.repeats, lambda: uproot_to_arrow(files))
+    for master in ("local[1]", "local[2]"):
+        spark = spark_session(master)
+        spark_source(spark, files)  # warm-up: Python workers, JIT
+        results[f"Spark source {master}"] = best_of(
+            args.repeats, lambda s=spark: spark_source(s, files)
+        )
+        results[f"ROOT -> Parquet {master}"] = best_of(
+            args.repeats, lambda s=spark: end_to_end(s, files)
+        )
+        spark.stop()
+
+    raw = results["raw uproot (1 core)"]
+    print(f"dltrigger {__version__} ingest benchmark; machine: {describe()}")
+    print(f"{len(files)} files, {events} events, {megabytes:.1f} MB compressed (all branches)")
+    print(f"{'measurement':28} {'seconds':>8} {'events/s':>10} {'MB/s':>7} {'x raw':>6}")
+    for name, seconds in results.items():
+        print(
+            f"{name:28} {seconds:8.2f} {events / seconds:10.0f} {megabytes / seconds:7.1f} "
+            f"{raw / seconds:6.2f}"
+        )
+    one, two = raw / results["Spark source local[1]"], raw / results["Spark source local[2]"]
+    for label, value, goal in (("local[1]", one, 0.8), ("local[2]", two, 1.6)):
+        verdict = "met" if value >= goal else "NOT met"
+        print(f"goal: Spark source {label} >= {goal} x raw: {value:.2f} ({verdict})")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": describe(), "events": events, "seconds": results}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
