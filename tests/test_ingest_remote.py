@@ -52,10 +52,10 @@ def test_root_urls_give_the_same_dataframe_as_local_files(
 def test_bad_root_urls_are_named(spark, xrootd_server, tmp_path):
     config = Config(ingest=IngestConfig(out=tmp_path / "out"))
     missing = xrootd_server.url_of("wjets_404.root")
-    with pytest.raises(RootFileError, match="wjets_404.root"):
+    with pytest.raises(RootFileError, match=r"wjets_404\.root"):
         ingest(config, inputs=[missing], spark=spark, progress=False)
     refused = f"root://127.0.0.1:{free_port()}//wjets_0.root"
-    with pytest.raises(RootFileError, match=r"127\.0\.0\.1.*cannot open over root://"):
+    with pytest.raises(RootFileError, match=r"127\.0\.0\.1.*cannot reach the file.*Connection"):
         ingest(config, inputs=[refused], spark=spark, progress=False)
     with pytest.raises(InputError, match="no files match"):
         ingest(config, inputs=[xrootd_server.url_of("nothing_*.root")], spark=spark)
@@ -89,7 +89,7 @@ def standalone_cluster(tmp_path):
             str(master_ui),
         ],
         env=env,
-        stdout=open(logs / "master.log", "w"),
+        stdout=open(logs / "master.log", "w"),  # noqa: SIM115 (lives as long as the process)
         stderr=subprocess.STDOUT,
     )
     url = f"spark://127.0.0.1:{master_port}"
@@ -111,7 +111,7 @@ def standalone_cluster(tmp_path):
                 str(worker_ui),
             ],
             env=env,
-            stdout=open(logs / "worker.log", "w"),
+            stdout=open(logs / "worker.log", "w"),  # noqa: SIM115 (lives as long as the process)
             stderr=subprocess.STDOUT,
         )
         wait_for_port(worker_ui, worker, 60)

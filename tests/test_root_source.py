@@ -6,7 +6,8 @@ import pytest
 import uproot
 
 from dltrigger.io.delphes_writer import DelphesWriter
-from dltrigger.spark.root_source import FileInfo, plan_partitions, plan_ranges, register
+from dltrigger.spark.root_planning import batch_ranges, plan_slices, slice_entries
+from dltrigger.spark.root_source import register
 
 pytestmark = pytest.mark.spark
 
@@ -61,35 +62,46 @@ def test_branches_option_and_user_schema_read_only_what_is_asked(reader, generat
         assert [j["PT"] for j in first] == pytest.approx(f["Delphes"]["Jet.PT"].array()[0].tolist())
 
 
-def test_ranges_follow_clusters_and_bounds():
-    info = FileInfo("f.root", 1000, (0, 100, 200, 300, 700), 1000 * 1000, 0)
-    ranges = plan_ranges(info, max_events=250, max_bytes=10**12)
-    assert [(r.start, r.stop) for r in ranges] == [
-        (0, 200),
-        (200, 300),
-        (300, 550),
-        (550, 700),
-        (700, 950),
-        (950, 1000),
-    ]
-    # Bytes bound: 1 kB per entry and 150 kB -> at most 150 entries, cut at clusters.
-    ranges = plan_ranges(info, max_events=10**9, max_bytes=150_000)
-    assert ranges[0].stop == 100
-    assert all(r.stop - r.start <= 150 for r in ranges)
-    assert sum(r.stop - r.start for r in ranges) == 1000
-    # Small files are packed together.
-    small = [FileInfo(f"s{i}.root", 30, (0,), 3000, 0) for i in range(10)]
-    parts = plan_partitions(small, max_events=100, max_bytes=10**9)
-    assert [len(p.ranges) for p in parts] == [3, 3, 3, 1]
+def test_slices_and_batches_follow_clusters_and_bounds():
+    starts = [0, 100, 200, 300, 700]
+    # Slices of equal entry fractions, snapped to cluster starts: no overlap, no gap.
+    slices = [slice_entries(i, 3, 1000, starts) for i in range(3)]
+    assert [(r.start, r.stop) for r in slices] == [(0, 300), (300, 700), (700, 1000)]
+    assert sum(len(r) for r in slices) == 1000
+    # Batches: cut at cluster starts within 250 entries; a 400-entry cluster is cut inside.
+    batches = batch_ranges(range(0, 1000), starts, 1.0, 250, 10**12)
+    assert batches == [(0, 200), (200, 300), (300, 550), (550, 700), (700, 950), (950, 1000)]
+    # The byte bound: 1 kB per entry and 150 kB -> at most 150 entries per batch.
+    batches = batch_ranges(range(0, 1000), starts, 1000.0, 10**9, 150_000)
+    assert batches[0] == (0, 100)
+    assert all(b - a <= 150 for a, b in batches)
+    assert sum(b - a for a, b in batches) == 1000
 
 
-def test_partitions_of_a_multi_cluster_file(spark, reader, tmp_path):
+def test_small_files_are_packed_and_big_ones_sliced():
+    small = [(f"s{i}.root", 30) for i in range(10)]
+    assert [len(p) for p in plan_slices(small, max_bytes=100)] == [3, 3, 3, 1]
+    big = plan_slices([("big.root", 1000), ("s.root", 10)], max_bytes=300)
+    pieces = [(s.path, s.index, s.count) for p in big for s in p]
+    assert pieces[:4] == [("big.root", i, 4) for i in range(4)]
+    assert pieces[-1] == ("s.root", 0, 1)
+    # minPartitions lowers the bound so that small inputs still use every core.
+    assert len(plan_slices(small, max_bytes=10**9, min_partitions=5)) == 5
+
+
+def test_a_multi_cluster_file_is_read_in_slices_without_loss(spark, reader, tmp_path):
     path = tmp_path / "wjets_0.root"
     with DelphesWriter(path) as writer:
         for chunk in range(5):  # five baskets per branch: clusters of 40 entries
             pt = ak.Array([[float(chunk * 40 + i)] for i in range(40)])
             writer.extend({"Jet": ak.zip({"PT": pt})})
-    df = reader().option("partitionEvents", "90").load(str(path))
-    assert df.rdd.getNumPartitions() == 3  # [0, 80), [80, 160), [160, 200)
+    size = path.stat().st_size
+    df = (
+        reader()
+        .option("partitionBytes", str(size // 3 + 1))
+        .option("batchEvents", "30")
+        .load(str(path))
+    )
+    assert df.rdd.getNumPartitions() == 3
     values = sorted(r["Jet"][0]["PT"] for r in df.select("Jet").collect())
-    assert values == [float(i) for i in range(200)]
+    assert values == [float(i) for i in range(200)]  # every entry once

@@ -118,9 +118,13 @@ class IngestConfig(_Strict):
     tree: str = "Delphes"
     #: Collections or branches to read (empty: every readable branch).
     branches: list[str] = Field(default_factory=list)
-    #: Upper bounds of one Spark partition: entries, and uncompressed bytes of the branches read.
-    partition_events: int = Field(default=100_000, gt=0)
-    partition_bytes: int = Field(default=256 * 2**20, gt=0)
+    #: Bytes on disk per Spark partition (larger files are cut into cluster-aligned slices,
+    #: smaller ones packed together; lowered so that every core gets work).
+    partition_bytes: int = Field(default=128 * 2**20, gt=0)
+    #: Bounds of one Arrow batch inside a task (the memory a task holds at a time): entries,
+    #: and uncompressed bytes of the branches read.
+    batch_events: int = Field(default=100_000, gt=0)
+    batch_bytes: int = Field(default=256 * 2**20, gt=0)
     skip_bad_files: bool = False
     overwrite: bool = False
 

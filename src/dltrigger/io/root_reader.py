@@ -228,6 +228,57 @@ def infer_layout(tree) -> TreeLayout:
     return TreeLayout(collections, tuple(scalars), skipped)
 
 
+def check_not_truncated(path: str, file, tree, layout: TreeLayout) -> None:
+    """Every basket of the branches read must lie inside the file.
+
+    A cut-off copy still opens (uproot finds the directory and the tree's metadata near the
+    start) and would fail only when its missing baskets are read, after other parts of the
+    file were already used; this check finds it from the header alone.
+    """
+    size = getattr(file.file.source, "num_bytes", None)
+    if not size:
+        return
+    for name in layout.branch_paths():
+        branch = tree[name]
+        n = branch.num_baskets
+        if n == 0:
+            continue
+        ends = branch.member("fBasketSeek")[:n] + branch.member("fBasketBytes")[:n]
+        if int(ends.max()) > size:
+            raise RootFileError(
+                path,
+                f"truncated: branch {branch.name!r} has data up to byte {int(ends.max())} "
+                f"but the file has {size} bytes",
+            )
+
+
+def cluster_starts(tree, layout: TreeLayout) -> list[int]:
+    """Entries where every branch read starts a new basket (the tree's clusters)."""
+    try:
+        offsets = tree.common_entry_offsets(
+            filter_name=[b.rsplit("/", 1)[-1] for b in layout.branch_paths()]
+        )
+        return [int(x) for x in offsets[:-1]] or [0]
+    except Exception:  # a tree without baskets in common: one cluster
+        return [0]
+
+
+def compressed_bytes(tree, layout: TreeLayout, start: int, stop: int) -> int:
+    """Compressed bytes of the baskets holding entries [start, stop) of the branches read."""
+    total = 0
+    for name in layout.branch_paths():
+        branch = tree[name]
+        n = branch.num_baskets
+        if n == 0:
+            continue
+        first = branch.member("fBasketEntry")[: n + 1]
+        sizes = branch.member("fBasketBytes")[:n]
+        last_entry = np.append(first[1:n], branch.num_entries)
+        overlap = (first[:n] < stop) & (last_entry > start)
+        total += int(sizes[overlap].sum())
+    return total
+
+
 def _flat_numpy(array: ak.Array, dtype: np.dtype) -> np.ndarray:
     values = ak.to_numpy(array)
     target = _SPARK_DTYPES.get(values.dtype, values.dtype)

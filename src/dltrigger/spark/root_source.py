@@ -9,222 +9,133 @@ Usage::
           .option("branches", "Electron,MuonTight,MissingET")   # optional
           .load(["data/raw/*.root", "root://host:1094//store/file.root"]))
 
-Options (all optional): ``tree`` (default ``Delphes``); ``branches`` (comma-separated
-collections, ``C.M`` members or scalars; default all readable ones); ``partitionEvents`` and
-``partitionBytes`` (upper bounds of one partition in entries and in uncompressed bytes of the
-branches read); ``minPartitions`` (lower the entry bound until there are about this many
-partitions, e.g. the number of cores, so small inputs still use every core);
-``sourceColumns`` (``true``: add ``source_file`` and ``entry``);
-``skipBadFiles`` (``true``: leave out files that cannot be opened or lack the tree or a
-branch, instead of failing). A user-given schema (``.schema(...)``) selects the columns too.
+Options (all optional):
 
-Partitions are entry ranges aligned to the tree's cluster (basket) boundaries, cut where a
-range would exceed the bounds; ranges of small files are packed together, so many small files
-do not each cost a task. Each partition's reader yields one Arrow record batch per range.
+- ``tree``: tree name (default ``Delphes``);
+- ``branches``: comma-separated collections, ``C.M`` members or scalars (default: all readable
+  ones); a user-given schema (``.schema(...)``) selects columns the same way;
+- ``partitionBytes``: bytes on disk per partition (default 128 MiB); bigger files are cut into
+  cluster-aligned slices, smaller ones packed together;
+- ``minPartitions``: lower that bound until there are about this many partitions (the number of
+  cores), so small inputs still use every core;
+- ``batchEvents`` / ``batchBytes``: bounds of one Arrow batch, in entries and uncompressed
+  bytes (defaults 100,000 and 256 MiB): the memory a task holds at a time;
+- ``sourceColumns``: ``true`` (default) adds ``source_file`` and ``entry``;
+- ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch,
+  or are truncated, instead of failing (a file corrupt *inside* its data still fails the read:
+  part of it would already have been used);
+- ``reportFolder``: a folder where every task writes one JSON record per file slice read
+  (entries, compressed bytes) or skipped (the reason); ``dltrigger ingest`` builds its report
+  from them.
+
+The driver opens one file (for the schema); each file is then opened once, by the task that
+reads it (see root_planning.py).
 """
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, StructType
 
 from ..errors import DLTriggerError, InputError, RootFileError
-from ..io.paths import expand_inputs
+from ..io.paths import expand_inputs, is_remote
 from ..io.root_reader import (
     ENTRY_COLUMN,
     SOURCE_FILE_COLUMN,
     TreeLayout,
+    check_not_truncated,
+    cluster_starts,
+    compressed_bytes,
     infer_layout,
     open_tree,
     read_record_batch,
 )
+from .root_planning import FileSlice, batch_ranges, plan_slices, slice_entries
 
 DEFAULT_TREE = "Delphes"
-DEFAULT_PARTITION_EVENTS = 100_000
-DEFAULT_PARTITION_BYTES = 256 * 2**20
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """What planning needs of one file: entries, cluster starts, sizes of the branches read."""
-
-    path: str
-    entries: int
-    cluster_starts: tuple[int, ...]
-    uncompressed_bytes: int
-    compressed_bytes: int
-
-    @property
-    def bytes_per_entry(self) -> float:
-        return self.uncompressed_bytes / self.entries if self.entries else 0.0
-
-
-@dataclass(frozen=True)
-class FileRange:
-    path: str
-    start: int
-    stop: int
+DEFAULT_PARTITION_BYTES = 128 * 2**20
+DEFAULT_BATCH_EVENTS = 100_000
+DEFAULT_BATCH_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
 class RootPartition(InputPartition):
-    ranges: tuple[FileRange, ...]
+    slices: tuple[FileSlice, ...]
 
 
-def inspect_file(path: str, tree_name: str, requested: list[str]) -> tuple[FileInfo, TreeLayout]:
-    """Open ``path`` and check its tree and the requested branches (errors name the file)."""
-    file, tree = open_tree(path, tree_name)
-    with file:
-        layout = infer_layout(tree).select(requested, path, tree_name)
-        branches = [tree[b] for b in layout.branch_paths()]
-        entries = tree.num_entries
-        _check_not_truncated(path, file, branches)
-        try:
-            names = layout.branch_paths()
-            starts = tuple(int(x) for x in tree.common_entry_offsets(filter_name=names)[:-1])
-        except Exception:
-            starts = (0,)
-        info = FileInfo(
-            path=path,
-            entries=entries,
-            cluster_starts=starts or (0,),
-            uncompressed_bytes=sum(b.uncompressed_bytes for b in branches),
-            compressed_bytes=sum(b.compressed_bytes for b in branches),
-        )
-    return info, layout
+def file_size(path: str) -> int:
+    """Bytes on disk of a local or remote file (a stat, no ROOT parsing)."""
+    try:
+        if not is_remote(path):
+            return os.path.getsize(path)
+        import fsspec
+
+        scheme, rest = path.split("://", 1)
+        host, _, name = rest.partition("/")
+        fs = fsspec.filesystem(scheme, hostid=host)
+        return int(fs.info("/" + name.lstrip("/"))["size"])
+    except FileNotFoundError:
+        raise RootFileError(path, "file not found") from None
+    except Exception as exc:
+        raise RootFileError(path, f"cannot reach the file ({exc})") from None
 
 
-def _check_not_truncated(path: str, file, branches) -> None:
-    """Every basket of the branches read must lie inside the file (a cut-off copy opens
-    fine, as ROOT keeps its directory near the start, and fails only when read)."""
-    size = getattr(file.file.source, "num_bytes", None)
-    if not size:
-        return
-    for branch in branches:
-        n = branch.num_baskets
-        if n == 0:
-            continue
-        seeks = branch.member("fBasketSeek")[:n]
-        lengths = branch.member("fBasketBytes")[:n]
-        ends = [int(s) + int(b) for s, b in zip(seeks, lengths, strict=True)]
-        if max(ends) > size:
-            raise RootFileError(
-                path,
-                f"truncated: branch {branch.name!r} has data up to byte {max(ends)} "
-                f"but the file has {size} bytes",
-            )
-
-
-def inspect_files(
-    paths: list[str], tree_name: str, requested: list[str], skip_bad_files: bool, threads: int = 8
-) -> tuple[list[tuple[FileInfo, TreeLayout]], dict[str, str]]:
-    """Inspect files in parallel (I/O bound); bad files raise, or are returned with reasons."""
+def file_sizes(
+    paths: list[str], skip_bad_files: bool, threads: int = 16
+) -> tuple[list[tuple[str, int]], dict[str, str]]:
+    """Sizes of ``paths`` (in threads: remote stats are round trips); bad ones raise or are
+    returned with their reason."""
 
     def attempt(path: str):
         try:
-            return inspect_file(path, tree_name, requested)
-        except DLTriggerError as exc:
+            return file_size(path)
+        except RootFileError as exc:
             return exc
 
     with ThreadPoolExecutor(max_workers=min(threads, max(len(paths), 1))) as pool:
         results = list(pool.map(attempt, paths))
-    good, bad = [], {}
+    sizes, bad = [], {}
     for path, result in zip(paths, results, strict=True):
-        if isinstance(result, Exception):
+        if isinstance(result, RootFileError):
             if not skip_bad_files:
                 raise result
-            bad[path] = result.reason if isinstance(result, RootFileError) else str(result)
+            bad[path] = result.reason
         else:
-            good.append(result)
-    return good, bad
+            sizes.append((path, result))
+    return sizes, bad
 
 
-def common_layout(layouts: list[TreeLayout], paths: list[str], tree_name: str) -> TreeLayout:
-    """The first file's layout; other files must offer at least its columns."""
-    reference = layouts[0]
-    names = [c.name for c in reference.collections] + [s.name for s in reference.scalars]
-    for layout, path in zip(layouts[1:], paths[1:], strict=True):
-        if layout.arrow_schema() != reference.arrow_schema():
-            try:
-                selected = layout.select(names, path, tree_name)
-            except DLTriggerError as exc:
-                raise RootFileError(path, f"its branches differ from {paths[0]}'s: {exc}") from None
-            if selected.arrow_schema() != reference.arrow_schema():
-                raise RootFileError(
-                    path, f"branch types differ from {paths[0]}'s; select branches in common"
-                )
-    return reference
-
-
-def plan_ranges(info: FileInfo, max_events: int, max_bytes: int) -> list[FileRange]:
-    """Cut a file into entry ranges at cluster starts, each within the bounds where possible.
-
-    A single cluster larger than the bounds is cut inside (memory stays bounded; its baskets
-    are then decompressed by more than one range).
-    """
-    limit = max(
-        1,
-        min(
-            max_events,
-            int(max_bytes / info.bytes_per_entry) if info.bytes_per_entry else max_events,
-        ),
+def first_layout(
+    paths: list[str], tree_name: str, requested: list[str], skip_bad_files: bool
+) -> TreeLayout:
+    """The layout of the first readable file, restricted to ``requested``."""
+    errors = []
+    for path in paths:
+        try:
+            file, tree = open_tree(path, tree_name)
+            with file:
+                return infer_layout(tree).select(requested, path, tree_name)
+        except RootFileError as exc:
+            if not skip_bad_files:
+                raise
+            errors.append(exc)
+    raise InputError(
+        f"none of the {len(paths)} input file(s) could be read"
+        + (f"; first: {errors[0]}" if errors else "")
     )
-    boundaries = sorted(set(info.cluster_starts) | {info.entries})
-    ranges: list[FileRange] = []
-    start = 0
-    for previous, boundary in itertools.pairwise(boundaries):
-        if boundary - start > limit and previous > start:
-            ranges.append(FileRange(info.path, start, previous))
-            start = previous
-        while boundary - start > limit:  # one cluster larger than the limit
-            ranges.append(FileRange(info.path, start, start + limit))
-            start += limit
-    if info.entries > start:
-        ranges.append(FileRange(info.path, start, info.entries))
-    return ranges
 
 
-def plan_partitions(
-    infos: list[FileInfo], max_events: int, max_bytes: int, min_partitions: int = 1
-) -> list[RootPartition]:
-    """Pack ranges, in file order, into partitions within the bounds.
-
-    With ``min_partitions``, the entry bound is lowered so that small inputs are still cut
-    into about that many partitions (to keep every core busy).
-    """
-    total = sum(i.entries for i in infos)
-    max_events = max(1, min(max_events, -(-total // max(min_partitions, 1))))
-    partitions: list[RootPartition] = []
-    current: list[FileRange] = []
-    events = 0
-    size = 0.0
-    per_entry = {i.path: i.bytes_per_entry for i in infos}
-    for info in infos:
-        for r in plan_ranges(info, max_events, max_bytes):
-            n = r.stop - r.start
-            b = n * per_entry[r.path]
-            if current and (events + n > max_events or size + b > max_bytes):
-                partitions.append(RootPartition(tuple(current)))
-                current, events, size = [], 0, 0.0
-            current.append(r)
-            events += n
-            size += b
-    if current:
-        partitions.append(RootPartition(tuple(current)))
-    return partitions
-
-
-def _names_in_schema(schema: StructType) -> list[str]:
+def names_in_schema(schema: StructType) -> list[str]:
     """Collections' members (``C.M``) and scalars named by a user-given schema."""
-    from pyspark.sql.types import ArrayType
-
     names = []
     for f in schema.fields:
         if f.name in (SOURCE_FILE_COLUMN, ENTRY_COLUMN):
@@ -237,6 +148,13 @@ def _names_in_schema(schema: StructType) -> list[str]:
     return names
 
 
+def column_names(layout: TreeLayout) -> list[str]:
+    """The names that select exactly ``layout`` (all members of each collection)."""
+    return [f"{c.name}.{m.name}" for c in layout.collections for m in c.members] + [
+        s.name for s in layout.scalars
+    ]
+
+
 def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     value = options.get(name.lower())
     if value is None:
@@ -244,6 +162,21 @@ def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     if value.lower() not in ("true", "false"):
         raise InputError(f"option {name} must be true or false, got {value!r}")
     return value.lower() == "true"
+
+
+def _record(folder: str | None, record: dict) -> None:
+    """One JSON record per file slice, named uniquely, written atomically."""
+    if not folder:
+        return
+    key = hashlib.sha1(f"{record['path']}#{record['slice']}".encode()).hexdigest()[:20]
+    target = Path(folder) / f"{key}.json"
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(json.dumps(record))
+    os.replace(temporary, target)
+
+
+def read_report_records(folder: str | os.PathLike[str]) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
 
 
 class RootDataSource(DataSource):
@@ -256,96 +189,176 @@ class RootDataSource(DataSource):
     def __init__(self, options: dict[str, str]):
         super().__init__(options)
         self._options = {k.lower(): v for k, v in options.items()}
-        self._planned: tuple[list[tuple[FileInfo, TreeLayout]], TreeLayout] | None = None
+        self._paths: list[str] | None = None
+        self._layout: TreeLayout | None = None
 
     @property
     def tree_name(self) -> str:
         return self._options.get("tree", DEFAULT_TREE)
 
-    def _inputs(self) -> list[str]:
-        if "paths" in self._options:
-            inputs = json.loads(self._options["paths"])
-        elif "path" in self._options:
-            inputs = [self._options["path"]]
-        else:
-            raise InputError("no input: give load() a file, folder, glob, URL or a list of them")
-        return expand_inputs(inputs)
+    @property
+    def skip_bad_files(self) -> bool:
+        return _flag(self._options, "skipBadFiles")
 
-    def _requested(self, schema: StructType | None = None) -> list[str]:
-        if schema is not None and len(schema.fields) > 0:
-            return _names_in_schema(schema)
+    def _inputs(self) -> list[str]:
+        if self._paths is None:
+            if "paths" in self._options:
+                inputs = json.loads(self._options["paths"])
+            elif "path" in self._options:
+                inputs = [self._options["path"]]
+            else:
+                raise InputError("no input: give load() a file, folder, glob, URL or a list")
+            self._paths = expand_inputs(inputs)
+        return self._paths
+
+    def _requested(self) -> list[str]:
         text = self._options.get("branches", "")
         return [b.strip() for b in text.split(",") if b.strip()]
 
-    def _plan(self, schema: StructType | None = None):
-        if self._planned is None:
-            paths = self._inputs()
-            good, _bad = inspect_files(
-                paths, self.tree_name, self._requested(schema), _flag(self._options, "skipBadFiles")
+    def _first_layout(self) -> TreeLayout:
+        if self._layout is None:
+            self._layout = first_layout(
+                self._inputs(), self.tree_name, self._requested(), self.skip_bad_files
             )
-            if not good:
-                raise InputError(f"none of the {len(paths)} input file(s) could be read")
-            layout = common_layout([g[1] for g in good], [g[0].path for g in good], self.tree_name)
-            self._planned = (good, layout)
-        return self._planned
+        return self._layout
 
     def schema(self) -> StructType:
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        _, layout = self._plan()
+        layout = self._first_layout()
         return from_arrow_schema(layout.arrow_schema(_flag(self._options, "sourceColumns", True)))
 
     def reader(self, schema: StructType) -> RootReader:
-        good, layout = self._plan()
-        requested = self._requested(schema)
-        if requested:
-            layout = layout.select(requested, good[0][0].path, self.tree_name)
-        max_events = int(self._options.get("partitionevents", DEFAULT_PARTITION_EVENTS))
-        max_bytes = int(self._options.get("partitionbytes", DEFAULT_PARTITION_BYTES))
-        min_partitions = int(self._options.get("minpartitions", 1))
-        partitions = plan_partitions([g[0] for g in good], max_events, max_bytes, min_partitions)
-        with_source = SOURCE_FILE_COLUMN in schema.fieldNames()
-        return RootReader(self.tree_name, layout, partitions, with_source)
+        paths = self._inputs()
+        requested = names_in_schema(schema) or self._requested()
+        layout = first_layout(paths, self.tree_name, requested, self.skip_bad_files)
+        sizes, bad = file_sizes(paths, self.skip_bad_files)
+        report_folder = self._options.get("reportfolder")
+        for path, reason in bad.items():
+            _record(report_folder, {"path": path, "slice": 0, "error": reason})
+        slices = plan_slices(
+            sizes,
+            int(self._options.get("partitionbytes", DEFAULT_PARTITION_BYTES)),
+            int(self._options.get("minpartitions", 1)),
+        )
+        return RootReader(
+            tree_name=self.tree_name,
+            layout=layout,
+            partitions=[RootPartition(tuple(s)) for s in slices],
+            source_columns=SOURCE_FILE_COLUMN in schema.fieldNames(),
+            skip_bad_files=self.skip_bad_files,
+            batch_events=int(self._options.get("batchevents", DEFAULT_BATCH_EVENTS)),
+            batch_bytes=int(self._options.get("batchbytes", DEFAULT_BATCH_BYTES)),
+            report_folder=report_folder,
+        )
 
 
 class RootReader(DataSourceReader):
+    """Reads the slices of one partition, one Arrow batch at a time (see module doc)."""
+
     def __init__(
-        self, tree_name: str, layout: TreeLayout, partitions: list[RootPartition], source: bool
+        self,
+        *,
+        tree_name: str,
+        layout: TreeLayout,
+        partitions: list[RootPartition],
+        source_columns: bool,
+        skip_bad_files: bool,
+        batch_events: int,
+        batch_bytes: int,
+        report_folder: str | None,
     ):
         self.tree_name = tree_name
         self.layout = layout
-        self._partitions = partitions
-        self.source_columns = source
+        self.partitions_ = partitions
+        self.source_columns = source_columns
+        self.skip_bad_files = skip_bad_files
+        self.batch_events = batch_events
+        self.batch_bytes = batch_bytes
+        self.report_folder = report_folder
 
     def partitions(self) -> list[RootPartition]:
-        return self._partitions
+        return self.partitions_
+
+    def _open(self, piece: FileSlice):
+        """Open a slice's file and check it offers the layout; None if skipped."""
+        try:
+            file, tree = open_tree(piece.path, self.tree_name)
+        except RootFileError as exc:
+            if not self.skip_bad_files:
+                raise
+            _record(
+                self.report_folder, {"path": piece.path, "slice": piece.index, "error": exc.reason}
+            )
+            return None
+        try:
+            names = column_names(self.layout)
+            found = infer_layout(tree).select(names, piece.path, self.tree_name)
+            if found.arrow_schema() != self.layout.arrow_schema():
+                raise RootFileError(piece.path, "branch types differ from the first file's")
+            check_not_truncated(piece.path, file, tree, self.layout)
+        except RootFileError as exc:
+            file.close()
+            if not self.skip_bad_files:
+                raise
+            _record(
+                self.report_folder, {"path": piece.path, "slice": piece.index, "error": exc.reason}
+            )
+            return None
+        return file, tree
 
     def read(self, partition: RootPartition) -> Iterator[pa.RecordBatch]:
-        open_path, file, tree = None, None, None
-        try:
-            for r in partition.ranges:
-                if r.path != open_path:
-                    if file is not None:
-                        file.close()
-                    file, tree = open_tree(r.path, self.tree_name)
-                    open_path = r.path
-                try:
-                    yield read_record_batch(
-                        tree, self.layout, r.start, r.stop, r.path if self.source_columns else None
-                    )
-                except DLTriggerError:
-                    raise
-                except Exception as exc:
-                    raise RootFileError(
-                        r.path,
-                        f"cannot read entries {r.start}-{r.stop} of tree {self.tree_name!r} "
-                        f"({type(exc).__name__}: {exc})",
-                    ) from None
-        finally:
-            if file is not None:
-                file.close()
+        for piece in partition.slices:
+            opened = self._open(piece)
+            if opened is None:
+                continue
+            file, tree = opened
+            with file:
+                starts = cluster_starts(tree, self.layout)
+                entries = slice_entries(piece.index, piece.count, tree.num_entries, starts)
+                per_entry = sum(
+                    tree[b].uncompressed_bytes for b in self.layout.branch_paths()
+                ) / max(tree.num_entries, 1)
+                batches = batch_ranges(
+                    entries, starts, per_entry, self.batch_events, self.batch_bytes
+                )
+                for start, stop in batches:
+                    try:
+                        batch = read_record_batch(
+                            tree,
+                            self.layout,
+                            start,
+                            stop,
+                            piece.path if self.source_columns else None,
+                        )
+                    except DLTriggerError:
+                        raise
+                    except Exception as exc:
+                        raise RootFileError(
+                            piece.path,
+                            f"cannot read entries {start}-{stop} of tree {self.tree_name!r} "
+                            f"({type(exc).__name__}: {exc})",
+                        ) from None
+                    yield batch
+                _record(
+                    self.report_folder,
+                    {
+                        "path": piece.path,
+                        "slice": piece.index,
+                        "entries": len(entries),
+                        "compressed_bytes": compressed_bytes(
+                            tree, self.layout, entries.start, entries.stop
+                        ),
+                        "error": None,
+                    },
+                )
+
+
+_REGISTERED: set[int] = set()
 
 
 def register(spark) -> None:
-    """Make ``spark.read.format("root")`` available in this session."""
-    spark.dataSource.register(RootDataSource)
+    """Make ``spark.read.format("root")`` available in this session (once per session)."""
+    if id(spark) not in _REGISTERED:
+        spark.dataSource.register(RootDataSource)
+        _REGISTERED.add(id(spark))
