@@ -276,6 +276,12 @@ class RootReader(DataSourceReader):
         self.batch_events = batch_events
         self.batch_bytes = batch_bytes
         self.report_folder = report_folder
+        #: One record per file slice read or skipped (also written to ``report_folder``).
+        self.records: list[dict] = []
+
+    def _note(self, record: dict) -> None:
+        self.records.append(record)
+        _record(self.report_folder, record)
 
     def partitions(self) -> list[RootPartition]:
         return self.partitions_
@@ -287,9 +293,7 @@ class RootReader(DataSourceReader):
         except RootFileError as exc:
             if not self.skip_bad_files:
                 raise
-            _record(
-                self.report_folder, {"path": piece.path, "slice": piece.index, "error": exc.reason}
-            )
+            self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         try:
             names = column_names(self.layout)
@@ -301,9 +305,7 @@ class RootReader(DataSourceReader):
             file.close()
             if not self.skip_bad_files:
                 raise
-            _record(
-                self.report_folder, {"path": piece.path, "slice": piece.index, "error": exc.reason}
-            )
+            self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         return file, tree
 
@@ -340,8 +342,7 @@ class RootReader(DataSourceReader):
                             f"({type(exc).__name__}: {exc})",
                         ) from None
                     yield batch
-                _record(
-                    self.report_folder,
+                self._note(
                     {
                         "path": piece.path,
                         "slice": piece.index,
