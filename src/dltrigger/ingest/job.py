@@ -94,7 +94,6 @@ def _write_partitions(tasks, folder: str, layout: TreeLayout, settings: IngestCo
             skip_bad_files=settings.skip_bad_files,
             batch_events=settings.batch_events,
             batch_bytes=settings.batch_bytes,
-            report_folder=None,
         )
         target = Path(folder) / f"label={task.label}" / f"part-{task.index:05d}.parquet"
         writer = None

@@ -24,9 +24,10 @@ Options (all optional):
 - ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch,
   or are truncated, instead of failing (a file corrupt *inside* its data still fails the read:
   part of it would already have been used);
-- ``reportFolder``: a folder where every task writes one JSON record per file slice read
-  (entries, compressed bytes) or skipped (the reason); ``dltrigger ingest`` builds its report
-  from them.
+
+Skipped files are logged (logger ``dltrigger``) by the task that skips them; the reader also
+keeps one record per file slice (entries and compressed bytes read, or the skip reason), from
+which ``dltrigger ingest`` builds its report.
 
 The driver opens one file (for the schema); each file is then opened once, by the task that
 reads it (see root_planning.py).
@@ -34,13 +35,12 @@ reads it (see root_planning.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -60,6 +60,8 @@ from ..io.root_reader import (
     read_record_batch,
 )
 from .root_planning import FileSlice, batch_ranges, plan_slices, slice_entries
+
+log = logging.getLogger("dltrigger")
 
 DEFAULT_TREE = "Delphes"
 DEFAULT_PARTITION_BYTES = 128 * 2**20
@@ -164,21 +166,6 @@ def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     return value.lower() == "true"
 
 
-def _record(folder: str | None, record: dict) -> None:
-    """One JSON record per file slice, named uniquely, written atomically."""
-    if not folder:
-        return
-    key = hashlib.sha1(f"{record['path']}#{record['slice']}".encode()).hexdigest()[:20]
-    target = Path(folder) / f"{key}.json"
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(record))
-    os.replace(temporary, target)
-
-
-def read_report_records(folder: str | os.PathLike[str]) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
-
-
 class RootDataSource(DataSource):
     """The ``root`` format (see module doc)."""
 
@@ -233,9 +220,8 @@ class RootDataSource(DataSource):
         requested = names_in_schema(schema) or self._requested()
         layout = first_layout(paths, self.tree_name, requested, self.skip_bad_files)
         sizes, bad = file_sizes(paths, self.skip_bad_files)
-        report_folder = self._options.get("reportfolder")
         for path, reason in bad.items():
-            _record(report_folder, {"path": path, "slice": 0, "error": reason})
+            log.warning("skipping %s: %s", path, reason)
         slices = plan_slices(
             sizes,
             int(self._options.get("partitionbytes", DEFAULT_PARTITION_BYTES)),
@@ -249,7 +235,6 @@ class RootDataSource(DataSource):
             skip_bad_files=self.skip_bad_files,
             batch_events=int(self._options.get("batchevents", DEFAULT_BATCH_EVENTS)),
             batch_bytes=int(self._options.get("batchbytes", DEFAULT_BATCH_BYTES)),
-            report_folder=report_folder,
         )
 
 
@@ -266,7 +251,6 @@ class RootReader(DataSourceReader):
         skip_bad_files: bool,
         batch_events: int,
         batch_bytes: int,
-        report_folder: str | None,
     ):
         self.tree_name = tree_name
         self.layout = layout
@@ -275,13 +259,13 @@ class RootReader(DataSourceReader):
         self.skip_bad_files = skip_bad_files
         self.batch_events = batch_events
         self.batch_bytes = batch_bytes
-        self.report_folder = report_folder
-        #: One record per file slice read or skipped (also written to ``report_folder``).
+        #: One record per file slice read (entries, compressed bytes) or skipped (the reason).
         self.records: list[dict] = []
 
     def _note(self, record: dict) -> None:
+        if record.get("error"):
+            log.warning("skipping %s: %s", record["path"], record["error"])
         self.records.append(record)
-        _record(self.report_folder, record)
 
     def partitions(self) -> list[RootPartition]:
         return self.partitions_
