@@ -29,7 +29,8 @@ system-deps:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/dltrigger generate --out data/demo/raw --overwrite
+	$(BIN)/dltrigger generate --overwrite
+	$(BIN)/dltrigger ingest --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
