@@ -8,15 +8,17 @@ import numpy as np
 from .kinematics import delta_r
 
 
-def cone_sum(obj_eta, obj_phi, cand_pt, cand_eta, cand_phi, radius: float) -> ak.Array:
-    """Sum of ``cand_pt`` within ``delta_r < radius`` of each object, per event.
+def cone_sum(
+    obj_eta, obj_phi, cand_pt, cand_eta, cand_phi, radius: float, wrap_at_pi: bool = True
+) -> ak.Array:
+    """Sum of ``cand_pt`` within ``delta_r < radius`` (strictly) of each object, per event.
 
     Object and candidate arrays are jagged per event; the result has the objects' shape.
     """
     objects = ak.zip({"eta": obj_eta, "phi": obj_phi})
     cands = ak.zip({"pt": cand_pt, "eta": cand_eta, "phi": cand_phi})
     pairs = ak.cartesian({"o": objects, "c": cands}, axis=1, nested=True)
-    dr = delta_r(pairs.o.eta, pairs.o.phi, pairs.c.eta, pairs.c.phi)
+    dr = delta_r(pairs.o.eta, pairs.o.phi, pairs.c.eta, pairs.c.phi, wrap_at_pi)
     return ak.sum(ak.where(dr < radius, pairs.c.pt, 0.0), axis=-1)
 
 

@@ -35,9 +35,17 @@ def delta_phi(phi1, phi2):
     return (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
 
 
-def delta_r(eta1, phi1, eta2, phi2):
-    """Angular distance sqrt(d_eta^2 + d_phi^2)."""
-    return np.hypot(eta1 - eta2, delta_phi(phi1, phi2))
+def delta_phi_reference(phi1, phi2):
+    """phi1 - phi2 as the reference code wrapped it: at +-2 pi, i.e. practically never
+    (reference-pipeline.md §2 step 5, quirk 2). Only for reproducing the reference."""
+    d = phi1 - phi2
+    return d - 2 * np.pi * (d > 2 * np.pi) + 2 * np.pi * (d < -2 * np.pi)
+
+
+def delta_r(eta1, phi1, eta2, phi2, wrap_at_pi: bool = True):
+    """Angular distance sqrt(d_eta^2 + d_phi^2); ``wrap_at_pi=False`` reproduces quirk 2."""
+    dphi = delta_phi(phi1, phi2) if wrap_at_pi else delta_phi_reference(phi1, phi2)
+    return np.hypot(eta1 - eta2, dphi)
 
 
 def transverse_mass(pt1, phi1, pt2, phi2):

@@ -1,17 +1,29 @@
 """The single-isolated-lepton trigger emulation (reference-pipeline.md §2), vectorised.
 
-Only the lepton part is here for now; the full selection with the HLF and particle lists
-builds on it. Quirks of the reference fixed here (§11): Δφ wrapped at π, not 2π.
+Works on events as ``dltrigger ingest`` stores them: an awkward array with the Delphes
+collections ``Electron``, ``MuonTight`` (records ``PT, Eta, Phi, Charge``), ``EFlowTrack``
+(``PT, Eta, Phi``), ``EFlowPhoton`` and ``EFlowNeutralHadron`` (``ET, Eta, Phi``).
+
+Physically correct by default; each quirk of the reference (§11) that touches the selection
+has a switch in :class:`SelectionOptions` to reproduce it:
+
+- quirk 1 and 8: the reference takes the *first* isolated electron and the *first* isolated
+  muon in branch order and, when both exist, the one with the larger *Eta*; we take the
+  highest-pT isolated lepton (``lepton_choice="reference"`` restores theirs);
+- quirk 2: Δφ wrapped at π, not 2π, in isolation cones (``wrap_at_pi=False`` restores it);
+- quirk 14: events with an empty track, photon or neutral-hadron map are kept
+  (``reject_empty_maps=True`` rejects them as the reference did).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import awkward as ak
 import numpy as np
 
-from .isolation import relative_isolation
+from .isolation import cone_sum, relative_isolation
 
 
 @dataclass(frozen=True)
@@ -29,43 +41,95 @@ class LeptonSelection:
 REFERENCE_SELECTION = LeptonSelection()
 
 
-def lepton_isolation(
-    leptons: ak.Array, collections: dict[str, ak.Array], cuts: LeptonSelection
-) -> ak.Array:
-    """Relative isolation of each lepton: tracks (minus its own), photons, neutral hadrons."""
-    tracks = collections["EFlowTrack"]
-    tracks = tracks[cuts.track_pt_min < tracks.PT]
-    photons = collections["EFlowPhoton"]
-    photons = photons[cuts.photon_et_min < photons.ET]
-    neutrals = collections["EFlowNeutralHadron"]
-    neutrals = neutrals[cuts.neutral_et_min < neutrals.ET]
-    return relative_isolation(
-        leptons.PT,
-        leptons.Eta,
-        leptons.Phi,
-        [
-            (tracks.PT, tracks.Eta, tracks.Phi),
-            (photons.ET, photons.Eta, photons.Phi),
-            (neutrals.ET, neutrals.Eta, neutrals.Phi),
-        ],
-        cuts.isolation_cone,
-        # The lepton's own track is in the track collection: take it out of the charged sum.
-        subtract_self=leptons.PT,
-    )
+@dataclass(frozen=True)
+class SelectionOptions:
+    """Thresholds and the switches that reproduce the reference's quirks (module doc)."""
+
+    cuts: LeptonSelection = REFERENCE_SELECTION
+    lepton_choice: Literal["highest_pt", "reference"] = "highest_pt"
+    wrap_at_pi: bool = True
+    reject_empty_maps: bool = False
 
 
-def _candidates(collections: dict[str, ak.Array], cuts: LeptonSelection) -> ak.Array:
-    """All particle-flow objects above their isolation thresholds, as (pt, eta, phi) records."""
+def pf_maps(events: ak.Array, cuts: LeptonSelection) -> dict[str, ak.Array]:
+    """The three particle-flow "pT maps" of §2 step 1, as (pt, eta, phi) records."""
+    tracks = events.EFlowTrack[cuts.track_pt_min < events.EFlowTrack.PT]
+    photons = events.EFlowPhoton[cuts.photon_et_min < events.EFlowPhoton.ET]
+    neutrals = events.EFlowNeutralHadron[cuts.neutral_et_min < events.EFlowNeutralHadron.ET]
+    return {
+        "tracks": ak.zip({"pt": tracks.PT, "eta": tracks.Eta, "phi": tracks.Phi}),
+        "photons": ak.zip({"pt": photons.ET, "eta": photons.Eta, "phi": photons.Phi}),
+        "neutrals": ak.zip({"pt": neutrals.ET, "eta": neutrals.Eta, "phi": neutrals.Phi}),
+    }
+
+
+def lepton_candidates(events: ak.Array, options: SelectionOptions) -> ak.Array:
+    """Electrons then muons above the pT cut, in branch order, with their isolation.
+
+    Fields: ``pt, eta, phi, charge, is_ele, iso_ch, iso_gamma, iso_neu, iso`` (relative
+    isolations; ``iso_ch`` has the lepton's own track removed, as ``subtractPt=True``).
+    """
+    cuts = options.cuts
+    maps = pf_maps(events, cuts)
     parts = []
-    for name, momentum, threshold in (
-        ("EFlowTrack", "PT", cuts.track_pt_min),
-        ("EFlowPhoton", "ET", cuts.photon_et_min),
-        ("EFlowNeutralHadron", "ET", cuts.neutral_et_min),
-    ):
-        c = collections[name]
-        c = c[c[momentum] > threshold]
-        parts.append(ak.zip({"pt": c[momentum], "eta": c.Eta, "phi": c.Phi}))
-    return ak.concatenate(parts, axis=1)
+    for name, is_ele in (("Electron", True), ("MuonTight", False)):
+        leptons = events[name][cuts.lepton_pt_min < events[name].PT]
+        pt = ak.values_astype(leptons.PT, np.float64)
+        iso = {}
+        for key, pf in maps.items():
+            total = cone_sum(
+                leptons.Eta,
+                leptons.Phi,
+                pf.pt,
+                pf.eta,
+                pf.phi,
+                cuts.isolation_cone,
+                options.wrap_at_pi,
+            )
+            iso[key] = total / pt
+        parts.append(
+            ak.zip(
+                {
+                    "pt": pt,
+                    "eta": ak.values_astype(leptons.Eta, np.float64),
+                    "phi": ak.values_astype(leptons.Phi, np.float64),
+                    "charge": ak.values_astype(leptons.Charge, np.float64),
+                    "is_ele": ak.values_astype(ak.ones_like(leptons.PT), np.float64) * is_ele,
+                    "iso_ch": iso["tracks"] - 1.0,
+                    "iso_gamma": iso["photons"],
+                    "iso_neu": iso["neutrals"],
+                }
+            )
+        )
+    candidates = ak.concatenate(parts, axis=1)
+    total = candidates.iso_ch + candidates.iso_gamma + candidates.iso_neu
+    return ak.with_field(candidates, total, "iso")
+
+
+def select_lepton(
+    events: ak.Array, options: SelectionOptions = SelectionOptions()
+) -> tuple[np.ndarray, ak.Array]:
+    """The selected events (boolean mask) and their lepton (one record per selected event)."""
+    candidates = lepton_candidates(events, options)
+    isolated = candidates[candidates.iso < options.cuts.isolation_max]
+    if options.lepton_choice == "highest_pt":
+        best = ak.argmax(isolated.pt, axis=1, keepdims=True)
+        chosen = ak.firsts(isolated[best])
+    else:
+        first_e = ak.firsts(isolated[isolated.is_ele == 1])
+        first_mu = ak.firsts(isolated[isolated.is_ele == 0])
+        both = ~ak.is_none(first_e) & ~ak.is_none(first_mu)
+        use_mu = ak.is_none(first_e) | (
+            both & (ak.fill_none(first_mu.eta, 0) > ak.fill_none(first_e.eta, 0))
+        )
+        chosen = ak.where(use_mu, first_mu, first_e)
+    selected = ~ak.is_none(chosen)
+    if options.reject_empty_maps:
+        maps = pf_maps(events, options.cuts)
+        for pf in maps.values():
+            selected = selected & (ak.num(pf) > 0)
+    mask = ak.to_numpy(selected)
+    return mask, chosen[mask]
 
 
 def has_isolated_lepton(
@@ -84,7 +148,8 @@ def has_isolated_lepton(
     if not candidate_events.any():
         return ak.Array(result)
     leptons = leptons[candidate_events]
-    pf = _candidates({k: v[candidate_events] for k, v in collections.items()}, cuts)
+    events = ak.zip({k: v[candidate_events] for k, v in collections.items()}, depth_limit=1)
+    pf = ak.concatenate(list(pf_maps(events, cuts).values()), axis=1)
     isolation = relative_isolation(
         leptons.PT,
         leptons.Eta,
