@@ -127,3 +127,93 @@ def test_missing_values_are_named_not_dropped():
         without_options(table)
     clean = without_options(ak.Array([{"Jet": [{"PT": 31.0}]}, {"Jet": []}]))
     assert "?" not in str(clean.type)
+
+
+def reference_particles(event, lepton_row):
+    """The particle rows of one event with plain loops (order: descending ΔR to the lepton)."""
+    l_pt, l_eta, l_phi = lepton_row[4], lepton_row[5], lepton_row[6]
+    tracks = [t for t in event["EFlowTrack"] if t["PT"] > 0.5]
+    photons = [p for p in event["EFlowPhoton"] if p["ET"] > 1.0][:150]
+    neutrals = [n for n in event["EFlowNeutralHadron"] if n["ET"] > 1.0][:200]
+    maps = [
+        [(t["PT"], t["Eta"], t["Phi"]) for t in tracks],
+        [(p["ET"], p["Eta"], p["Phi"]) for p in photons_all(event)],
+        [(n["ET"], n["Eta"], n["Phi"]) for n in neutrals_all(event)],
+    ]
+
+    def dr(eta, phi):
+        dphi = (phi - l_phi + math.pi) % (2 * math.pi) - math.pi
+        return math.hypot(eta - l_eta, dphi)
+
+    def four(pt, eta, phi):
+        return [
+            pt * math.cosh(eta),
+            pt * math.cos(phi),
+            pt * math.sin(phi),
+            pt * math.sinh(eta),
+            pt,
+            eta,
+            phi,
+        ]
+
+    rows = [lepton_row]
+    kept = [t for t in tracks if dr(t["Eta"], t["Phi"]) > 1e-4][:450]
+    for t in kept:
+        isos = [pf_iso(t["PT"], t["Eta"], t["Phi"], m) for m in maps]
+        isos[0] -= 1.0
+        rows.append(
+            [
+                *four(t["PT"], t["Eta"], t["Phi"]),
+                t["X"],
+                t["Y"],
+                t["Z"],
+                *isos,
+                1,
+                0,
+                0,
+                0,
+                0,
+                t["Charge"],
+            ]
+        )
+    for kind, items in ((2, photons), (1, neutrals)):
+        for p in items:
+            isos = [pf_iso(p["ET"], p["Eta"], p["Phi"], m) for m in maps]
+            onehot = [0, 1, 0] if kind == 1 else [0, 0, 1]
+            rows.append([*four(p["ET"], p["Eta"], p["Phi"]), 0, 0, 0, *isos, *onehot, 0, 0, 0])
+    keyed = sorted(enumerate(rows), key=lambda r: (-dr(r[1][5], r[1][6]), r[0]))
+    return [r for _, r in keyed]
+
+
+def photons_all(event):
+    return [p for p in event["EFlowPhoton"] if p["ET"] > 1.0]
+
+
+def neutrals_all(event):
+    return [n for n in event["EFlowNeutralHadron"] if n["ET"] > 1.0]
+
+
+def test_particle_lists_match_the_loop_reference(generated):
+    from dltrigger.physics.particles import PARTICLE_FEATURES, particle_lists
+
+    events = load_events(generated.files("ttbar")[0])[:40]
+    mask, lepton = select_lepton(events)
+    lists = particle_lists(events[mask], lepton)
+    assert len(lists) == int(mask.sum()) > 10
+    for event, leptons_row_source, rows in zip(
+        events[mask].to_list(), lepton.to_list(), lists.to_list(), strict=True
+    ):
+        l = leptons_row_source
+        lepton_row = [
+            l["pt"] * math.cosh(l["eta"]), l["pt"] * math.cos(l["phi"]), l["pt"] * math.sin(l["phi"]),
+            l["pt"] * math.sinh(l["eta"]), l["pt"], l["eta"], l["phi"], 0, 0, 0,
+            l["iso_ch"], l["iso_gamma"], l["iso_neu"], 0, 0, 0, l["is_ele"], 1 - l["is_ele"], l["charge"],
+        ]  # fmt: skip
+        expected = reference_particles(event, lepton_row)
+        assert len(rows) == len(expected)
+        assert all(len(r) == len(PARTICLE_FEATURES) for r in rows)
+        # float32 storage: 1e-6 relative on the values, absolute 1e-5 near zero.
+        np.testing.assert_allclose(
+            np.array(rows), np.array(expected, dtype=np.float32), rtol=1e-6, atol=1e-5
+        )
+        assert rows[-1][16] + rows[-1][17] == 1.0  # the lepton, at ΔR = 0, comes last

@@ -51,6 +51,10 @@ class SelectionOptions:
     reject_empty_maps: bool = False
 
 
+#: The physically correct selection with the reference's thresholds.
+DEFAULT_SELECTION = SelectionOptions()
+
+
 def pf_maps(events: ak.Array, cuts: LeptonSelection) -> dict[str, ak.Array]:
     """The three particle-flow "pT maps" of §2 step 1, as (pt, eta, phi) records."""
     tracks = events.EFlowTrack[cuts.track_pt_min < events.EFlowTrack.PT]
@@ -107,7 +111,7 @@ def lepton_candidates(events: ak.Array, options: SelectionOptions) -> ak.Array:
 
 
 def select_lepton(
-    events: ak.Array, options: SelectionOptions = SelectionOptions()
+    events: ak.Array, options: SelectionOptions = DEFAULT_SELECTION
 ) -> tuple[np.ndarray, ak.Array]:
     """The selected events (boolean mask) and their lepton (one record per selected event)."""
     candidates = lepton_candidates(events, options)
