@@ -131,7 +131,7 @@ def test_missing_values_are_named_not_dropped():
 
 def reference_particles(event, lepton_row):
     """The particle rows of one event with plain loops (order: descending ΔR to the lepton)."""
-    l_pt, l_eta, l_phi = lepton_row[4], lepton_row[5], lepton_row[6]
+    l_eta, l_phi = lepton_row[5], lepton_row[6]
     tracks = [t for t in event["EFlowTrack"] if t["PT"] > 0.5]
     photons = [p for p in event["EFlowPhoton"] if p["ET"] > 1.0][:150]
     neutrals = [n for n in event["EFlowNeutralHadron"] if n["ET"] > 1.0][:200]
@@ -200,14 +200,14 @@ def test_particle_lists_match_the_loop_reference(generated):
     mask, lepton = select_lepton(events)
     lists = particle_lists(events[mask], lepton)
     assert len(lists) == int(mask.sum()) > 10
-    for event, leptons_row_source, rows in zip(
+    for event, lep, rows in zip(
         events[mask].to_list(), lepton.to_list(), lists.to_list(), strict=True
     ):
-        l = leptons_row_source
+        pt, eta, phi = lep["pt"], lep["eta"], lep["phi"]
         lepton_row = [
-            l["pt"] * math.cosh(l["eta"]), l["pt"] * math.cos(l["phi"]), l["pt"] * math.sin(l["phi"]),
-            l["pt"] * math.sinh(l["eta"]), l["pt"], l["eta"], l["phi"], 0, 0, 0,
-            l["iso_ch"], l["iso_gamma"], l["iso_neu"], 0, 0, 0, l["is_ele"], 1 - l["is_ele"], l["charge"],
+            pt * math.cosh(eta), pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta),
+            pt, eta, phi, 0, 0, 0, lep["iso_ch"], lep["iso_gamma"], lep["iso_neu"], 0, 0, 0,
+            lep["is_ele"], 1 - lep["is_ele"], lep["charge"],
         ]  # fmt: skip
         expected = reference_particles(event, lepton_row)
         assert len(rows) == len(expected)
