@@ -138,3 +138,19 @@ def xrootd_server():
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ingested(spark, generated, tmp_path_factory) -> Path:
+    """The shared generated sample, ingested once."""
+    from dltrigger.config import IngestConfig
+    from dltrigger.ingest.job import ingest
+
+    out = tmp_path_factory.mktemp("ingested") / "data"
+    ingest(
+        Config(ingest=IngestConfig(out=out)),
+        inputs=[str(generated.folder)],
+        spark=spark,
+        progress=False,
+    )
+    return out

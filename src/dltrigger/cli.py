@@ -124,6 +124,28 @@ def _build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(ing)
     ing.set_defaults(handler=_ingest)
+
+    feat = commands.add_parser(
+        "features",
+        help="select isolated-lepton events, compute HLF and particle lists, split, scale",
+        description=(
+            "Select events with an isolated lepton, compute the 14 high-level features and the "
+            "19-feature particle lists, split train/test by a hash of (file, entry), and write "
+            "the datasets full/, balanced/ and dev/ with scaling statistics fitted on the "
+            "training split and a manifest beside each."
+        ),
+    )
+    feat.add_argument("input", nargs="?", type=Path, help="ingested dataset (default: config)")
+    feat.add_argument("--out", type=Path, help="output folder")
+    feat.add_argument("--test-fraction", type=float, help="test share (default 0.2)")
+    feat.add_argument("--dev-per-class", type=_positive_int, help="events per class in dev/")
+    feat.add_argument(
+        "--balance", action=argparse.BooleanOptionalAction, default=None, help="write balanced/"
+    )
+    feat.add_argument("--overwrite", action="store_true", default=None, help="replace the output")
+    feat.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(feat)
+    feat.set_defaults(handler=_features)
     return parser
 
 
@@ -177,6 +199,33 @@ def _ingest(args: argparse.Namespace) -> int:
     )
     report = ingest(config, inputs=args.inputs or None, progress=not args.quiet)
     print_report(report)
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from .features.job import features
+
+    config = with_overrides(
+        _config_for(args),
+        "features",
+        input=args.input,
+        out=args.out,
+        test_fraction=args.test_fraction,
+        dev_per_class=args.dev_per_class,
+        balance=args.balance,
+        overwrite=args.overwrite,
+    )
+    manifests = features(config, progress=not args.quiet)
+    for name, m in manifests.items():
+        counts = ", ".join(f"label {k}: {v}" for k, v in m["counts"].items())
+        print(f"{config.features.out}/{name}: {counts}; train/test {m['per_split']}")
+    full = manifests["full"]
+    print(
+        "selection efficiency: "
+        + ", ".join(f"{s} {e['efficiency']:.1%}" for s, e in full["selection_efficiency"].items())
+        + f"; {full['bytes_per_event']:.0f} bytes/event on disk vs "
+        f"{full['padded_bytes_per_event']} padded; {full['seconds']:.1f} s"
+    )
     return 0
 
 

@@ -129,12 +129,36 @@ class IngestConfig(_Strict):
     overwrite: bool = False
 
 
+class FeaturesConfig(_Strict):
+    """Settings of ``dltrigger features`` (selection, HLF, particle lists, datasets)."""
+
+    input: Path = Path("data/ingested")
+    out: Path = Path("data/features")
+    overwrite: bool = False
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    #: Also write ``balanced``: every class undersampled to the smallest one (§4).
+    balance: bool = True
+    #: Events per class in the small ``dev`` dataset (taken from ``balanced``, or ``full``).
+    dev_per_class: int = Field(default=1000, gt=0)
+    #: Particle order by ΔR to the lepton ("descending" as the reference: lepton last).
+    order: Literal["descending", "ascending"] = "descending"
+    max_tracks: int = Field(default=450, gt=0)
+    max_photons: int = Field(default=150, gt=0)
+    max_neutrals: int = Field(default=200, gt=0)
+    #: Switches reproducing the reference's quirks (reference-pipeline.md §11); off = fixed.
+    reference_lepton_choice: bool = False
+    reference_delta_phi: bool = False
+    reject_empty_maps: bool = False
+    mt_squared: bool = False
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
     spark: SparkConfig = SparkConfig()
     generate: GenerateConfig = GenerateConfig()
     ingest: IngestConfig = IngestConfig()
+    features: FeaturesConfig = FeaturesConfig()
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

@@ -67,3 +67,7 @@ class OutputError(DLTriggerError):
 
 class IngestError(DLTriggerError):
     """The ingest job failed while reading or writing (the cause names the file)."""
+
+
+class FeaturesError(DLTriggerError):
+    """The features stage cannot use its input (names the file and the column)."""

@@ -1,0 +1,1 @@
+"""Stage 2: event selection, high-level features, particle lists, split, scaling statistics."""

@@ -1,0 +1,330 @@
+"""``dltrigger features``: ingested events -> selected events with HLF and particle lists.
+
+One Spark task per ingested Parquet file reads it with pyarrow, runs the pure physics
+functions (selection, 14 HLF, 19-feature particle lists) and writes the selected events with
+pyarrow (events stay in Arrow end to end, as in ingest), plus a deterministic split and
+sampling number per event, and returns counts and partial scaling statistics of its training
+rows. The driver then writes:
+
+- ``full/``: every selected event; ``balanced/``: classes undersampled to the smallest (by
+  the event's sampling number, so independent of partitioning); ``dev/``: about
+  ``dev_per_class`` events per class from ``balanced`` (or ``full``);
+- beside each: ``_scaling.json`` (HLF min/max/mean/std and particle-feature mean/std over
+  real particles, training split only) and ``_manifest.json`` (counts per class and split,
+  selection efficiency per process, feature names, statistics, configuration, inputs).
+
+Columns: ``label`` (int), ``sample``, ``source_file``, ``entry`` (int64), ``split``
+(train/test), ``u_sample`` (the sampling number), ``hlf`` (14 float32, unscaled, reference
+order), ``particles`` (rows of 19 float32, unscaled, ragged: no padding on disk).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, FeaturesConfig
+from ..errors import FeaturesError
+from ..io.atomic import atomic_folder
+from ..physics.hlf import HLF_NAMES, JetSelection
+from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
+from ..physics.selection import SelectionOptions
+from ..spark.failures import root_cause
+from .stats import FeatureStats
+
+SCHEMA_VERSION = "dltrigger-features/1"
+PADDED_BYTES_PER_EVENT = 801 * 19 * 8  # the reference's padded float64 layout (§3.1)
+REQUIRED_COLUMNS = (
+    "Electron", "MuonTight", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron", "Jet",
+    "MissingET", "sample", "source_file", "entry",
+)  # fmt: skip
+DATASETS = ("full", "balanced", "dev")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    index: int
+    path: str
+    label: int
+
+
+def find_inputs(folder: Path) -> list[InputFile]:
+    """The ingested Parquet files and their label (from the ``label=N`` folder)."""
+    if not folder.is_dir():
+        raise FeaturesError(f"ingested dataset not found: {folder}")
+    files = sorted(folder.glob("label=*/*.parquet"))
+    if not files:
+        raise FeaturesError(f"{folder}: no label=N/*.parquet files (is it an ingest output?)")
+    inputs = []
+    for i, path in enumerate(files):
+        match = re.fullmatch(r"label=(\d+)", path.parent.name)
+        if match is None:
+            raise FeaturesError(f"{path}: its folder is not label=N")
+        inputs.append(InputFile(i, str(path), int(match.group(1))))
+    return inputs
+
+
+def _options(settings: FeaturesConfig):
+    selection = SelectionOptions(
+        lepton_choice="reference" if settings.reference_lepton_choice else "highest_pt",
+        wrap_at_pi=not settings.reference_delta_phi,
+        reject_empty_maps=settings.reject_empty_maps,
+    )
+    particles = ParticleListOptions(
+        max_tracks=settings.max_tracks,
+        max_photons=settings.max_photons,
+        max_neutrals=settings.max_neutrals,
+        order=settings.order,
+    )
+    return selection, particles
+
+
+def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
+    """Select and compute features for one ingested file; write ``out/part-N.parquet``."""
+    import awkward as ak
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..physics.events import events_from_arrow
+    from ..physics.hlf import high_level_features
+    from ..physics.particles import particle_lists
+    from ..physics.selection import select_lepton
+    from .arrow import hlf_column, particles_column
+    from .split import event_uniform, split_of
+
+    present = pq.read_schema(task.path).names
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if missing:
+        raise FeaturesError(
+            f"{task.path}: missing column {missing[0]!r} (columns: {', '.join(present)}); "
+            "is it a dltrigger ingest output?"
+        )
+    table = pq.read_table(task.path, columns=list(REQUIRED_COLUMNS))
+    try:
+        events = events_from_arrow(table)
+    except ValueError as exc:
+        raise FeaturesError(f"{task.path}: {exc}") from None
+    selection, plist = _options(settings)
+    mask, lepton = select_lepton(events, selection)
+    chosen = events[mask]
+    hlf = high_level_features(chosen, lepton, JetSelection(), settings.mt_squared)
+    particles = particle_lists(chosen, lepton, selection, plist)
+    counts = ak.to_numpy(ak.num(particles))
+    rows = ak.to_numpy(ak.flatten(particles)).reshape(-1, len(PARTICLE_FEATURES))
+    finite_rows = np.isfinite(rows).all(axis=1)
+    finite = (
+        np.isfinite(hlf).all(axis=1)
+        & np.logical_and.reduceat(np.append(finite_rows, True), np.r_[0, np.cumsum(counts)[:-1]])
+        if len(counts)
+        else np.zeros(0, dtype=bool)
+    )
+    keep_rows = np.repeat(finite, counts)
+    hlf, rows, counts = hlf[finite], rows[keep_rows], counts[finite]
+
+    source = np.asarray(table.column("source_file").to_pylist(), dtype=object)[mask][finite]
+    entry = table.column("entry").to_numpy()[mask][finite]
+    sample = np.asarray(table.column("sample").to_pylist(), dtype=object)[mask][finite]
+    split = split_of(event_uniform(source, entry, "split"), settings.test_fraction)
+    u_sample = event_uniform(source, entry, "sample")
+    n = len(entry)
+    out_table = pa.table(
+        {
+            "label": pa.array(np.full(n, task.label, dtype=np.int32)),
+            "sample": pa.array(sample.tolist(), pa.string()),
+            "source_file": pa.array(source.tolist(), pa.string()),
+            "entry": pa.array(entry.astype(np.int64)),
+            "split": pa.array(split.tolist(), pa.string()),
+            "u_sample": pa.array(u_sample),
+            "hlf": hlf_column(hlf),
+            "particles": particles_column(rows, counts),
+        }
+    )
+    target = Path(out) / "full" / f"part-{task.index:05d}.parquet"
+    if n:
+        pq.write_table(out_table, target, compression="zstd")
+    samples = table.column("sample").unique().to_pylist()
+    return {
+        "index": task.index,
+        "path": task.path,
+        "label": task.label,
+        "sample": samples[0] if samples else "",
+        "events": len(events),
+        "selected": n,
+        "rejected": {
+            "no isolated lepton": int(len(events) - mask.sum()),
+            "non-finite features": int((~finite).sum()),
+        },
+        **_stats(hlf, rows, counts, split),
+        "bytes": target.stat().st_size if n else 0,
+        "particle_rows": int(counts.sum()),
+    }
+
+
+def _stats(hlf: np.ndarray, rows: np.ndarray, counts: np.ndarray, split: np.ndarray) -> dict:
+    train = split == "train"
+    return {
+        "hlf_stats": FeatureStats.of(hlf[train]).to_lists(),
+        "particle_stats": FeatureStats.of(rows[np.repeat(train, counts)]).to_lists(),
+        "per_split": {s: int((split == s).sum()) for s in ("train", "test")},
+    }
+
+
+def subset_file(path: str, out: str, index: int, keep_fraction: dict[int, float]) -> dict:
+    """Keep the rows whose ``u_sample`` is below their class's fraction; write and summarise."""
+    import awkward as ak
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    label = table.column("label").to_numpy()
+    keep = table.column("u_sample").to_numpy() < np.vectorize(keep_fraction.get)(label)
+    table = table.filter(keep)
+    split = np.asarray(table.column("split").to_pylist())
+    hlf = np.asarray(table.column("hlf").combine_chunks().flatten()).reshape(-1, len(HLF_NAMES))
+    particles = ak.from_arrow(table.column("particles"))
+    counts = ak.to_numpy(ak.num(particles))
+    rows = np.asarray(pc.list_flatten(pc.list_flatten(table.column("particles")))).reshape(
+        -1, len(PARTICLE_FEATURES)
+    )
+    if table.num_rows:
+        pq.write_table(table, Path(out) / f"part-{index:05d}.parquet", compression="zstd")
+    per_label = {int(k): int((label[keep] == k).sum()) for k in np.unique(label)}
+    return {"per_label": per_label, **_stats(hlf, rows, counts, split)}
+
+
+def _merge(results: list[dict], key: str, n: int) -> FeatureStats:
+    total = FeatureStats.empty(n)
+    for r in results:
+        total = total.merge(FeatureStats.from_lists(r[key]))
+    return total
+
+
+def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict:
+    scaling = {
+        "fitted_on": "train split only",
+        "hlf": _merge(results, "hlf_stats", len(HLF_NAMES)).summary(HLF_NAMES),
+        "particles": _merge(results, "particle_stats", len(PARTICLE_FEATURES)).summary(
+            PARTICLE_FEATURES
+        ),
+    }
+    (folder / "_scaling.json").write_text(json.dumps(scaling, indent=2))
+    manifest = {**manifest, "scaling": scaling}
+    (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def features(config: Config, spark=None, progress: bool = True) -> dict[str, dict]:
+    """Run the features stage; return the manifest of each dataset written."""
+    from ..progress import run_spark_job_with_progress
+    from ..spark.session import get_spark
+
+    settings = config.features
+    start = time.perf_counter()
+    inputs = find_inputs(Path(settings.input))
+    spark = spark or get_spark(config.spark)
+    sc = spark.sparkContext
+
+    def run(description: str, rdd):
+        try:
+            if progress:
+                return run_spark_job_with_progress(
+                    spark, description, rdd.getNumPartitions(), rdd.collect
+                )
+            return rdd.collect()
+        except Exception as exc:
+            raise FeaturesError(f"features failed, nothing written: {root_cause(exc)}") from None
+
+    manifests: dict[str, dict] = {}
+    with atomic_folder(settings.out, settings.overwrite) as folder:
+        (folder / "full").mkdir(parents=True)
+        out = str(folder)
+        results = run(
+            f"features of {len(inputs)} file(s)",
+            sc.parallelize(inputs, len(inputs)).map(lambda t: process_file(t, out, settings)),
+        )
+        selected = {}
+        efficiency = {}
+        for r in results:
+            selected[r["label"]] = selected.get(r["label"], 0) + r["selected"]
+            e = efficiency.setdefault(r["sample"], {"events": 0, "selected": 0})
+            e["events"] += r["events"]
+            e["selected"] += r["selected"]
+        for e in efficiency.values():
+            e["efficiency"] = e["selected"] / e["events"] if e["events"] else 0.0
+        if not any(selected.values()):
+            raise FeaturesError(f"no event of {settings.input} passes the selection")
+        common = {
+            "schema_version": SCHEMA_VERSION,
+            "hlf_names": list(HLF_NAMES),
+            "particle_features": list(PARTICLE_FEATURES),
+            "selection_efficiency": efficiency,
+            "rejected": {
+                reason: sum(r["rejected"][reason] for r in results)
+                for reason in results[0]["rejected"]
+            },
+            "inputs": [r["path"] for r in results],
+            "config": json.loads(settings.model_dump_json()),
+        }
+        full_rows = sum(r["particle_rows"] for r in results)
+        full_events = sum(r["selected"] for r in results)
+        full_bytes = sum(r["bytes"] for r in results)
+        manifests["full"] = _write_side_files(
+            folder / "full",
+            results,
+            {
+                **common,
+                "dataset": "full",
+                "counts": {str(k): v for k, v in sorted(selected.items())},
+                "per_split": {
+                    s: sum(r["per_split"][s] for r in results) for s in ("train", "test")
+                },
+                "bytes_per_event": full_bytes / full_events,
+                "padded_bytes_per_event": PADDED_BYTES_PER_EVENT,
+                "mean_particles_per_event": full_rows / full_events,
+            },
+        )
+        parts = sorted(str(p) for p in (folder / "full").glob("part-*.parquet"))
+        smallest = min(selected.values())
+        subsets = []
+        if settings.balance:
+            subsets.append(("balanced", {k: smallest / v for k, v in selected.items()}))
+        # The same sampling number as "balanced" with a lower threshold: dev is a subset of
+        # balanced whenever dev_per_class <= the smallest class.
+        dev = {k: min(1.0, settings.dev_per_class / v) for k, v in selected.items()}
+        subsets.append(("dev", dev))
+        for name, fractions in subsets:
+            target = folder / name
+            target.mkdir()
+            path_out = str(target)
+            part_results = run(
+                f"{name} dataset",
+                sc.parallelize(list(enumerate(parts)), max(len(parts), 1)).map(
+                    lambda item, f=fractions, o=path_out: subset_file(item[1], o, item[0], f)
+                ),
+            )
+            counts: dict[str, int] = {}
+            for r in part_results:
+                for k, v in r["per_label"].items():
+                    counts[str(k)] = counts.get(str(k), 0) + v
+            manifests[name] = _write_side_files(
+                target,
+                part_results,
+                {
+                    **common,
+                    "dataset": name,
+                    "counts": dict(sorted(counts.items())),
+                    "per_split": {
+                        s: sum(r["per_split"][s] for r in part_results) for s in ("train", "test")
+                    },
+                    "sampling_fraction": {str(k): v for k, v in fractions.items()},
+                },
+            )
+        seconds = time.perf_counter() - start
+        for manifest in manifests.values():
+            manifest["seconds"] = seconds
+    return manifests

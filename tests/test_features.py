@@ -1,0 +1,106 @@
+"""``dltrigger features``: datasets, split, scaling statistics and bad input."""
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from dltrigger.config import Config, FeaturesConfig
+from dltrigger.errors import FeaturesError
+from dltrigger.features.job import PADDED_BYTES_PER_EVENT, features
+from dltrigger.features.split import event_uniform
+from dltrigger.physics.hlf import HLF_NAMES
+from dltrigger.physics.particles import PARTICLE_FEATURES
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def datasets(spark, ingested, tmp_path_factory):
+    out = tmp_path_factory.mktemp("features") / "out"
+    config = Config(features=FeaturesConfig(input=ingested, out=out, dev_per_class=40))
+    manifests = features(config, spark=spark, progress=False)
+    return out, manifests
+
+
+def read(folder):
+    return pq.read_table(str(folder)).to_pydict()
+
+
+def test_full_dataset_columns_counts_and_no_padding(datasets):
+    out, manifests = datasets
+    full = read(out / "full")
+    n = len(full["entry"])
+    assert n == sum(manifests["full"]["counts"].values()) > 100
+    assert all(len(h) == len(HLF_NAMES) for h in full["hlf"])
+    lengths = [len(p) for p in full["particles"]]
+    assert all(len(row) == len(PARTICLE_FEATURES) for p in full["particles"] for row in p)
+    assert min(lengths) >= 1 and max(lengths) <= 801 and np.mean(lengths) < 801
+    # Ragged storage: at most a fifth of the reference's padded float64 layout.
+    assert manifests["full"]["bytes_per_event"] * 5 <= PADDED_BYTES_PER_EVENT
+    labels = {(s, lab) for s, lab in zip(full["sample"], full["label"], strict=True)}
+    assert labels == {("qcd", 0), ("ttbar", 1), ("wjets", 2)}
+    # The lepton (one of isEle/isMu set) is the last row: descending order of ΔR.
+    assert all(p[-1][16] + p[-1][17] == 1.0 for p in full["particles"])
+
+
+def test_split_is_a_hash_of_file_and_entry(datasets):
+    out, _ = datasets
+    full = read(out / "full")
+    u = event_uniform(np.array(full["source_file"], dtype=object), np.array(full["entry"]), "split")
+    assert full["split"] == np.where(u < 0.2, "test", "train").tolist()
+    assert 0.12 < full["split"].count("test") / len(full["split"]) < 0.28
+
+
+def test_scaling_statistics_come_from_the_training_split_only(datasets):
+    out, _ = datasets
+    full = read(out / "full")
+    train = np.array(full["split"]) == "train"
+    hlf = np.array(full["hlf"], dtype=np.float64)[train]
+    rows = np.array(
+        [r for p, t in zip(full["particles"], train, strict=True) if t for r in p], dtype=np.float64
+    )
+    scaling = json.loads((out / "full" / "_scaling.json").read_text())
+    assert scaling["hlf"]["names"] == list(HLF_NAMES)
+    np.testing.assert_allclose(scaling["hlf"]["mean"], hlf.mean(axis=0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(scaling["hlf"]["std"], hlf.std(axis=0), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(scaling["hlf"]["min"], hlf.min(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(scaling["hlf"]["max"], hlf.max(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(
+        scaling["particles"]["mean"], rows.mean(axis=0), rtol=1e-6, atol=1e-9
+    )
+    assert scaling["particles"]["count"][0] == len(rows)  # real particles only, no padding
+
+
+def test_balanced_and_dev_subsets(datasets):
+    out, manifests = datasets
+    counts = {int(k): v for k, v in manifests["balanced"]["counts"].items()}
+    smallest = min(manifests["full"]["counts"].values())
+    for n in counts.values():  # undersampled by a per-event number: binomial spread
+        assert abs(n - smallest) <= 4 * np.sqrt(smallest) + 1
+    balanced = read(out / "balanced")
+    dev = read(out / "dev")
+    assert set(zip(dev["source_file"], dev["entry"], strict=True)) <= set(
+        zip(balanced["source_file"], balanced["entry"], strict=True)
+    )
+    assert all(n <= 40 + 4 * np.sqrt(40) for n in manifests["dev"]["counts"].values())
+    manifest = json.loads((out / "dev" / "_manifest.json").read_text())
+    assert manifest["particle_features"] == list(PARTICLE_FEATURES)
+    assert set(manifest["selection_efficiency"]) == {"qcd", "ttbar", "wjets"}
+
+
+def test_missing_column_is_named_and_nothing_is_written(spark, ingested, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(ingested, broken)
+    victim = sorted(broken.glob("label=2/*.parquet"))[0]
+    table = pq.read_table(victim)
+    pq.write_table(table.drop(["Jet"]), victim)
+    out = tmp_path / "out"
+    config = Config(features=FeaturesConfig(input=broken, out=out))
+    with pytest.raises(FeaturesError, match=rf"{victim.name}: missing column 'Jet'"):
+        features(config, spark=spark, progress=False)
+    assert not out.exists()
+    with pytest.raises(FeaturesError, match="ingested dataset not found"):
+        features(Config(features=FeaturesConfig(input=tmp_path / "nope", out=out)), spark=spark)
