@@ -104,3 +104,16 @@ def test_ingest_bad_input_is_one_line(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err.strip()
     assert err == f"dltrigger ingest: error: no files match {tmp_path / 'qcd_*.root'}"
+
+
+def test_features_command(spark, ingested, tmp_path, capsys):
+    out = tmp_path / "features"
+    assert (
+        main(["features", str(ingested), "--out", str(out), "--quiet", "--dev-per-class", "20"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "full: label 0:" in printed and "bytes/event on disk" in printed
+    assert (out / "dev" / "_manifest.json").exists()
+    assert main(["features", str(tmp_path / "missing"), "--out", str(out / "x")]) == 1
+    assert "ingested dataset not found" in capsys.readouterr().err

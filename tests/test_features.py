@@ -104,3 +104,37 @@ def test_missing_column_is_named_and_nothing_is_written(spark, ingested, tmp_pat
     assert not out.exists()
     with pytest.raises(FeaturesError, match="ingested dataset not found"):
         features(Config(features=FeaturesConfig(input=tmp_path / "nope", out=out)), spark=spark)
+
+
+def test_non_finite_events_are_counted_as_rejected(spark, ingested, tmp_path):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    broken = tmp_path / "nan"
+    shutil.copytree(ingested, broken)
+    victim = sorted(broken.glob("label=2/*.parquet"))[0]
+    table = pq.read_table(victim)
+    met = table.column("MissingET").combine_chunks()
+    values = met.flatten().field("MET").to_numpy(zero_copy_only=False).copy()
+    values[:50] = np.nan  # the first 50 events get a NaN missing ET
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array(values, pa.float32()) if n == "MET" else met.flatten().field(n)
+            for n in [f.name for f in met.type.value_type]
+        ],
+        names=[f.name for f in met.type.value_type],
+    )
+    new_met = pa.ListArray.from_arrays(met.offsets, struct)
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("MissingET"), "MissingET", new_met), victim
+    )
+    out = tmp_path / "out"
+    manifests = features(
+        Config(features=FeaturesConfig(input=broken, out=out)), spark=spark, progress=False
+    )
+    rejected = manifests["full"]["rejected"]["non-finite features"]
+    assert 0 < rejected <= 50
+    full = pq.read_table(str(out / "full"))
+    hlf = np.array(full.column("hlf").to_pylist())
+    assert np.isfinite(hlf).all()
+    assert pc.sum(pc.equal(full.column("split"), "test")).as_py() > 0
