@@ -31,6 +31,7 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/dltrigger generate --overwrite
 	$(BIN)/dltrigger ingest --overwrite
+	$(BIN)/dltrigger features --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -46,6 +47,7 @@ format: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/features.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
