@@ -5,7 +5,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from .kinematics import delta_r
+from .kinematics import delta_phi_reference, delta_r
 
 
 def cone_sum(
@@ -39,6 +39,23 @@ def relative_isolation(
     return total / np.maximum(lep_pt, 1e-9)
 
 
+def jagged_cone_sums(objects, candidates, radius: float, wrap_at_pi: bool = True) -> ak.Array:
+    """:func:`cone_sums_flat` for jagged (eta, phi) objects and (pt, eta, phi) candidates."""
+    n = len(objects)
+    obj_counts = ak.to_numpy(ak.num(objects.eta, axis=1))
+    cand_counts = ak.to_numpy(ak.num(candidates.pt, axis=1))
+
+    def flat(x):
+        return ak.to_numpy(ak.flatten(x, axis=1)).astype(np.float64)
+
+    sums = cone_sums_flat(
+        np.repeat(np.arange(n), obj_counts), flat(objects.eta), flat(objects.phi),
+        np.repeat(np.arange(n), cand_counts), flat(candidates.eta), flat(candidates.phi),
+        flat(candidates.pt), radius, wrap_at_pi,
+    )  # fmt: skip
+    return ak.unflatten(sums, obj_counts)
+
+
 def cone_sums_flat(
     obj_event: np.ndarray,
     obj_eta: np.ndarray,
@@ -48,6 +65,7 @@ def cone_sums_flat(
     cand_phi: np.ndarray,
     cand_pt: np.ndarray,
     radius: float,
+    wrap_at_pi: bool = True,
 ) -> np.ndarray:
     """Per object, the sum of ``cand_pt`` within ``delta_r < radius`` in the same event.
 
@@ -73,6 +91,7 @@ def cone_sums_flat(
     starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     cand = order[starts + np.arange(counts.sum())]
     deta = cand_eta[cand] - obj_eta[owner]
-    dphi = (cand_phi[cand] - obj_phi[owner] + np.pi) % (2 * np.pi) - np.pi
+    dphi = cand_phi[cand] - obj_phi[owner]
+    dphi = (dphi + np.pi) % (2 * np.pi) - np.pi if wrap_at_pi else delta_phi_reference(dphi, 0.0)
     inside = deta * deta + dphi * dphi < radius * radius
     return np.bincount(owner[inside], weights=cand_pt[cand][inside], minlength=n)

@@ -104,7 +104,7 @@ def particle_lists(
                 sums = cone_sums_flat(
                     event, f_eta, f_phi,
                     np.repeat(np.arange(n), pf_counts), _flat(pf.eta), _flat(pf.phi),
-                    _flat(pf.pt), selection.cuts.isolation_cone,
+                    _flat(pf.pt), selection.cuts.isolation_cone, selection.wrap_at_pi,
                 )  # fmt: skip
                 rows[:, column] = sums / f_pt
             if kind == "track":

@@ -23,7 +23,7 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
-from .isolation import cone_sum, relative_isolation
+from .isolation import jagged_cone_sums, relative_isolation
 
 
 @dataclass(frozen=True)
@@ -80,16 +80,9 @@ def lepton_candidates(events: ak.Array, options: SelectionOptions) -> ak.Array:
         leptons = events[name][cuts.lepton_pt_min < events[name].PT]
         pt = ak.values_astype(leptons.PT, np.float64)
         iso = {}
+        objects = ak.zip({"eta": leptons.Eta, "phi": leptons.Phi})
         for key, pf in maps.items():
-            total = cone_sum(
-                leptons.Eta,
-                leptons.Phi,
-                pf.pt,
-                pf.eta,
-                pf.phi,
-                cuts.isolation_cone,
-                options.wrap_at_pi,
-            )
+            total = jagged_cone_sums(objects, pf, cuts.isolation_cone, options.wrap_at_pi)
             iso[key] = total / pt
         parts.append(
             ak.zip(
