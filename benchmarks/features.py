@@ -41,7 +41,7 @@ def main() -> None:
     from ingest import ensure_data  # benchmarks/ingest.py: generates the files once
 
     files = ensure_data(args.data, 4000)
-    ingested = args.data.parent / "ingested"
+    ingested = args.data.with_name(args.data.name + "-ingested")
     if not ingested.exists():
         spark = get_spark(SparkConfig(master="local[*]", conf=QUIET))
         ingest(Config(ingest=IngestConfig(out=ingested)), inputs=files, spark=spark, progress=False)
