@@ -1,0 +1,56 @@
+"""Stage 4 models (PyTorch): the reference's classifiers, with padding truly masked.
+
+Every model returns *logits* for the three classes (0 QCD, 1 ttbar, 2 W+jets); the loss is
+cross-entropy on logits (the reference's PyTorch versions applied softmax twice, §5.5).
+Particle inputs are ``(batch, max_len, 19)`` padded tensors with ``lengths`` (real rows per
+event); padding never reaches the result (packed sequences, attention masks).
+"""
+
+from __future__ import annotations
+
+from .hlf import HLFClassifier
+from .recurrent import InclusiveClassifier, ParticleSequenceClassifier
+from .transformer import ParticleTransformerClassifier
+
+MODELS = {
+    "hlf": HLFClassifier,
+    "particle": ParticleSequenceClassifier,
+    "inclusive": InclusiveClassifier,
+    "lstm": lambda **kw: InclusiveClassifier(cell="lstm", **kw),
+    "transformer": ParticleTransformerClassifier,
+}
+
+#: Parameter counts of the reference's Keras models (reference-pipeline.md §5).
+REFERENCE_PARAMETERS = {
+    "hlf": 2_013,
+    "inclusive": 12_353,
+    "lstm": 15_703,  # Keras LSTM has one bias vector; PyTorch's has two (+200)
+    "transformer": 173_378,  # no mask, no residual, a 16,020-wide flatten
+}
+
+
+def build_model(name: str, **options):
+    """A model by name (``hlf``, ``particle``, ``inclusive``, ``lstm``, ``transformer``)."""
+    from ..errors import ConfigError, did_you_mean
+
+    if name not in MODELS:
+        raise ConfigError(
+            f"unknown model {name!r}{did_you_mean(name, MODELS)}; valid: {', '.join(MODELS)}"
+        )
+    return MODELS[name](**options)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = [
+    "MODELS",
+    "REFERENCE_PARAMETERS",
+    "HLFClassifier",
+    "InclusiveClassifier",
+    "ParticleSequenceClassifier",
+    "ParticleTransformerClassifier",
+    "build_model",
+    "count_parameters",
+]
