@@ -1,0 +1,1 @@
+"""Stage 4: training (data loading from the features datasets, trainer, export)."""
