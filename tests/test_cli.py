@@ -117,3 +117,14 @@ def test_features_command(spark, ingested, tmp_path, capsys):
     assert (out / "dev" / "_manifest.json").exists()
     assert main(["features", str(tmp_path / "missing"), "--out", str(out / "x")]) == 1
     assert "ingested dataset not found" in capsys.readouterr().err
+
+
+def test_train_command(spark, ingested, tmp_path, capsys):
+    features_out = tmp_path / "features"
+    assert main(["features", str(ingested), "--out", str(features_out), "--quiet"]) == 0
+    run = tmp_path / "run"
+    args = ["train", "--model", "hlf", "--data", str(features_out / "dev"), "--out", str(run)]
+    assert main([*args, "--epochs", "2"]) == 0
+    assert "best epoch" in capsys.readouterr().out
+    assert main([*args, "--epochs", "2"]) == 1  # the run folder exists
+    assert "--resume" in capsys.readouterr().err

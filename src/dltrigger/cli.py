@@ -146,6 +146,29 @@ def _build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(feat)
     feat.set_defaults(handler=_features)
+
+    tr = commands.add_parser(
+        "train",
+        help="train a classifier on a features dataset (single process)",
+        description="Train one of the models on a features dataset (full/, balanced/ or dev/), "
+        "validating on its test split every epoch; writes a run folder with the config, "
+        "metrics (CSV/JSON), the last checkpoint and the best model.",
+    )
+    tr.add_argument(
+        "--model", required=True, choices=["hlf", "particle", "inclusive", "lstm", "transformer"]
+    )
+    tr.add_argument("--data", required=True, type=Path, help="features dataset folder")
+    tr.add_argument("--out", required=True, type=Path, help="run folder")
+    tr.add_argument("--epochs", type=_positive_int, default=5)
+    tr.add_argument("--batch-size", type=_positive_int, default=128)
+    tr.add_argument("--learning-rate", type=float, default=1e-3)
+    tr.add_argument("--seed", type=_non_negative_int, default=0)
+    tr.add_argument("--patience", type=_positive_int, default=3, help="early-stopping epochs")
+    tr.add_argument("--max-particles", type=_positive_int, default=801)
+    tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    tr.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    tr.set_defaults(handler=_train)
     return parser
 
 
@@ -226,6 +249,29 @@ def _features(args: argparse.Namespace) -> int:
         + f"; {full['bytes_per_event']:.0f} bytes/event on disk vs "
         f"{full['padded_bytes_per_event']} padded; {full['seconds']:.1f} s"
     )
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        model=args.model,
+        data=str(args.data),
+        out=str(args.out),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        patience=args.patience,
+        max_particles=args.max_particles,
+        device=args.device,
+        resume=args.resume,
+        overwrite=args.overwrite,
+    )
+    history = train(config, progress=True)
+    best = min(history, key=lambda h: h["val_loss"])
+    print(f"best epoch {best['epoch']}: val_loss {best['val_loss']:.4f}, run folder {args.out}")
     return 0
 
 
