@@ -154,3 +154,14 @@ def ingested(spark, generated, tmp_path_factory) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def features_dataset(spark, ingested, tmp_path_factory) -> Path:
+    """The ingested sample through ``dltrigger features`` once (folders full/, balanced/, dev/)."""
+    from dltrigger.config import FeaturesConfig
+    from dltrigger.features.job import features
+
+    out = tmp_path_factory.mktemp("features-shared") / "features"
+    features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False)
+    return out

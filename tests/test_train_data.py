@@ -6,18 +6,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dltrigger.config import Config, FeaturesConfig
-from dltrigger.features.job import features
 from dltrigger.train.data import DatasetError, Scaling, iterate_batches
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def full_dataset(spark, ingested, tmp_path_factory):
-    out = tmp_path_factory.mktemp("train-data") / "features"
-    features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False)
-    return out / "full"
+def full_dataset(features_dataset):
+    return features_dataset / "full"
 
 
 def test_every_training_event_once_with_bounded_padding(full_dataset):

@@ -5,8 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from dltrigger.config import Config, FeaturesConfig
-from dltrigger.features.job import features
 from dltrigger.train.metrics import roc_auc
 from dltrigger.train.trainer import TrainConfig, TrainingError, train
 
@@ -14,10 +12,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def dataset(spark, ingested, tmp_path_factory):
-    out = tmp_path_factory.mktemp("trainer") / "features"
-    features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False)
-    return out / "full"
+def dataset(features_dataset):
+    return features_dataset / "full"
 
 
 def test_auc_against_hand_counted_pairs():
