@@ -2,7 +2,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from dltrigger.physics.isolation import relative_isolation
+from dltrigger.physics.isolation import jagged_cone_sums
 from dltrigger.physics.kinematics import (
     delta_phi,
     delta_r,
@@ -40,19 +40,16 @@ def test_eta_and_mass():
     assert invariant_mass(5.0, 0.0, 0.0, 3.0) == pytest.approx(4.0)
 
 
-def test_relative_isolation_hand_computed_event():
+def test_cone_sums_hand_computed_event():
     # One lepton (pT 50 at eta 0, phi 3.1), its own track, a track in the cone across the
     # phi boundary, one outside, and a photon inside.
-    lepton = ak.Array([{"pt": [50.0], "eta": [0.0], "phi": [3.1]}])
-    tracks = ak.Array([{"pt": [50.0, 5.0, 10.0], "eta": [0.0, 0.1, 0.0], "phi": [3.1, -3.1, 2.7]}])
-    photons = ak.Array([{"pt": [2.0], "eta": [0.1], "phi": [3.1]}])
-    iso = relative_isolation(
-        lepton.pt,
-        lepton.eta,
-        lepton.phi,
-        [(tracks.pt, tracks.eta, tracks.phi), (photons.pt, photons.eta, photons.phi)],
-        0.3,
-        subtract_self=lepton.pt,
+    lepton = ak.Array([{"eta": [0.0], "phi": [3.1]}])
+    cands = ak.Array(
+        [{"pt": [50.0, 5.0, 10.0, 2.0], "eta": [0.0, 0.1, 0.0, 0.1], "phi": [3.1, -3.1, 2.7, 3.1]}]
     )
-    # In cone: own track 50 (subtracted), 5 (dR = hypot(0.1, 0.083) < 0.3), photon 2.
-    assert ak.to_list(iso) == [[pytest.approx((5.0 + 2.0) / 50.0)]]
+    # In cone: own track 50, 5 (dR = hypot(0.1, 0.083) < 0.3), photon 2; 10 is outside.
+    assert ak.to_list(jagged_cone_sums(lepton, cands, 0.3)) == [[pytest.approx(57.0)]]
+    # Wrapping at 2 pi (the reference's quirk 2) misses the track across the boundary.
+    assert ak.to_list(jagged_cone_sums(lepton, cands, 0.3, wrap_at_pi=False)) == [
+        [pytest.approx(52.0)]
+    ]

@@ -217,3 +217,14 @@ def test_particle_lists_match_the_loop_reference(generated):
             np.array(rows), np.array(expected, dtype=np.float32), rtol=1e-6, atol=1e-5
         )
         assert rows[-1][16] + rows[-1][17] == 1.0  # the lepton, at ΔR = 0, comes last
+
+
+def test_generator_count_agrees_with_the_selection(generated):
+    """The generator's cheap "selected-equivalent" count is the same selection."""
+    from dltrigger.physics.selection import has_isolated_lepton
+
+    for process in ("wjets", "qcd"):
+        events = load_events(generated.files(process)[0])
+        collections = {name: events[name] for name in events.fields}
+        mask, _ = select_lepton(events)
+        assert ak.to_list(has_isolated_lepton(collections)) == mask.tolist()

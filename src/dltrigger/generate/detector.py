@@ -34,7 +34,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-from ..physics.kinematics import delta_r, eta, invariant_mass, phi, pt
+from ..physics.kinematics import delta_r, eta, invariant_mass, massless_four_vector, phi, pt
 from .detector_card import CMS, DetectorCard
 
 #: Particles that leave no trace: neutrinos and the lightest neutralino / gravitino.
@@ -184,9 +184,7 @@ def simulate(
     # Particle-flow candidates (massless) feed jets and missing ET.
     pf = tracks | photons | neutrals
     pf_pt = np.where(tracks, smeared_pt, calo_et)
-    pf_px, pf_py = pf_pt * np.cos(p_phi), pf_pt * np.sin(p_phi)
-    pf_pz = pf_pt * np.sinh(p_eta)
-    pf_e = pf_pt * np.cosh(p_eta)
+    pf_e, pf_px, pf_py, pf_pz = massless_four_vector(pf_pt, p_eta, p_phi)
     met_x = -np.bincount(event[pf], weights=pf_px[pf], minlength=n_events)
     met_y = -np.bincount(event[pf], weights=pf_py[pf], minlength=n_events)
     met_z = -np.bincount(event[pf], weights=pf_pz[pf], minlength=n_events)

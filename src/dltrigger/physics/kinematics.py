@@ -61,6 +61,6 @@ def invariant_mass(e, px, py, pz):
     return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
 
 
-def pt_eta_phi_to_pxpypz(pt_, eta_, phi_):
-    """Cartesian momentum components of a massless object."""
-    return pt_ * np.cos(phi_), pt_ * np.sin(phi_), pt_ * np.sinh(eta_)
+def massless_four_vector(pt_, eta_, phi_):
+    """(E, px, py, pz) of a massless object from (pT, eta, phi)."""
+    return pt_ * np.cosh(eta_), pt_ * np.cos(phi_), pt_ * np.sin(phi_), pt_ * np.sinh(eta_)

@@ -25,7 +25,7 @@ import awkward as ak
 import numpy as np
 
 from .isolation import cone_sums_flat
-from .kinematics import delta_r
+from .kinematics import delta_r, massless_four_vector
 from .selection import DEFAULT_SELECTION, SelectionOptions, pf_maps
 
 PARTICLE_FEATURES = (
@@ -85,10 +85,7 @@ def particle_lists(
         event = np.repeat(np.arange(n), counts)
         f_pt, f_eta, f_phi = _flat(pt), _flat(eta), _flat(phi)
         rows = np.zeros((len(f_pt), len(PARTICLE_FEATURES)))
-        rows[:, 0] = f_pt * np.cosh(f_eta)
-        rows[:, 1] = f_pt * np.cos(f_phi)
-        rows[:, 2] = f_pt * np.sin(f_phi)
-        rows[:, 3] = f_pt * np.sinh(f_eta)
+        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = massless_four_vector(f_pt, f_eta, f_phi)
         rows[:, 4], rows[:, 5], rows[:, 6] = f_pt, f_eta, f_phi
         if vertex is not None:
             rows[:, 7], rows[:, 8], rows[:, 9] = _flat(vertex.X), _flat(vertex.Y), _flat(vertex.Z)

@@ -23,7 +23,7 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
-from .isolation import jagged_cone_sums, relative_isolation
+from .isolation import jagged_cone_sums
 
 
 @dataclass(frozen=True)
@@ -147,13 +147,8 @@ def has_isolated_lepton(
     leptons = leptons[candidate_events]
     events = ak.zip({k: v[candidate_events] for k, v in collections.items()}, depth_limit=1)
     pf = ak.concatenate(list(pf_maps(events, cuts).values()), axis=1)
-    isolation = relative_isolation(
-        leptons.PT,
-        leptons.Eta,
-        leptons.Phi,
-        [(pf.pt, pf.eta, pf.phi)],
-        cuts.isolation_cone,
-        subtract_self=leptons.PT,
-    )
+    objects = ak.zip({"eta": leptons.Eta, "phi": leptons.Phi})
+    # The lepton's own track is in the track map: take its pT out of the sum.
+    isolation = (jagged_cone_sums(objects, pf, cuts.isolation_cone) - leptons.PT) / leptons.PT
     result[candidate_events] = ak.to_numpy(ak.any(isolation < cuts.isolation_max, axis=1))
     return ak.Array(result)
