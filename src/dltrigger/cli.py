@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .config import PROCESSES, Config, load_config, with_overrides
+from .config import MODEL_NAMES, PROCESSES, Config, load_config, with_overrides
 from .errors import DLTriggerError, did_you_mean
 
 
@@ -152,22 +152,41 @@ def _build_parser() -> argparse.ArgumentParser:
         help="train a classifier on a features dataset (single process)",
         description="Train one of the models on a features dataset (full/, balanced/ or dev/), "
         "validating on its test split every epoch; writes a run folder with the config, "
-        "metrics (CSV/JSON), the last checkpoint and the best model.",
+        "metrics (CSV/JSON), the last checkpoint and the best model, exported to ONNX and "
+        "TorchScript. Every option overrides the [train] section of the config file.",
+    )
+    tr.add_argument("--model", choices=list(MODEL_NAMES), help="default: config (inclusive)")
+    tr.add_argument("--data", type=Path, help="features dataset folder (default: config)")
+    tr.add_argument("--out", type=Path, help="run folder (default: runs/MODEL)")
+    tr.add_argument("--epochs", type=_positive_int)
+    tr.add_argument("--batch-size", type=_positive_int)
+    tr.add_argument("--learning-rate", type=float)
+    tr.add_argument("--lr-schedule", choices=["constant", "cosine", "plateau"])
+    tr.add_argument("--seed", type=_non_negative_int)
+    tr.add_argument("--patience", type=_positive_int, help="early-stopping epochs")
+    tr.add_argument("--max-particles", type=_positive_int)
+    tr.add_argument(
+        "--in-memory",
+        action=argparse.BooleanOptionalAction,
+        help="hold the dataset in memory (default: HLF model only)",
     )
     tr.add_argument(
-        "--model", required=True, choices=["hlf", "particle", "inclusive", "lstm", "transformer"]
+        "--bucket-by-length",
+        action=argparse.BooleanOptionalAction,
+        help="batch similar particle-list lengths (faster, less mixed batches)",
     )
-    tr.add_argument("--data", required=True, type=Path, help="features dataset folder")
-    tr.add_argument("--out", required=True, type=Path, help="run folder")
-    tr.add_argument("--epochs", type=_positive_int, default=5)
-    tr.add_argument("--batch-size", type=_positive_int, default=128)
-    tr.add_argument("--learning-rate", type=float, default=1e-3)
-    tr.add_argument("--seed", type=_non_negative_int, default=0)
-    tr.add_argument("--patience", type=_positive_int, default=3, help="early-stopping epochs")
-    tr.add_argument("--max-particles", type=_positive_int, default=801)
-    tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    tr.add_argument("--device", help="auto (default), cpu or cuda")
+    tr.add_argument("--threads", type=_non_negative_int, help="torch CPU threads (0: default)")
+    tr.add_argument(
+        "--export",
+        help="comma-separated export formats of the best model (onnx,torchscript; '' for none)",
+    )
     tr.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    tr.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    tr.add_argument(
+        "--overwrite", action="store_true", default=None, help="replace an existing run folder"
+    )
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(tr)
     tr.set_defaults(handler=_train)
     return parser
 
@@ -253,25 +272,40 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train.trainer import TrainConfig, train
+    from .models import describe_parameters
+    from .train.trainer import train
 
-    config = TrainConfig(
+    export = None
+    if args.export is not None:
+        export = [f.strip() for f in args.export.split(",") if f.strip()]
+    config = with_overrides(
+        _config_for(args),
+        "train",
         model=args.model,
-        data=str(args.data),
-        out=str(args.out),
+        data=args.data,
+        out=args.out,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        lr_schedule=args.lr_schedule,
         seed=args.seed,
         patience=args.patience,
         max_particles=args.max_particles,
+        in_memory=args.in_memory,
+        bucket_by_length=args.bucket_by_length,
         device=args.device,
-        resume=args.resume,
+        threads=args.threads,
+        export=export,
         overwrite=args.overwrite,
-    )
-    history = train(config, progress=True)
+    ).train
+    print(describe_parameters(config.model, config.model_options))
+    history = train(config, resume=args.resume, progress=not args.quiet)
     best = min(history, key=lambda h: h["val_loss"])
-    print(f"best epoch {best['epoch']}: val_loss {best['val_loss']:.4f}, run folder {args.out}")
+    aucs = ", ".join(f"{k[8:]} {v:.3f}" for k, v in best.items() if k.startswith("val_auc_"))
+    print(
+        f"best epoch {best['epoch']}: val_loss {best['val_loss']:.4f}, "
+        f"accuracy {best['val_accuracy']:.3f}, AUC {aucs}; run folder {config.run_folder}"
+    )
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -152,6 +152,60 @@ class FeaturesConfig(_Strict):
     mt_squared: bool = False
 
 
+ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+
+
+class TrainConfig(_Strict):
+    """Settings of ``dltrigger train`` (reference-pipeline.md §9: Adam defaults, batch 128)."""
+
+    model: ModelName = "inclusive"
+    #: A features dataset folder: ``data/features/full``, ``.../balanced`` or ``.../dev``.
+    data: Path = Path("data/features/balanced")
+    #: The run folder; unset: ``runs/<model>``.
+    out: Path | None = None
+    overwrite: bool = False
+    #: Keyword arguments of the model class, e.g. ``{widths = [50, 20, 10]}`` or ``{hidden = 50}``.
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    epochs: int = Field(default=5, gt=0)
+    batch_size: int = Field(default=128, gt=0)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    #: "constant" (the reference), "cosine" (to zero over ``epochs``) or "plateau" (x0.1 after
+    #: ``plateau_patience`` epochs without a lower validation loss, as one reference notebook).
+    lr_schedule: Literal["constant", "cosine", "plateau"] = "constant"
+    plateau_patience: int = Field(default=3, gt=0)
+    #: Early stopping: epochs without a lower validation loss before stopping.
+    patience: int = Field(default=8, gt=0)
+    seed: int = 0
+    max_particles: int = Field(default=801, gt=0)
+    #: Events pooled for shuffling when streaming from Parquet (memory ~ 8 kB per event).
+    shuffle_buffer: int = Field(default=10_000, gt=0)
+    #: Hold the whole split in memory instead of streaming; None = for the HLF model only.
+    in_memory: bool | None = None
+    #: Batches of similar particle-list lengths (2-3x faster recurrent training on CPU, but
+    #: length correlates with the class, so batches are less mixed). Off by default.
+    bucket_by_length: bool = False
+    #: Recurrent models over packed sequences instead of padded ones with a gather: the same
+    #: numbers, ~2x slower on CPU (measured, docs/benchmarks.md).
+    packed_sequences: bool = False
+    device: str = "auto"  # "auto": CUDA when present, else CPU
+    threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 = torch's default
+    #: Formats the best model is exported to at the end: "onnx", "torchscript".
+    export: list[Literal["onnx", "torchscript"]] = Field(
+        default_factory=lambda: ["onnx", "torchscript"]
+    )
+
+    @property
+    def run_folder(self) -> Path:
+        return self.out if self.out is not None else Path("runs") / self.model
+
+    def uses_particles(self) -> bool:
+        return self.model != "hlf"
+
+    def holds_in_memory(self) -> bool:
+        return self.model == "hlf" if self.in_memory is None else self.in_memory
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
@@ -159,6 +213,7 @@ class Config(_Strict):
     generate: GenerateConfig = GenerateConfig()
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
+    train: TrainConfig = TrainConfig()
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

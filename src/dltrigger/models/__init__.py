@@ -44,6 +44,15 @@ def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def describe_parameters(name: str, options: dict | None = None) -> str:
+    """One line: the model's trainable parameters beside the reference's Keras model's."""
+    count = count_parameters(build_model(name, **(options or {})))
+    line = f"model {name}: {count:,} trainable parameters"
+    if name in REFERENCE_PARAMETERS and not options:
+        line += f" (reference {REFERENCE_PARAMETERS[name]:,})"
+    return line
+
+
 __all__ = [
     "MODELS",
     "REFERENCE_PARAMETERS",
@@ -53,4 +62,5 @@ __all__ = [
     "ParticleTransformerClassifier",
     "build_model",
     "count_parameters",
+    "describe_parameters",
 ]

@@ -2,7 +2,10 @@
 
 The recurrent layer runs over packed sequences, so padded rows are never seen: the final
 hidden state is the one after each event's last real particle (with the reference's
-descending-ΔR order, the lepton).
+descending-ΔR order, the lepton). Exported graphs (ONNX, torch.export) cannot hold packed
+sequences; with ``packed = False`` the layer runs over the padded batch and takes the output
+at each event's last real row instead, which is the same number: padding sits after the real
+rows and a one-directional RNN's output at step t depends on steps <= t only.
 """
 
 from __future__ import annotations
@@ -16,18 +19,25 @@ from .hlf import N_CLASSES, N_HLF
 N_PARTICLE_FEATURES = 19
 
 
-def last_hidden(rnn: nn.RNNBase, particles: Tensor, lengths: Tensor) -> Tensor:
+def last_hidden(rnn: nn.RNNBase, particles: Tensor, lengths: Tensor, packed: bool = True) -> Tensor:
     """The final hidden state after each sequence's real rows only."""
-    packed = pack_padded_sequence(
+    if not packed:
+        output, _ = rnn(particles)
+        last = (lengths.clamp(min=1) - 1).to(torch.long)
+        index = last.view(-1, 1, 1).expand(-1, 1, output.shape[2])
+        return output.gather(1, index).squeeze(1)
+    packed_input = pack_padded_sequence(
         particles, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
     )
-    _, state = rnn(packed)
+    _, state = rnn(packed_input)
     hidden = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c)
     return hidden[-1]
 
 
 class ParticleSequenceClassifier(nn.Module):
     """GRU(50) over the particles -> Dropout 0.2 -> 3 (10,803 parameters)."""
+
+    packed = True  # False: padded input with a gather (exportable, same result)
 
     def __init__(self, hidden: int = 50, dropout: float = 0.2):
         super().__init__()
@@ -36,7 +46,8 @@ class ParticleSequenceClassifier(nn.Module):
         self.out = nn.Linear(hidden, N_CLASSES)
 
     def forward(self, particles: Tensor, lengths: Tensor, hlf: Tensor | None = None) -> Tensor:
-        return self.out(self.dropout(last_hidden(self.rnn, particles, lengths)))
+        hidden = last_hidden(self.rnn, particles, lengths, self.packed)
+        return self.out(self.dropout(hidden))
 
 
 class InclusiveClassifier(nn.Module):
@@ -45,6 +56,8 @@ class InclusiveClassifier(nn.Module):
     12,353 parameters with the GRU, as the reference's Keras model; ``cell="lstm"`` gives the
     LSTM variant.
     """
+
+    packed = True  # False: padded input with a gather (exportable, same result)
 
     def __init__(self, hidden: int = 50, dropout: float = 0.2, cell: str = "gru"):
         super().__init__()
@@ -56,6 +69,7 @@ class InclusiveClassifier(nn.Module):
         self.out = nn.Linear(25, N_CLASSES)
 
     def forward(self, particles: Tensor, lengths: Tensor, hlf: Tensor) -> Tensor:
-        sequence = self.particle_dropout(last_hidden(self.rnn, particles, lengths))
+        hidden = last_hidden(self.rnn, particles, lengths, self.packed)
+        sequence = self.particle_dropout(hidden)
         joined = torch.cat([sequence, self.hlf_dropout(hlf)], dim=1)
         return self.out(torch.relu(self.dense(joined)))

@@ -1,21 +1,29 @@
 """Batches from a features dataset (``full/``, ``balanced/`` or ``dev/``) in bounded memory.
 
 Parquet row groups are read one at a time, in a seeded random order of files and row groups,
-into a shuffle buffer of ``shuffle_buffer`` events; batches are drawn from the buffer. Each
-batch's particle lists are padded only to its own longest list (capped at ``max_particles``,
-keeping the rows nearest the end, i.e. nearest the lepton in the reference's descending-ΔR
-order), and scaled with the training split's statistics saved beside the data (padding stays
-exactly zero and is masked by the models).
+straight from Arrow buffers into numpy (no Python objects per event), scaled with the
+training split's statistics saved beside the data, and pooled in a shuffle buffer of
+``shuffle_buffer`` events: when the pool is full it is permuted, half of it leaves as
+batches and the rest mixes with the next row groups. Each batch's particle lists are padded
+only to its own longest list (capped at ``max_particles``, keeping the rows nearest the end,
+i.e. nearest the lepton in the reference's descending-ΔR order); padding stays exactly zero
+and is masked by the models. ``in_memory_batches`` holds a whole split instead (the HLF
+model's 14 numbers per event fit easily).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
@@ -82,29 +90,147 @@ def dataset_files(folder: Path) -> list[Path]:
     return files
 
 
-def _collate(rows: list[tuple], scaling: Scaling, max_particles: int) -> Batch:
-    labels = torch.tensor([r[0] for r in rows], dtype=torch.long)
-    hlf = np.asarray([r[1] for r in rows], dtype=np.float32)
-    if hlf.ndim != 2 or hlf.shape[1] != HLF_WIDTH:
-        raise DatasetError(f"hlf has shape {hlf.shape[1:]} per event, expected ({HLF_WIDTH},)")
-    if rows[0][2] is None:  # HLF only
-        return Batch(
-            torch.from_numpy((hlf - scaling.hlf_mean) / scaling.hlf_std), None, None, labels
+@dataclass
+class Events:
+    """Events as flat numpy arrays: particle rows of all events end to end with ``counts``."""
+
+    labels: np.ndarray  # (N,) int64
+    hlf: np.ndarray  # (N, 14) float32, scaled
+    counts: np.ndarray | None  # (N,) particle rows per event; None: HLF only
+    rows: np.ndarray | None  # (sum(counts), 19) float32, scaled
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: np.ndarray) -> Events:
+        """The events at ``index``, in that order."""
+        if self.counts is None:
+            return Events(self.labels[index], self.hlf[index], None, None)
+        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])[index]
+        counts = self.counts[index]
+        return Events(
+            self.labels[index], self.hlf[index], counts, self.rows[_ragged_index(starts, counts)]
         )
-    lists = [
-        np.asarray(r[2], dtype=np.float32).reshape(-1, PARTICLE_WIDTH)[-max_particles:]
-        for r in rows
-    ]
-    lengths = np.array([len(p) for p in lists])
-    padded = np.zeros((len(rows), max(lengths.max(), 1), PARTICLE_WIDTH), dtype=np.float32)
-    for i, p in enumerate(lists):
-        padded[i, : len(p)] = (p - scaling.particle_mean) / scaling.particle_std
-    return Batch(
-        torch.from_numpy((hlf - scaling.hlf_mean) / scaling.hlf_std),
-        torch.from_numpy(padded),
-        torch.from_numpy(lengths),
-        labels,
+
+    @staticmethod
+    def concatenate(parts: list[Events]) -> Events:
+        with_particles = parts[0].counts is not None
+        return Events(
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate([p.hlf for p in parts]),
+            np.concatenate([p.counts for p in parts]) if with_particles else None,
+            np.concatenate([p.rows for p in parts]) if with_particles else None,
+        )
+
+
+def _ragged_index(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Flat row numbers of the ranges ``[start, start + count)``, one range after another."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+def _flat_values(array: pa.ChunkedArray | pa.Array, width: int, what: str) -> np.ndarray:
+    """``list<float>`` values of fixed ``width`` as a ``(n, width)`` float32 array."""
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    sizes = np.diff(array.offsets.to_numpy(zero_copy_only=False))
+    if len(sizes) and (sizes != width).any():
+        bad = int(sizes[sizes != width][0])
+        raise DatasetError(f"{what} has {bad} numbers per entry, expected {width}")
+    values = array.flatten().to_numpy(zero_copy_only=False)
+    return values.astype(np.float32, copy=False).reshape(-1, width)
+
+
+def events_from_table(
+    table: pa.Table, scaling: Scaling, max_particles: int, with_particles: bool
+) -> Events:
+    """Scaled numpy events from a features table (particle lists capped at their last rows)."""
+    labels = table.column("label").to_numpy().astype(np.int64)
+    hlf = (_flat_values(table.column("hlf"), HLF_WIDTH, "hlf") - scaling.hlf_mean) / (
+        scaling.hlf_std
     )
+    if not with_particles:
+        return Events(labels, hlf, None, None)
+    particles = table.column("particles").combine_chunks()
+    offsets = particles.offsets.to_numpy(zero_copy_only=False)
+    rows = _flat_values(particles.flatten(), PARTICLE_WIDTH, "particles")
+    counts = np.diff(offsets).astype(np.int64)
+    kept = np.minimum(counts, max_particles)
+    rows = rows[_ragged_index(offsets[:-1] + counts - kept, kept)]
+    rows = (rows - scaling.particle_mean) / scaling.particle_std
+    return Events(labels, hlf.astype(np.float32), kept, rows.astype(np.float32, copy=False))
+
+
+def to_batch(events: Events) -> Batch:
+    """A training batch: particle lists zero-padded to the batch's longest one."""
+    labels = torch.from_numpy(events.labels)
+    hlf = torch.from_numpy(np.ascontiguousarray(events.hlf, dtype=np.float32))
+    if events.counts is None:
+        return Batch(hlf, None, None, labels)
+    counts = events.counts
+    padded = np.zeros((len(counts), max(int(counts.max()), 1), PARTICLE_WIDTH), np.float32)
+    event = np.repeat(np.arange(len(counts)), counts)
+    position = _ragged_index(np.zeros_like(counts), counts)
+    padded[event, position] = events.rows
+    return Batch(hlf, torch.from_numpy(padded), torch.from_numpy(counts), labels)
+
+
+def _batch_indices(
+    n: int, batch_size: int, rng: np.random.Generator | None, lengths: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Index arrays of consecutive batches of ``n`` events (already in random order).
+
+    With ``lengths``, events are sorted by particle-list length first and the batches are
+    returned in a random order: each batch pads little, the epoch still visits all lengths.
+    """
+    order = np.arange(n)
+    if lengths is not None:
+        order = np.argsort(lengths, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if lengths is not None and rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Produce ``batches`` in a background thread (Parquet decoding releases the GIL)."""
+    queue: Queue = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                queue.put(batch)
+            queue.put(done)
+        except BaseException as exc:  # re-raised in the consumer
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+
+
+def _row_groups(folder: Path) -> list[tuple[Path, int]]:
+    return [(f, g) for f in dataset_files(folder) for g in range(pq.ParquetFile(f).num_row_groups)]
+
+
+def _read_group(path: Path, group: int, split: str, columns: list[str]) -> pa.Table:
+    table = pq.ParquetFile(path).read_row_group(group, columns=columns)
+    return table.filter(pc.equal(table.column("split"), split))
 
 
 def iterate_batches(
@@ -116,39 +242,82 @@ def iterate_batches(
     max_particles: int = 801,
     scaling: Scaling | None = None,
     with_particles: bool = True,
+    bucket_by_length: bool = False,
 ) -> Iterator[Batch]:
-    """Batches of ``split`` ('train' or 'test'), shuffled through a bounded buffer."""
+    """Batches of ``split`` ('train' or 'test'), shuffled through a bounded buffer.
+
+    ``shuffle_buffer <= 1`` keeps the dataset's order (for evaluation);
+    ``bucket_by_length`` batches events of similar lengths within the buffer.
+    """
     folder = Path(folder)
     scaling = scaling or Scaling.load(folder)
     rng = np.random.default_rng(seed)
-    groups = [
-        (f, g) for f in dataset_files(folder) for g in range(pq.ParquetFile(f).num_row_groups)
-    ]
-    order = rng.permutation(len(groups)) if shuffle_buffer > 1 else np.arange(len(groups))
+    groups = _row_groups(folder)
+    shuffle = shuffle_buffer > 1
+    order = rng.permutation(len(groups)) if shuffle else np.arange(len(groups))
     columns = list(COLUMNS) if with_particles else ["label", "split", "hlf"]
-    buffer: list[tuple] = []
-
-    def take(n: int) -> Batch:
-        if shuffle_buffer > 1:
-            picks = sorted(rng.choice(len(buffer), size=n, replace=False).tolist(), reverse=True)
-            picked = [buffer[i] for i in picks]
-            for i in picks:  # remove by moving the last element into the hole
-                buffer[i] = buffer[-1]
-                buffer.pop()
-        else:
-            picked = buffer[:n]
-            del buffer[:n]
-        return _collate(picked, scaling, max_particles)
-
+    pool: list[Events] = []
+    pooled = 0
     threshold = max(shuffle_buffer, batch_size)
     for index in order:
         path, group = groups[index]
-        table = pq.ParquetFile(path).read_row_group(int(group), columns=columns).to_pydict()
-        for i, s in enumerate(table["split"]):
-            if s == split:
-                particles = table["particles"][i] if with_particles else None
-                buffer.append((table["label"][i], table["hlf"][i], particles))
-        while len(buffer) >= threshold:
-            yield take(batch_size)
-    while buffer:
-        yield take(min(batch_size, len(buffer)))
+        table = _read_group(path, int(group), split, columns)
+        if table.num_rows == 0:
+            continue
+        pool.append(events_from_table(table, scaling, max_particles, with_particles))
+        pooled += table.num_rows
+        if pooled < threshold:
+            continue
+        events = Events.concatenate(pool)
+        if shuffle:
+            events = events.take(rng.permutation(len(events)))
+        keep = threshold // 2 if shuffle else len(events) % batch_size
+        leave = (len(events) - keep) // batch_size * batch_size
+        lengths = events.counts[:leave] if bucket_by_length and with_particles else None
+        for index in _batch_indices(leave, batch_size, rng, lengths):
+            yield to_batch(events.take(index))
+        rest = events.take(np.arange(leave, len(events)))
+        pool, pooled = [rest], len(rest)
+    if pooled:
+        events = Events.concatenate(pool)
+        if shuffle:
+            events = events.take(rng.permutation(len(events)))
+        lengths = events.counts if bucket_by_length and with_particles else None
+        for index in _batch_indices(len(events), batch_size, rng, lengths):
+            yield to_batch(events.take(index))
+
+
+def load_split(
+    folder: Path,
+    split: str,
+    max_particles: int = 801,
+    scaling: Scaling | None = None,
+    with_particles: bool = False,
+) -> Events:
+    """A whole split in memory (for the HLF model, ~60 bytes per event)."""
+    folder = Path(folder)
+    scaling = scaling or Scaling.load(folder)
+    columns = list(COLUMNS) if with_particles else ["label", "split", "hlf"]
+    parts = [
+        events_from_table(_read_group(p, g, split, columns), scaling, max_particles, with_particles)
+        for p, g in _row_groups(folder)
+    ]
+    events = Events.concatenate(parts)
+    if not len(events):
+        raise DatasetError(f"{folder}: no {split!r} events")
+    return events
+
+
+def in_memory_batches(
+    events: Events,
+    batch_size: int,
+    seed: int = 0,
+    shuffle: bool = True,
+    bucket_by_length: bool = False,
+) -> Iterator[Batch]:
+    """Batches of events already in memory, in a seeded random order (or in order)."""
+    rng = np.random.default_rng(seed) if shuffle else None
+    order = rng.permutation(len(events)) if rng is not None else np.arange(len(events))
+    lengths = events.counts[order] if bucket_by_length and events.counts is not None else None
+    for index in _batch_indices(len(events), batch_size, rng, lengths):
+        yield to_batch(events.take(order[index]))
