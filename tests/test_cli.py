@@ -124,7 +124,9 @@ def test_train_command(spark, ingested, tmp_path, capsys):
     assert main(["features", str(ingested), "--out", str(features_out), "--quiet"]) == 0
     run = tmp_path / "run"
     args = ["train", "--model", "hlf", "--data", str(features_out / "dev"), "--out", str(run)]
-    assert main([*args, "--epochs", "2"]) == 0
-    assert "best epoch" in capsys.readouterr().out
+    assert main([*args, "--epochs", "2", "--quiet", "--export", "onnx"]) == 0
+    printed = capsys.readouterr().out
+    assert "2,013 trainable parameters (reference 2,013)" in printed and "best epoch" in printed
+    assert (run / "model.onnx").exists() and not (run / "model.torchscript.pt").exists()
     assert main([*args, "--epochs", "2"]) == 1  # the run folder exists
     assert "--resume" in capsys.readouterr().err

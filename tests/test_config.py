@@ -47,3 +47,21 @@ def test_overrides_replace_only_given_values():
         with_overrides(config, "generate", events_per_file=0)
     master = with_overrides(config, "spark", master="spark://127.0.0.1:7077")
     assert master.spark.master == "spark://127.0.0.1:7077"
+
+
+def test_train_section_and_command_line_overrides(tmp_path):
+    repository = load_config(REPO / "dltrigger.toml")
+    assert repository.train == Config().train  # the file documents the defaults
+    path = tmp_path / "c.toml"
+    path.write_text('[train]\nmodel = "hlf"\nepochs = 3\n[train.model_options]\nwidths = [8, 4]\n')
+    config = load_config(path)
+    assert config.train.run_folder == Path("runs/hlf")
+    overridden = with_overrides(config, "train", epochs=9, out=tmp_path / "r", model=None).train
+    assert (overridden.epochs, overridden.model) == (9, "hlf")
+    assert overridden.run_folder == tmp_path / "r"
+    assert overridden.holds_in_memory() and not overridden.uses_particles()
+    path.write_text('[train]\nmodel = "inclusiv"\n')
+    with pytest.raises(ConfigError, match=r"train\.model.*'inclusiv'"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"export"):
+        with_overrides(config, "train", export=["onx"])

@@ -1,10 +1,14 @@
 """Model shapes, parameter counts against the reference, and that padding is truly masked."""
 
+import warnings
+
+import numpy as np
 import pytest
 import torch
 
 from dltrigger.errors import ConfigError
 from dltrigger.models import REFERENCE_PARAMETERS, build_model, count_parameters
+from dltrigger.models.export import OnnxScorer, example_inputs, export_model, input_names
 
 
 def test_parameter_counts_match_the_reference():
@@ -27,10 +31,16 @@ def batch(lengths, max_len, pad_value=0.0, seed=0):
     return particles, lengths, torch.randn(len(lengths), 14, generator=generator)
 
 
-@pytest.mark.parametrize("name", ["particle", "inclusive", "lstm", "transformer"])
-def test_padding_does_not_change_the_output(name):
+@pytest.mark.parametrize(
+    ("name", "packed"),
+    [("particle", False), ("particle", True), ("inclusive", False), ("inclusive", True),
+     ("lstm", False), ("lstm", True), ("transformer", None)],
+)  # fmt: skip
+def test_padding_does_not_change_the_output(name, packed):
     torch.manual_seed(0)
     model = build_model(name).eval()
+    if packed is not None:
+        model.packed = packed
     particles, lengths, hlf = batch([5, 12, 1, 30], 30)
     with torch.no_grad():
         reference = model(particles, lengths, hlf)
@@ -58,3 +68,46 @@ def test_outputs_are_logits_and_train():
     assert losses[-1] < 0.5 * losses[0]  # it learns six events by heart
     logits = model.eval()(particles, lengths, hlf)
     assert not torch.allclose(logits.sum(1), torch.ones(6))  # not probabilities
+
+
+@pytest.mark.parametrize("name", ["particle", "inclusive", "lstm"])
+def test_packed_and_padded_recurrent_paths_agree(name):
+    """The gather over a padded batch is the packed sequence's last state, gradients too."""
+    torch.manual_seed(2)
+    model = build_model(name).eval()
+    particles, lengths, hlf = batch([5, 12, 1, 30, 29], 30)
+    results = []
+    for packed in (True, False):
+        model.packed = packed
+        model.zero_grad()
+        out = model(particles, lengths, hlf)
+        out.square().sum().backward()
+        results.append((out.detach(), model.rnn.weight_hh_l0.grad.clone()))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hlf", "particle", "inclusive", "lstm", "transformer"])
+def test_exported_models_give_the_pytorch_scores(name, tmp_path):
+    """ONNX (onnxruntime) and TorchScript scores equal the PyTorch model's, for any batch size
+    and sequence length (the export is traced on one small example)."""
+    torch.manual_seed(3)
+    model = build_model(name).eval()
+    paths = export_model(model, name, tmp_path, ["onnx", "torchscript"])
+    onnx_model = OnnxScorer(paths["onnx"])
+    with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript (see models/export.py)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.load(str(paths["torchscript"]))
+    for size, length in [(7, 23), (1, 1), (2, 801)]:
+        inputs = example_inputs(name, size, length)
+        with torch.no_grad():
+            expected = torch.softmax(model(*inputs), dim=1).numpy()
+            logits, scores = scripted(*inputs)
+        np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(torch.softmax(logits, 1), scores)
+        feeds = dict(zip(input_names(name), (x.numpy() for x in inputs), strict=True))
+        np.testing.assert_allclose(onnx_model(**feeds), expected, rtol=1e-5, atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.torchscript.pt"]
+    with pytest.raises(ConfigError, match="did you mean 'onnx'"):
+        export_model(model, name, tmp_path, ["onx"])

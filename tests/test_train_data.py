@@ -3,10 +3,18 @@
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dltrigger.train.data import DatasetError, Scaling, iterate_batches
+from dltrigger.train.data import (
+    DatasetError,
+    Scaling,
+    in_memory_batches,
+    iterate_batches,
+    load_split,
+    prefetch,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -55,3 +63,61 @@ def test_features_are_scaled_with_training_statistics(full_dataset):
 def test_not_a_dataset(tmp_path):
     with pytest.raises(DatasetError, match=r"no _scaling\.json"):
         next(iterate_batches(tmp_path, "train", batch_size=8))
+
+
+def test_in_memory_and_bucketed_batches_hold_the_same_events(full_dataset):
+    streamed = list(iterate_batches(full_dataset, "train", batch_size=32, seed=5))
+    events = load_split(full_dataset, "train", with_particles=True)
+    assert len(events) == sum(len(b) for b in streamed)
+
+    def fingerprint(batches):  # every event once, with the same scaled numbers
+        rows = [
+            (int(label), round(float(hlf.sum()), 3), int(n), round(float(p[:n].sum()), 2))
+            for b in batches
+            for label, hlf, n, p in zip(b.labels, b.hlf, b.lengths, b.particles, strict=True)
+        ]
+        return sorted(rows)
+
+    in_memory = list(in_memory_batches(events, batch_size=32, seed=5))
+    bucketed = list(in_memory_batches(events, batch_size=32, seed=5, bucket_by_length=True))
+    streamed_buckets = list(
+        iterate_batches(full_dataset, "train", 32, seed=5, shuffle_buffer=300,
+                        bucket_by_length=True)
+    )  # fmt: skip
+    expected = fingerprint(streamed)
+    for batches in (in_memory, bucketed, streamed_buckets):
+        assert fingerprint(batches) == expected
+
+    def padding(batches):  # padded rows per real row
+        return sum(b.particles.shape[1] * len(b) for b in batches) / sum(
+            int(b.lengths.sum()) for b in batches
+        )
+
+    assert padding(bucketed) < 0.8 * padding(in_memory)
+    assert padding(streamed_buckets) < 0.8 * padding(streamed)
+    # Buckets come in a random order, not shortest first.
+    maxima = [int(b.lengths.max()) for b in bucketed]
+    assert maxima != sorted(maxima)
+
+
+def test_wrong_feature_count_names_the_file(full_dataset, tmp_path):
+    table = pq.read_table(str(full_dataset / "part-00000.parquet"))
+    hlf = [row[:13] for row in table.column("hlf").to_pylist()]
+    bad = table.set_column(table.schema.get_field_index("hlf"), "hlf", pa.array(hlf))
+    pq.write_table(bad, tmp_path / "part-00000.parquet")
+    (tmp_path / "_scaling.json").write_text((full_dataset / "_scaling.json").read_text())
+    with pytest.raises(DatasetError, match=r"part-00000\.parquet.*hlf has 13 numbers.*14"):
+        next(iterate_batches(tmp_path, "train", batch_size=8))
+    with pytest.raises(DatasetError, match="no 'nothing' events"):
+        load_split(full_dataset, "nothing")
+
+
+def test_prefetch_passes_errors_on():
+    def broken():
+        yield 1
+        raise DatasetError("row group 3 is unreadable")
+
+    produced = prefetch(broken())
+    assert next(produced) == 1
+    with pytest.raises(DatasetError, match="row group 3"):
+        next(produced)

@@ -1,12 +1,18 @@
-"""Single-process training: it learns, it resumes, it refuses what it should."""
+"""Single-process training: it learns, resumes, exports, and refuses what it should."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
+from dltrigger.config import TrainConfig
+from dltrigger.models import build_model
+from dltrigger.models.export import OnnxScorer
+from dltrigger.train.data import DatasetError, iterate_batches
 from dltrigger.train.metrics import roc_auc
-from dltrigger.train.trainer import TrainConfig, TrainingError, train
+from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -16,46 +22,90 @@ def dataset(features_dataset):
     return features_dataset / "full"
 
 
+def config(dataset, run, **values) -> TrainConfig:
+    return TrainConfig(data=dataset, out=run, export=[], **values)
+
+
 def test_auc_against_hand_counted_pairs():
     # positives 0.9, 0.4; negatives 0.5, 0.1: pairs won 1 + 1 + 0 + 1 = 3 of 4.
     assert roc_auc(np.array([1, 1, 0, 0]), np.array([0.9, 0.4, 0.5, 0.1])) == 0.75
     assert roc_auc(np.array([1, 0]), np.array([0.3, 0.3])) == 0.5  # a tie counts half
 
 
-def test_hlf_classifier_learns_and_writes_its_run(dataset, tmp_path):
-    run = tmp_path / "run"
-    history = train(
-        TrainConfig("hlf", str(dataset), str(run), epochs=6, batch_size=64, learning_rate=3e-3)
-    )
-    assert len(history) >= 3
+def test_hlf_classifier_learns_reproducibly_and_writes_its_run(dataset, tmp_path):
+    settings = dict(model="hlf", epochs=6, batch_size=64, learning_rate=3e-3, seed=7)
+    history = train(config(dataset, tmp_path / "run", **settings))
+    assert len(history) == 6
     assert history[-1]["loss"] < history[0]["loss"]
-    best = min(h["val_loss"] for h in history)
-    assert best < history[0]["val_loss"] or len(history) == 6
     last = history[-1]
     assert last["val_accuracy"] > 0.5
     assert last["val_auc_QCD"] > 0.7 and last["val_auc_W+jets"] > 0.6
-    for name in ("config.json", "metrics.csv", "metrics.json", "checkpoint.pt", "best.pt"):
+    run = tmp_path / "run"
+    for name in ("config.json", "scaling.json", "metrics.csv", "checkpoint.pt", "best.pt"):
         assert (run / name).exists()
     assert len(json.loads((run / "metrics.json").read_text())) == len(history)
+    assert TrainConfig.model_validate_json((run / "config.json").read_text()).seed == 7
+    # Same seed, same data: the same numbers (in-memory HLF path is deterministic).
+    again = train(config(dataset, tmp_path / "again", **settings))
+    assert [h["val_loss"] for h in again] == [h["val_loss"] for h in history]
 
 
-def test_resume_continues_and_other_models_are_refused(dataset, tmp_path):
+def test_learning_rate_schedules(dataset, tmp_path):
+    cosine = train(config(dataset, tmp_path / "cos", model="hlf", epochs=4, lr_schedule="cosine"))
+    rates = [h["learning_rate"] for h in cosine]
+    assert rates[0] == pytest.approx(1e-3) and rates == sorted(rates, reverse=True)
+    assert rates[-1] < 0.2e-3
+    constant = train(config(dataset, tmp_path / "const", model="hlf", epochs=2))
+    assert {h["learning_rate"] for h in constant} == {1e-3}
+
+
+def test_resume_continues_and_another_config_is_refused(dataset, tmp_path):
     run = tmp_path / "run"
-    config = TrainConfig("inclusive", str(dataset), str(run), epochs=1, batch_size=64, patience=10,
-                         shuffle_buffer=500)  # fmt: skip
-    first = train(config)
-    with pytest.raises(TrainingError, match="exists"):
-        train(config)
-    config.epochs, config.resume = 2, True
-    resumed = train(config)
+    settings = dict(model="inclusive", batch_size=64, shuffle_buffer=500, max_particles=60)
+    first = train(config(dataset, run, epochs=1, **settings))
+    with pytest.raises(TrainingError, match="exists and is not empty"):
+        train(config(dataset, run, epochs=1, **settings))
+    resumed = train(config(dataset, run, epochs=2, **settings), resume=True)
     assert [h["epoch"] for h in resumed] == [1, 2]
     assert resumed[0] == first[0]
-    other = TrainConfig("lstm", str(dataset), str(run), epochs=3, resume=True)
-    with pytest.raises(TrainingError, match="from model 'inclusive'"):
-        train(other)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with pytest.raises(TrainingError, match=r"model: 'inclusive' in the checkpoint, 'lstm' now"):
+        train(config(dataset, run, epochs=3, **{**settings, "model": "lstm"}), resume=True)
+    with pytest.raises(TrainingError, match=r"learning_rate: 0\.001 in the checkpoint, 0\.01"):
+        train(config(dataset, run, epochs=3, learning_rate=0.01, **settings), resume=True)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # nothing touched
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(config(dataset, tmp_path / "new", **settings), resume=True)
+
+
+def test_a_bad_dataset_does_not_cost_an_existing_run(dataset, tmp_path):
+    run = tmp_path / "run"
+    train(config(dataset, run, model="hlf", epochs=1))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shutil.copy(dataset / "_scaling.json", empty)
+    with pytest.raises(DatasetError, match="no part-"):
+        train(config(empty, run, model="hlf", overwrite=True))
+    assert (run / "best.pt").exists()
 
 
 def test_nan_loss_stops_with_epoch_and_batch(dataset, tmp_path):
-    config = TrainConfig("hlf", str(dataset), str(tmp_path / "run"), epochs=2, learning_rate=1e30)
+    bad = config(dataset, tmp_path / "run", model="hlf", epochs=2, learning_rate=1e30)
     with pytest.raises(TrainingError, match=r"at epoch \d+, batch \d+"):
-        train(config)
+        train(bad)
+    assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_exported_best_model_scores_like_the_checkpoint(dataset, tmp_path):
+    run = tmp_path / "run"
+    settings = dict(model="inclusive", epochs=1, batch_size=64, max_particles=40)
+    train(TrainConfig(data=dataset, out=run, export=["onnx"], **settings))
+    model = build_model("inclusive").eval()
+    model.load_state_dict(torch.load(run / "best.pt", weights_only=False)["model"])
+    batch = next(iterate_batches(dataset, "test", 50, shuffle_buffer=1, max_particles=40))
+    with torch.no_grad():
+        expected = torch.softmax(model(batch.particles, batch.lengths, batch.hlf), 1).numpy()
+    scores = OnnxScorer(run / "model.onnx")(
+        particles=batch.particles.numpy(), lengths=batch.lengths.numpy(), hlf=batch.hlf.numpy()
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)

@@ -37,7 +37,10 @@ def build_model(name: str, **options):
         raise ConfigError(
             f"unknown model {name!r}{did_you_mean(name, MODELS)}; valid: {', '.join(MODELS)}"
         )
-    return MODELS[name](**options)
+    try:
+        return MODELS[name](**options)
+    except TypeError as exc:  # an option the model does not take
+        raise ConfigError(f"model {name!r}: {exc}") from None
 
 
 def count_parameters(model) -> int:

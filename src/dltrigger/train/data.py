@@ -228,9 +228,15 @@ def _row_groups(folder: Path) -> list[tuple[Path, int]]:
     return [(f, g) for f in dataset_files(folder) for g in range(pq.ParquetFile(f).num_row_groups)]
 
 
-def _read_group(path: Path, group: int, split: str, columns: list[str]) -> pa.Table:
+def _read_events(
+    path: Path, group: int, split: str, columns: list[str], scaling: Scaling, max_particles: int
+) -> Events:
     table = pq.ParquetFile(path).read_row_group(group, columns=columns)
-    return table.filter(pc.equal(table.column("split"), split))
+    table = table.filter(pc.equal(table.column("split"), split))
+    try:
+        return events_from_table(table, scaling, max_particles, "particles" in columns)
+    except DatasetError as exc:
+        raise DatasetError(f"{path} (row group {group}): {exc}") from None
 
 
 def iterate_batches(
@@ -261,11 +267,11 @@ def iterate_batches(
     threshold = max(shuffle_buffer, batch_size)
     for index in order:
         path, group = groups[index]
-        table = _read_group(path, int(group), split, columns)
-        if table.num_rows == 0:
+        events = _read_events(path, int(group), split, columns, scaling, max_particles)
+        if not len(events):
             continue
-        pool.append(events_from_table(table, scaling, max_particles, with_particles))
-        pooled += table.num_rows
+        pool.append(events)
+        pooled += len(events)
         if pooled < threshold:
             continue
         events = Events.concatenate(pool)
@@ -299,8 +305,8 @@ def load_split(
     scaling = scaling or Scaling.load(folder)
     columns = list(COLUMNS) if with_particles else ["label", "split", "hlf"]
     parts = [
-        events_from_table(_read_group(p, g, split, columns), scaling, max_particles, with_particles)
-        for p, g in _row_groups(folder)
+        _read_events(path, group, split, columns, scaling, max_particles)
+        for path, group in _row_groups(folder)
     ]
     events = Events.concatenate(parts)
     if not len(events):
