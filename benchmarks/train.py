@@ -1,0 +1,171 @@
+"""Benchmark of training: samples/s per model on 1 and 2 CPU threads, and the loader alone.
+
+On a features dataset made once from the generated benchmark events (``data/bench``):
+
+1. the data loader alone (Parquet -> scaled, padded batches): streamed with particle lists,
+   streamed HLF only, and HLF held in memory;
+2. training steps (forward, backward, Adam) of every model on batches already loaded, with
+   torch on 1 and 2 threads, batch 128 as the reference (§9), plus variants: packed sequences,
+   length buckets, HLF at batch 1,024;
+3. one whole ``train()`` epoch of the inclusive model (loader in a background thread,
+   validation excluded), to show the loader does not hold training back.
+
+Goals (issue 5): inclusive GRU >= 1,000 samples/s/core; HLF >= 500k samples/s on 2 cores;
+loader >= 3x the inclusive model's training rate. Reference figures (reference-pipeline.md
+§9.4): inclusive GRU ~16 samples/s/core (BigDL, 360 cores), ~225 samples/s on one TF CPU node,
+~2.5k samples/s on a P100; HLF ~124k samples/s (TF CPU, in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe
+from dltrigger import __version__
+from dltrigger.config import Config, FeaturesConfig, SparkConfig, TrainConfig
+from dltrigger.models import build_model
+from dltrigger.train.data import in_memory_batches, iterate_batches, load_split
+from dltrigger.train.trainer import train
+
+REFERENCE = {
+    "inclusive": "BigDL ~16/core; TF 1 CPU node ~225; P100 ~2.5k",
+    "hlf": "TF CPU in memory ~124k",
+}
+
+
+def ensure_features(ingested: Path, out: Path) -> Path:
+    if not (out / "full" / "_manifest.json").exists():
+        from dltrigger.features.job import features
+        from dltrigger.spark.session import get_spark
+
+        if not ingested.exists():
+            sys.exit(f"{ingested} is missing: run benchmarks/ingest.py --data {ingested.parent}")
+        spark = get_spark(SparkConfig(master="local[*]", conf={"spark.ui.enabled": "false"}))
+        features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark)
+        spark.stop()
+    return out / "full"
+
+
+def loader_rate(batches) -> float:
+    start, seen = time.perf_counter(), 0
+    for batch in batches:
+        seen += len(batch)
+    return seen / (time.perf_counter() - start)
+
+
+def step_rate(model, batches, seconds: float) -> float:
+    """Training samples/s over ``batches`` (one warm-up step), stopping after ``seconds``."""
+    optimizer = torch.optim.Adam(model.parameters(), eps=1e-7, fused=True)
+
+    def step(batch):
+        optimizer.zero_grad()
+        if batch.particles is None:
+            logits = model(batch.hlf)
+        else:
+            logits = model(batch.particles, batch.lengths, batch.hlf)
+        torch.nn.functional.cross_entropy(logits, batch.labels).backward()
+        optimizer.step()
+
+    step(batches[0])
+    start, seen = time.perf_counter(), 0
+    for batch in batches[1:]:
+        step(batch)
+        seen += len(batch)
+        if time.perf_counter() - start > seconds:
+            break
+    return seen / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingested", type=Path, default=Path("data/bench/big-ingested"))
+    parser.add_argument("--features", type=Path, default=Path("data/bench/big-features"))
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    data = ensure_features(args.ingested, args.features)
+    results: dict[str, float] = {}
+
+    # 1. the loader alone (one thread: the trainer runs it in a background thread)
+    torch.set_num_threads(1)
+    results["loader: streamed, particles"] = loader_rate(
+        iterate_batches(data, "train", 128, seed=1)
+    )
+    results["loader: streamed, HLF only"] = loader_rate(
+        iterate_batches(data, "train", 128, seed=1, with_particles=False)
+    )
+    hlf_events = load_split(data, "train")
+    results["loader: in memory, HLF"] = loader_rate(in_memory_batches(hlf_events, 128))
+
+    # 2. training steps on loaded batches
+    events = load_split(data, "train", with_particles=True)
+    rng = np.random.default_rng(0)
+    events = events.take(rng.permutation(len(events))[:8192])
+    random_batches = list(in_memory_batches(events, 128, seed=2))
+    bucketed = list(in_memory_batches(events, 128, seed=2, bucket_by_length=True))
+    hlf_batches = {
+        size: list(in_memory_batches(hlf_events, size, seed=2)) for size in (128, 1024)
+    }
+    cases = [
+        ("hlf", "batch 128", hlf_batches[128], {}),
+        ("hlf", "batch 1024", hlf_batches[1024], {}),
+        ("particle", "batch 128", random_batches, {}),
+        ("inclusive", "batch 128", random_batches, {}),
+        ("inclusive", "packed sequences", random_batches, {"packed": True}),
+        ("inclusive", "length buckets", bucketed, {}),
+        ("lstm", "batch 128", random_batches, {}),
+        ("transformer", "batch 128", random_batches, {}),
+    ]
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        for name, variant, batches, attributes in cases:
+            torch.manual_seed(0)
+            model = build_model(name)
+            for key, value in attributes.items():
+                setattr(model, key, value)
+            rate = step_rate(model, batches, args.seconds)
+            results[f"train {name} ({variant}), {threads} thread(s)"] = rate
+
+    # 3. a whole epoch through the trainer, loader included (1 thread for torch)
+    with tempfile.TemporaryDirectory() as folder:
+        config = TrainConfig(
+            model="inclusive", data=data, out=Path(folder) / "run", epochs=1, threads=1,
+            export=[],
+        )  # fmt: skip
+        history = train(config)
+    results["train() epoch, inclusive, 1 thread + loader thread"] = history[0]["samples_per_s"]
+
+    print(f"dltrigger {__version__} training benchmark; machine: {describe()}")
+    print(f"torch {torch.__version__}; dataset {data} ({len(hlf_events)} training events)")
+    print(f"{'measurement':58} {'samples/s':>10} {'per thread':>11}")
+    for name, rate in results.items():
+        threads = 2 if "2 thread" in name else 1
+        print(f"{name:58} {rate:10,.0f} {rate / threads:11,.0f}")
+    inclusive = results["train inclusive (batch 128), 1 thread(s)"]
+    loader = results["loader: streamed, particles"]
+    print(
+        f"inclusive GRU: {inclusive:,.0f} samples/s/core (goal 1,000; reference "
+        f"{REFERENCE['inclusive']})"
+    )
+    print(f"loader / inclusive training rate: {loader / inclusive:.1f}x (goal >= 3)")
+    print(
+        f"HLF on 2 threads: {results['train hlf (batch 128), 2 thread(s)']:,.0f} samples/s at "
+        f"batch 128, {results['train hlf (batch 1024), 2 thread(s)']:,.0f} at 1,024 "
+        f"(goal 500k; reference {REFERENCE['hlf']})"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"machine": describe(), "samples_per_s": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
