@@ -113,9 +113,7 @@ def main() -> None:
     events = events.take(rng.permutation(len(events))[:8192])
     random_batches = list(in_memory_batches(events, 128, seed=2))
     bucketed = list(in_memory_batches(events, 128, seed=2, bucket_by_length=True))
-    hlf_batches = {
-        size: list(in_memory_batches(hlf_events, size, seed=2)) for size in (128, 1024)
-    }
+    hlf_batches = {size: list(in_memory_batches(hlf_events, size, seed=2)) for size in (128, 1024)}
     cases = [
         ("hlf", "batch 128", hlf_batches[128], {}),
         ("hlf", "batch 1024", hlf_batches[1024], {}),
@@ -164,7 +162,8 @@ def main() -> None:
         f"(goal 500k; reference {REFERENCE['hlf']})"
     )
     if args.json:
-        args.json.write_text(json.dumps({"machine": describe(), "samples_per_s": results}, indent=2))
+        report = {"machine": describe(), "samples_per_s": results}
+        args.json.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

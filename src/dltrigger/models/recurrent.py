@@ -1,11 +1,12 @@
 """Particle-sequence (GRU) and inclusive (GRU/LSTM + HLF) classifiers (§5.2, §5.3).
 
-The recurrent layer runs over packed sequences, so padded rows are never seen: the final
-hidden state is the one after each event's last real particle (with the reference's
-descending-ΔR order, the lepton). Exported graphs (ONNX, torch.export) cannot hold packed
-sequences; with ``packed = False`` the layer runs over the padded batch and takes the output
-at each event's last real row instead, which is the same number: padding sits after the real
-rows and a one-directional RNN's output at step t depends on steps <= t only.
+The result is the hidden state after each event's last real particle (with the reference's
+descending-ΔR order, the lepton): padding never reaches it. By default the layer runs over
+the padded batch and takes the output at each event's last real row: padding sits after the
+real rows and a one-directional RNN's output at step t depends on steps <= t only, so this is
+exactly the final state of the unpadded sequence, gradients included. ``packed = True`` uses
+PyTorch's packed sequences instead: the same numbers, ~2x slower on CPU (measured in
+docs/benchmarks.md), and not exportable to ONNX/TorchScript.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def last_hidden(rnn: nn.RNNBase, particles: Tensor, lengths: Tensor, packed: boo
 class ParticleSequenceClassifier(nn.Module):
     """GRU(50) over the particles -> Dropout 0.2 -> 3 (10,803 parameters)."""
 
-    packed = True  # False: padded input with a gather (exportable, same result)
+    packed = False  # True: packed sequences (same result, ~2x slower on CPU, not exportable)
 
     def __init__(self, hidden: int = 50, dropout: float = 0.2):
         super().__init__()
@@ -57,7 +58,7 @@ class InclusiveClassifier(nn.Module):
     LSTM variant.
     """
 
-    packed = True  # False: padded input with a gather (exportable, same result)
+    packed = False  # True: packed sequences (same result, ~2x slower on CPU, not exportable)
 
     def __init__(self, hidden: int = 50, dropout: float = 0.2, cell: str = "gru"):
         super().__init__()
