@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(BIN)/dltrigger generate --overwrite
 	$(BIN)/dltrigger ingest --overwrite
 	$(BIN)/dltrigger features --overwrite
+	$(BIN)/dltrigger train --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -48,6 +49,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/train.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data runs .pytest_cache

@@ -88,8 +88,8 @@ def step_rate(model, batches, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ingested", type=Path, default=Path("data/bench/big-ingested"))
-    parser.add_argument("--features", type=Path, default=Path("data/bench/big-features"))
+    parser.add_argument("--ingested", type=Path, default=Path("data/bench/raw-ingested"))
+    parser.add_argument("--features", type=Path, default=Path("data/bench/raw-features"))
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
