@@ -178,6 +178,16 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", help="auto (default), cpu or cuda")
     tr.add_argument("--threads", type=_non_negative_int, help="torch CPU threads (0: default)")
     tr.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on the Spark master (DDP through TorchDistributor)",
+    )
+    tr.add_argument(
+        "--num-processes",
+        type=_positive_int,
+        help="data-parallel processes (default with --distributed: the master's cores)",
+    )
+    tr.add_argument(
         "--export",
         help="comma-separated export formats of the best model (onnx,torchscript; '' for none)",
     )
@@ -295,11 +305,24 @@ def _train(args: argparse.Namespace) -> int:
         bucket_by_length=args.bucket_by_length,
         device=args.device,
         threads=args.threads,
+        num_processes=args.num_processes,
         export=export,
         overwrite=args.overwrite,
-    ).train
+    )
+    spark = None
+    if args.distributed or config.train.num_processes > 1:
+        from .spark.session import get_spark
+
+        spark = get_spark(config.spark)
+        if args.distributed and args.num_processes is None:
+            processes = spark.sparkContext.defaultParallelism
+            config = with_overrides(config, "train", num_processes=processes)
+    config = config.train
     print(describe_parameters(config.model, config.model_options))
-    history = train(config, resume=args.resume, progress=not args.quiet)
+    if config.num_processes > 1:
+        master = spark.sparkContext.master
+        print(f"data-parallel training: {config.num_processes} processes on {master}")
+    history = train(config, resume=args.resume, progress=not args.quiet, spark=spark)
     best = min(history, key=lambda h: h["val_loss"])
     aucs = ", ".join(f"{k[8:]} {v:.3f}" for k, v in best.items() if k.startswith("val_auc_"))
     print(

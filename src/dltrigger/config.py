@@ -190,6 +190,12 @@ class TrainConfig(_Strict):
     packed_sequences: bool = False
     device: str = "auto"  # "auto": CUDA when present, else CPU
     threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 = torch's default
+    #: Data-parallel processes: 1 = this process; N > 1 = DistributedDataParallel over N Spark
+    #: barrier tasks (TorchDistributor; gloo on CPU, nccl on GPU), one shard of the data each.
+    num_processes: int = Field(default=1, gt=0)
+    #: With N processes the global batch is N x batch_size; scale the learning rate by N as
+    #: the reference did (reference-pipeline.md §9).
+    scale_learning_rate: bool = True
     #: Formats the best model is exported to at the end: "onnx", "torchscript".
     export: list[Literal["onnx", "torchscript"]] = Field(
         default_factory=lambda: ["onnx", "torchscript"]

@@ -224,6 +224,18 @@ def prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
                 queue.get(timeout=0.1)
 
 
+def _shard(order: np.ndarray, shard: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A rank's row groups: every world-th of the (epoch-shuffled) order, so ranks read
+    disjoint files; with fewer row groups than ranks, every rank reads all of them and keeps
+    every world-th event instead."""
+    rank, world = shard
+    if world == 1:
+        return order, None
+    if len(order) >= world:
+        return order[rank::world], None
+    return order, (rank, world)
+
+
 def _row_groups(folder: Path) -> list[tuple[Path, int]]:
     return [(f, g) for f in dataset_files(folder) for g in range(pq.ParquetFile(f).num_row_groups)]
 
@@ -249,11 +261,13 @@ def iterate_batches(
     scaling: Scaling | None = None,
     with_particles: bool = True,
     bucket_by_length: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> Iterator[Batch]:
     """Batches of ``split`` ('train' or 'test'), shuffled through a bounded buffer.
 
     ``shuffle_buffer <= 1`` keeps the dataset's order (for evaluation);
-    ``bucket_by_length`` batches events of similar lengths within the buffer.
+    ``bucket_by_length`` batches events of similar lengths within the buffer;
+    ``shard=(rank, world)`` yields only this data-parallel rank's share (see :func:`_shard`).
     """
     folder = Path(folder)
     scaling = scaling or Scaling.load(folder)
@@ -261,6 +275,7 @@ def iterate_batches(
     groups = _row_groups(folder)
     shuffle = shuffle_buffer > 1
     order = rng.permutation(len(groups)) if shuffle else np.arange(len(groups))
+    order, stride = _shard(order, shard)
     columns = list(COLUMNS) if with_particles else ["label", "split", "hlf"]
     pool: list[Events] = []
     pooled = 0
@@ -268,6 +283,8 @@ def iterate_batches(
     for index in order:
         path, group = groups[index]
         events = _read_events(path, int(group), split, columns, scaling, max_particles)
+        if stride is not None:
+            events = events.take(np.arange(stride[0], len(events), stride[1]))
         if not len(events):
             continue
         pool.append(events)
@@ -299,8 +316,10 @@ def load_split(
     max_particles: int = 801,
     scaling: Scaling | None = None,
     with_particles: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> Events:
-    """A whole split in memory (for the HLF model, ~60 bytes per event)."""
+    """A whole split in memory (for the HLF model, ~60 bytes per event); ``shard=(rank,
+    world)`` keeps every world-th event."""
     folder = Path(folder)
     scaling = scaling or Scaling.load(folder)
     columns = list(COLUMNS) if with_particles else ["label", "split", "hlf"]
@@ -311,7 +330,8 @@ def load_split(
     events = Events.concatenate(parts)
     if not len(events):
         raise DatasetError(f"{folder}: no {split!r} events")
-    return events
+    rank, world = shard
+    return events if world == 1 else events.take(np.arange(rank, len(events), world))
 
 
 def in_memory_batches(
