@@ -7,6 +7,8 @@ import os
 # Fail fast on refused XRootD connections in tests (the client's default retries for ~minutes).
 os.environ.setdefault("XRD_CONNECTIONRETRY", "1")
 os.environ.setdefault("XRD_CONNECTIONWINDOW", "5")
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +167,68 @@ def features_dataset(spark, ingested, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("features-shared") / "features"
     features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False)
     return out
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+@pytest.fixture
+def standalone_cluster(tmp_path):
+    """A standalone Spark master and one worker on 127.0.0.1, started from pyspark's jars."""
+    spark_class = spark_home() / "bin" / "spark-class"
+    env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": "127.0.0.1"}
+    env["SPARK_WORKER_DIR"] = str(tmp_path / "work")
+    master_port, master_ui, worker_ui = free_port(), free_port(), free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    master = subprocess.Popen(
+        [
+            str(spark_class),
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(master_port),
+            "--webui-port",
+            str(master_ui),
+        ],
+        env=env,
+        stdout=open(logs / "master.log", "w"),  # noqa: SIM115 (lives as long as the process)
+        stderr=subprocess.STDOUT,
+    )
+    url = f"spark://127.0.0.1:{master_port}"
+    worker = None
+    try:
+        wait_for_port(master_port, master, 60)
+        worker = subprocess.Popen(
+            [
+                str(spark_class),
+                "org.apache.spark.deploy.worker.Worker",
+                url,
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "2",
+                "--memory",
+                "2g",
+                "--webui-port",
+                str(worker_ui),
+            ],
+            env=env,
+            stdout=open(logs / "worker.log", "w"),  # noqa: SIM115 (lives as long as the process)
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(worker_ui, worker, 60)
+        time.sleep(2)  # let the worker register with the master
+        yield url
+    finally:
+        for process in (worker, master):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
