@@ -191,6 +191,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--export",
         help="comma-separated export formats of the best model (onnx,torchscript; '' for none)",
     )
+    tr.add_argument(
+        "--tuned", type=Path, help="apply the best point of a `dltrigger tune` output folder"
+    )
     tr.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     tr.add_argument(
         "--overwrite", action="store_true", default=None, help="replace an existing run folder"
@@ -198,6 +201,26 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(tr)
     tr.set_defaults(handler=_train)
+
+    tu = commands.add_parser(
+        "tune",
+        help="grid search of training settings, one model per Spark task",
+        description="Train one model per grid point (and fold) as Spark tasks on a small "
+        "dataset broadcast once, rank the points by a validation metric, and write "
+        "results.csv, best.json (used by `dltrigger train --tuned DIR`) and summary.json. "
+        "With no [tune.grid] in the config: the reference's 243-point HLF grid.",
+    )
+    tu.add_argument("--model", choices=list(MODEL_NAMES), help="default: config (hlf)")
+    tu.add_argument("--data", type=Path, help="features dataset (default: data/features/dev)")
+    tu.add_argument("--out", type=Path, help="output folder (default: runs/tune)")
+    tu.add_argument("--folds", type=_non_negative_int, help="k-fold (0: the test split)")
+    tu.add_argument("--metric", help="val_loss (default), val_accuracy or val_auc_<class>")
+    tu.add_argument(
+        "--overwrite", action="store_true", default=None, help="replace the output folder"
+    )
+    tu.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(tu)
+    tu.set_defaults(handler=_tune)
     return parser
 
 
@@ -285,11 +308,14 @@ def _train(args: argparse.Namespace) -> int:
     from .models import describe_parameters
     from .train.trainer import train
 
+    base = _config_for(args)
+    if args.tuned is not None:
+        base = _apply_tuned(base, args.tuned)
     export = None
     if args.export is not None:
         export = [f.strip() for f in args.export.split(",") if f.strip()]
     config = with_overrides(
-        _config_for(args),
+        base,
         "train",
         model=args.model,
         data=args.data,
@@ -329,6 +355,39 @@ def _train(args: argparse.Namespace) -> int:
         f"best epoch {best['epoch']}: val_loss {best['val_loss']:.4f}, "
         f"accuracy {best['val_accuracy']:.3f}, AUC {aucs}; run folder {config.run_folder}"
     )
+    return 0
+
+
+def _apply_tuned(config: Config, folder: Path) -> Config:
+    import json
+
+    from .errors import ConfigError
+    from .tune.grid import apply
+
+    path = folder / "best.json"
+    if not path.exists():
+        raise ConfigError(f"{path} not found (is {folder} a `dltrigger tune` output?)")
+    best = json.loads(path.read_text())
+    train = config.train.model_copy(update={"model": best["model"]})
+    return config.model_copy(update={"train": apply(train, best["point"])})
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from .tune.job import tune
+    from .tune.summary import print_summary
+
+    config = with_overrides(
+        _config_for(args),
+        "tune",
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        folds=args.folds,
+        metric=args.metric,
+        overwrite=args.overwrite,
+    )
+    summary = tune(config, progress=not args.quiet)
+    print_summary(summary, config.tune.out)
     return 0
 
 

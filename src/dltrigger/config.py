@@ -212,6 +212,34 @@ class TrainConfig(_Strict):
         return self.model == "hlf" if self.in_memory is None else self.in_memory
 
 
+class TuneConfig(_Strict):
+    """Settings of ``dltrigger tune``: a grid search, one training per Spark task (§6)."""
+
+    model: ModelName = "hlf"
+    #: The dataset searched on (the reference tuned on a small sample): its training split is
+    #: trained on, its test split (or held-out folds) validates.
+    data: Path = Path("data/features/dev")
+    out: Path = Path("runs/tune")
+    overwrite: bool = False
+    #: Parameter -> values. Keys are ``[train]`` fields (``batch_size``, ``epochs``,
+    #: ``learning_rate``, ...) or ``model_options.NAME``. Empty: the reference's 243-point HLF
+    #: grid (reference-pipeline.md §6).
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    #: 0: validate on the test split; k >= 2: k-fold cross-validation on the training split.
+    folds: int = Field(default=0, ge=0)
+    #: What ranks the points: a validation metric (``val_loss``: lower is better;
+    #: ``val_accuracy``, ``val_auc_<class>``: higher is better).
+    metric: str = "val_loss"
+    seed: int = 0
+
+    @field_validator("folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("1 fold validates on nothing: use 0 (test split) or k >= 2")
+        return value
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
@@ -220,6 +248,7 @@ class Config(_Strict):
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
+    tune: TuneConfig = TuneConfig()
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

@@ -336,6 +336,36 @@ def fit(
     return history, core
 
 
+def fit_events(config: TrainConfig, train_events: Events, validation_events: Events) -> list[dict]:
+    """Train on events in memory for exactly ``config.epochs`` epochs (no early stopping, no
+    files): the unit of work of a grid search. Returns each epoch's metrics."""
+    device = resolve_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, **config.model_options).to(device)
+    if hasattr(model, "packed"):
+        model.packed = config.packed_sequences
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-7, fused=True)
+    scheduler = _scheduler(config, optimizer)
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        batches = in_memory_batches(
+            train_events, config.batch_size, config.seed * 1000 + epoch,
+            bucket_by_length=config.bucket_by_length,
+        )  # fmt: skip
+        row = _train_epoch(model, optimizer, batches, device, epoch, _EpochDisplay(False, None))
+        row["learning_rate"] = optimizer.param_groups[0]["lr"]
+        row.update(evaluate(model, in_memory_batches(validation_events, 4096, shuffle=False),
+                            device))  # fmt: skip
+        history.append(row)
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(row["val_loss"])
+        elif scheduler is not None:
+            scheduler.step()
+    return history
+
+
 def _global_training_metrics(row: dict, device) -> dict:
     """Loss and samples/s of all ranks together (the epoch takes as long as the slowest)."""
     import torch.distributed as dist

@@ -1,0 +1,1 @@
+"""Stage 3: hyper-parameter search, one training per Spark task."""

@@ -1,0 +1,202 @@
+"""``dltrigger tune``: a grid search with one training per Spark task (reference-pipeline.md §6).
+
+The dataset (the small ``dev`` one by default) is read once on the driver and broadcast; every
+task trains one grid point (or one fold of one point) on one core, in memory, for exactly the
+point's epochs, and returns its validation metrics. A failing task is reported with its
+parameters; the search goes on. Results: ``results.csv`` (every point, best first),
+``best.json`` (the winning point, which ``dltrigger train --tuned DIR`` applies) and
+``summary.json``, written atomically into the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config, TrainConfig
+from ..errors import ConfigError, DLTriggerError, OutputExistsError
+from ..io.atomic import atomic_folder
+from ..train.data import Events, load_split
+from .grid import REFERENCE_HLF_GRID, expand, validate
+
+
+class TuneError(DLTriggerError):
+    """The search cannot run or produced nothing usable."""
+
+
+def _higher_is_better(metric: str) -> bool:
+    return metric != "val_loss"
+
+
+def _folds(events: Events, folds: int, fold: int, seed: int) -> tuple[Events, Events]:
+    order = np.random.default_rng(seed).permutation(len(events))
+    held = order[fold::folds]
+    kept = np.setdiff1d(order, held, assume_unique=True)
+    return events.take(np.sort(kept)), events.take(np.sort(held))
+
+
+def run_task(data, folds: int, seed: int, item: tuple[int, int, str]) -> dict[str, Any]:
+    """One Spark task: train grid point ``index`` (fold ``fold``) and return its metrics."""
+    import torch
+
+    from ..train.trainer import fit_events
+
+    index, fold, config_json = item
+    started = time.perf_counter()
+    try:
+        torch.set_num_threads(1)  # one model per core
+        config = TrainConfig.model_validate_json(config_json)
+        train_events, test_events = data.value
+        if folds:
+            train_events, test_events = _folds(train_events, folds, fold, seed)
+        history = fit_events(config, train_events, test_events)
+        last = history[-1]
+        metrics = {k: v for k, v in last.items() if k.startswith("val_")}
+        return {
+            "index": index, "fold": fold, "epochs_trained": len(history),
+            "seconds": time.perf_counter() - started, **metrics,
+        }  # fmt: skip
+    except Exception as exc:  # reported with the point's parameters; the search goes on
+        line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return {"index": index, "fold": fold, "error": line,
+                "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def _grid(config: Config) -> dict[str, list[Any]]:
+    if config.tune.grid:
+        return config.tune.grid
+    if config.tune.model != "hlf":
+        raise ConfigError(
+            f"no grid given for model {config.tune.model!r} (the reference grid is for 'hlf'): "
+            "set [tune.grid]"
+        )
+    return REFERENCE_HLF_GRID
+
+
+def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
+    """Run the grid search of ``config.tune``; return the summary (best point first)."""
+    settings = config.tune
+    out = Path(settings.out)
+    if out.exists() and not settings.overwrite:
+        raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
+    if settings.metric != "val_loss" and not settings.metric.startswith(("val_accuracy",
+                                                                          "val_auc_")):  # fmt: skip
+        raise ConfigError(
+            f"unknown metric {settings.metric!r}: val_loss, val_accuracy or val_auc_<class>"
+        )
+    base = config.train.model_copy(
+        update={"model": settings.model, "data": settings.data, "export": [],
+                "num_processes": 1, "threads": 1, "seed": settings.seed, "device": "cpu"}
+    )  # fmt: skip
+    points = expand(_grid(config))
+    configs = validate(base, points)  # every bad value is reported before any work
+    with_particles = base.uses_particles()
+    train_events = load_split(settings.data, "train", base.max_particles,
+                              with_particles=with_particles)  # fmt: skip
+    test_events = None
+    if not settings.folds:
+        test_events = load_split(settings.data, "test", base.max_particles,
+                                 with_particles=with_particles)  # fmt: skip
+    if spark is None:
+        from ..spark.session import get_spark
+
+        spark = get_spark(config.spark)
+    sc = spark.sparkContext
+    folds = settings.folds
+    work = [(i, fold, c.model_dump_json()) for i, c in enumerate(configs)
+            for fold in range(max(folds, 1))]  # fmt: skip
+    data = sc.broadcast((train_events, test_events))
+    started = time.perf_counter()
+    try:
+        rdd = sc.parallelize(work, numSlices=len(work))
+        seed = settings.seed
+
+        def action():
+            return rdd.map(lambda item: run_task(data, folds, seed, item)).collect()
+
+        if progress:
+            from ..progress import run_spark_job_with_progress
+
+            results = run_spark_job_with_progress(spark, "tune", len(work), action)
+        else:
+            results = action()
+    finally:
+        data.destroy()
+    seconds = time.perf_counter() - started
+    rows = _combine(points, results, settings.metric)
+    good = [r for r in rows if not r.get("error")]
+    if not good:
+        raise TuneError(f"every grid point failed; first error: {rows[0]['error']}")
+    best = good[0]
+    summary = {
+        "model": settings.model,
+        "data": str(settings.data),
+        "metric": settings.metric,
+        "points": len(points),
+        "folds": folds,
+        "tasks": len(work),
+        "failed": len(rows) - len(good),
+        "seconds": seconds,
+        "training_events": len(train_events),
+        "best": best,
+    }
+    with atomic_folder(out, overwrite=settings.overwrite) as folder:
+        folder.mkdir()
+        _write_csv(folder / "results.csv", rows)
+        (folder / "best.json").write_text(
+            json.dumps({"model": settings.model, "metric": settings.metric,
+                        "value": best[settings.metric], "point": best["point"]}, indent=2)
+        )  # fmt: skip
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary["rows"] = rows
+    return summary
+
+
+def _combine(points, results, metric: str) -> list[dict[str, Any]]:
+    """One row per point (folds averaged), sorted best first, failures last."""
+    by_point: dict[int, list[dict]] = {}
+    for result in results:
+        by_point.setdefault(result["index"], []).append(result)
+    rows = []
+    for index, point in enumerate(points):
+        parts = by_point.get(index, [])
+        errors = [p["error"] for p in parts if "error" in p]
+        row: dict[str, Any] = {"point": point, "seconds": sum(p["seconds"] for p in parts)}
+        if errors:
+            row["error"] = errors[0]
+        else:
+            for key in parts[0]:
+                if key.startswith("val_") or key == "epochs_trained":
+                    row[key] = float(np.mean([p[key] for p in parts]))
+        rows.append(row)
+    sign = -1.0 if _higher_is_better(metric) else 1.0
+
+    def key(row):
+        if "error" in row:
+            return (1, 0.0)
+        value = row[metric]
+        return (0, sign * value if math.isfinite(value) else math.inf)
+
+    return sorted(rows, key=key)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    names = list(rows[0]["point"])
+    metrics = sorted({k for r in rows for k in r if k.startswith("val_")})
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["rank", *names, *metrics, "epochs_trained", "seconds", "error"])
+        for rank, row in enumerate(rows, start=1):
+            writer.writerow([
+                rank, *(json.dumps(row["point"][n]) if isinstance(row["point"][n], list)
+                        else row["point"][n] for n in names),
+                *(row.get(m, "") for m in metrics),
+                row.get("epochs_trained", ""), f"{row['seconds']:.2f}", row.get("error", ""),
+            ])  # fmt: skip
