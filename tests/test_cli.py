@@ -123,7 +123,8 @@ def test_train_command(spark, ingested, tmp_path, capsys):
     features_out = tmp_path / "features"
     assert main(["features", str(ingested), "--out", str(features_out), "--quiet"]) == 0
     run = tmp_path / "run"
-    args = ["train", "--model", "hlf", "--data", str(features_out / "dev"), "--out", str(run)]
+    args = ["train", "--model", "hlf", "--data", str(features_out / "dev"), "--out", str(run),
+            "--no-tracking"]  # fmt: skip
     assert main([*args, "--epochs", "2", "--quiet", "--export", "onnx"]) == 0
     printed = capsys.readouterr().out
     assert "2,013 trainable parameters (reference 2,013)" in printed and "best epoch" in printed

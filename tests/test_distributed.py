@@ -65,7 +65,7 @@ def test_distributed_training_on_a_standalone_cluster(
         sys.executable, "-m", "dltrigger", "train", "--model", "inclusive",
         "--data", str(features_dataset / "full"), "--out", str(run), "--epochs", "2",
         "--max-particles", "40", "--export", "", "--quiet", "--distributed",
-        "--num-processes", "2", "--master", standalone_cluster,
+        "--num-processes", "2", "--master", standalone_cluster, "--no-tracking",
     ]  # fmt: skip
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)

@@ -240,6 +240,33 @@ class TuneConfig(_Strict):
         return value
 
 
+class BaselinesConfig(_Strict):
+    """Spark ML tree baselines on the 14 HLF (reference-pipeline.md §5.5: RF 100 x depth 10)."""
+
+    data: Path = Path("data/features/balanced")
+    out: Path = Path("runs/baselines")
+    overwrite: bool = False
+    models: list[Literal["random_forest", "gbt"]] = Field(
+        default_factory=lambda: ["random_forest", "gbt"]
+    )
+    forest_trees: int = Field(default=100, gt=0)
+    forest_depth: int = Field(default=10, gt=0)
+    #: Spark ML's GBT is binary: one classifier per class against the rest.
+    gbt_iterations: int = Field(default=50, gt=0)
+    gbt_depth: int = Field(default=5, gt=0)
+    seed: int = 0
+
+
+class TrackingConfig(_Strict):
+    """Experiment tracking with MLflow for ``train``, ``tune`` and ``baselines``."""
+
+    enabled: bool = True
+    #: Any MLflow tracking URI (``http://host:5000``, ``sqlite:///mlflow.db``, ...); empty: a
+    #: local file store ``mlruns/`` in the working directory.
+    uri: str = ""
+    experiment: str = "dltrigger"
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
@@ -249,6 +276,8 @@ class Config(_Strict):
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
     tune: TuneConfig = TuneConfig()
+    baselines: BaselinesConfig = BaselinesConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import TrainConfig
+from ..config import TrackingConfig, TrainConfig
 from ..errors import DLTriggerError
 from ..models import build_model
-from ..models.export import export_model
+from ..models.export import FORMATS, export_model
+from ..tracking import tracked_run
 from .data import (
     Batch,
     Events,
@@ -204,14 +205,19 @@ def _scheduler(config: TrainConfig, optimizer):
 
 
 def train(
-    config: TrainConfig, resume: bool = False, progress: bool = False, spark=None
+    config: TrainConfig,
+    resume: bool = False,
+    progress: bool = False,
+    spark=None,
+    tracking: TrackingConfig | None = None,
 ) -> list[dict]:
     """Train ``config.model`` on ``config.data`` into its run folder; return each epoch's metrics.
 
     ``resume`` continues from ``checkpoint.pt`` (only ``epochs``, ``patience``, ``device``,
     ``threads`` and ``export`` may differ from the checkpoint's configuration). With
     ``config.num_processes > 1`` the training runs data-parallel on Spark (``spark``: the
-    session to use; one is started from the defaults when None).
+    session to use; one is started from the defaults when None). With ``tracking``, the run's
+    settings, per-epoch metrics and files are logged to MLflow.
     """
     Scaling.load(config.data), dataset_files(config.data)  # a bad dataset fails before any change
     out = _prepare_run_folder(config, resume)
@@ -219,14 +225,49 @@ def train(
         saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
         _check_resumable(config, saved["config"], out / "checkpoint.pt")
     (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until it says so
-    if config.num_processes > 1:
-        from .distributed import fit_distributed
+    with tracked_run(tracking or TrackingConfig(enabled=False), f"train {config.model}") as log:
+        log.params({**config.model_dump(mode="json"), "resume": resume})
+        try:
+            if config.num_processes > 1:
+                from .distributed import fit_distributed
 
-        fit_distributed(config, resume, spark)
-        history = json.loads((out / "metrics.json").read_text())
-    else:
-        history, _ = fit(config, resume, progress)
+                fit_distributed(config, resume, spark)
+                history = json.loads((out / "metrics.json").read_text())
+            else:
+                history, _ = fit(config, resume, progress)
+        finally:  # a failed run keeps what it had, marked FAILED by MLflow
+            if (out / "metrics.json").exists():
+                log.history(json.loads((out / "metrics.json").read_text()))
+        _write_training_plot(out, history)
+        names = ["config.json", "summary.json", "metrics.csv", "scaling.json", "best.pt",
+                 "training.png", *FORMATS.values()]  # fmt: skip
+        log.artifacts([out / name for name in names])
     return history
+
+
+def _write_training_plot(out: Path, history: list[dict]) -> None:
+    """``training.png``: losses and per-class validation AUC per epoch (if matplotlib is)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    epochs = [h["epoch"] for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
+    left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation (test split)")
+    left.set(xlabel="epoch", ylabel="cross-entropy loss")
+    left.legend()
+    for name in CLASS_NAMES:
+        right.plot(epochs, [h[f"val_auc_{name}"] for h in history], "o-", label=name)
+    right.set(xlabel="epoch", ylabel="one-vs-rest AUC (test split)")
+    right.legend(title="signal class")
+    figure.suptitle(f"{out.name}")
+    figure.tight_layout()
+    figure.savefig(out / "training.png", dpi=100)
+    plt.close(figure)
 
 
 def fit(

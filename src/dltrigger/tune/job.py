@@ -155,8 +155,30 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
                         "value": best[settings.metric], "point": best["point"]}, indent=2)
         )  # fmt: skip
         (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    _track(config, summary, rows, out)
     summary["rows"] = rows
     return summary
+
+
+def _track(config: Config, summary: dict[str, Any], rows: list[dict], out: Path) -> None:
+    """One MLflow run for the search, with a child run per grid point."""
+    from ..tracking import tracked_run
+
+    settings = config.tune
+    with tracked_run(config.tracking, f"tune {settings.model}") as log:
+        log.params({"model": settings.model, "data": settings.data, "metric": settings.metric,
+                    "folds": settings.folds, "points": summary["points"],
+                    "grid": json.dumps(_grid(config))})  # fmt: skip
+        best = summary["best"][settings.metric]
+        log.metrics({f"best_{settings.metric}": best, "failed_points": summary["failed"],
+                     "seconds": summary["seconds"]})  # fmt: skip
+        log.artifacts([out / "results.csv", out / "best.json", out / "summary.json"])
+        if not config.tracking.enabled:
+            return
+        for rank, row in enumerate(rows, start=1):
+            with log.child(f"point {rank}") as child:
+                child.params({**row["point"], "rank": rank, "error": row.get("error", "")})
+                child.metrics({k: v for k, v in row.items() if k.startswith("val_")})
 
 
 def _combine(points, results, metric: str) -> list[dict[str, Any]]:
