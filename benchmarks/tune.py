@@ -1,0 +1,67 @@
+"""Benchmark of ``dltrigger tune``: the reference's 243-point HLF grid, one model per Spark task.
+
+Goal (issue 6): the 243-point grid on a dev set of ~30k events in < 10 minutes on 2 cores.
+Default data: the ``full`` features dataset of the 96,000 benchmark events (31k training
+events; see benchmarks/train.py for how it is made).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe
+from dltrigger import __version__
+from dltrigger.config import Config, SparkConfig, TrackingConfig, TuneConfig
+
+QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data/bench/big-features/full"))
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    from dltrigger.spark.session import get_spark
+    from dltrigger.tune.job import tune
+
+    spark = get_spark(SparkConfig(master=args.master, conf=QUIET))
+    cores = spark.sparkContext.defaultParallelism
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(
+            tune=TuneConfig(data=args.data, out=Path(folder) / "tune"),
+            tracking=TrackingConfig(enabled=False),
+        )
+        started = time.perf_counter()
+        summary = tune(config, spark=spark, progress=False)
+        wall = time.perf_counter() - started
+    rows = summary["rows"]
+    task_seconds = sum(r["seconds"] for r in rows)
+    samples = sum(r["point"]["epochs"] for r in rows) * summary["training_events"]
+    print(f"dltrigger {__version__} tune benchmark; machine: {describe()}")
+    print(
+        f"{summary['points']} points on {summary['training_events']} training events, "
+        f"{args.master} ({cores} cores): {wall:.0f} s wall (goal < 600 s), "
+        f"{summary['failed']} failed"
+    )
+    print(
+        f"task time {task_seconds:.0f} s = {task_seconds / (wall * cores):.2f} of wall x cores; "
+        f"{samples / task_seconds:,.0f} training samples/s per task (core)"
+    )
+    best = rows[0]
+    print(f"best: {best['point']} val_loss {best['val_loss']:.4f}")
+    if args.json:
+        report = {"machine": describe(), "wall_s": wall, "task_s": task_seconds,
+                  "points": summary["points"], "best": best}  # fmt: skip
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
