@@ -6,7 +6,7 @@ import json
 import pytest
 
 from dltrigger.cli import main
-from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig
+from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig, with_overrides
 from dltrigger.errors import ConfigError
 from dltrigger.tune.grid import REFERENCE_HLF_GRID, apply, expand, validate
 from dltrigger.tune.job import tune
@@ -89,5 +89,5 @@ def test_k_fold_runs_one_task_per_fold(spark, features_dataset, tmp_path):
     assert summary["tasks"] == 6 and len(summary["rows"]) == 2
     aucs = [r["val_auc_QCD"] for r in summary["rows"]]
     assert aucs == sorted(aucs, reverse=True)  # higher is better for an AUC
-    with pytest.raises(ConfigError, match="1 fold"):
-        TuneConfig(folds=1)
+    with pytest.raises(ConfigError, match="1 fold validates on nothing"):
+        with_overrides(config, "tune", folds=1)

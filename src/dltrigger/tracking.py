@@ -3,7 +3,7 @@
 ``tracked_run`` opens an MLflow run (or does nothing when tracking is off) and gives a small
 logger. The default store is MLflow's local file store ``mlruns/`` (``mlflow ui`` shows it);
 MLflow 3 keeps that backend in maintenance mode behind ``MLFLOW_ALLOW_FILE_STORE``, which is
-set here for that default only; any other URI (a server, ``sqlite:///...``) is used as given.
+set here for file stores only; any other URI (a server, ``sqlite:///...``) is used as given.
 A run whose block raises is marked FAILED, so a half-trained model never looks finished.
 """
 
@@ -74,10 +74,9 @@ def tracked_run(config: TrackingConfig, name: str, tags: dict[str, str] | None =
         return
     import mlflow
 
-    uri = config.uri
-    if not uri:
+    uri = config.uri or Path("mlruns").resolve().as_uri()
+    if uri.startswith("file:") or "://" not in uri:  # a local file store, chosen on purpose
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        uri = Path("mlruns").resolve().as_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(config.experiment)
     with mlflow.start_run(run_name=name, tags=tags or {}):
