@@ -8,8 +8,10 @@ import pytest
 from dltrigger.cli import main
 from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig, with_overrides
 from dltrigger.errors import ConfigError
+from dltrigger.train.data import load_split
+from dltrigger.train.trainer import fit_events
 from dltrigger.tune.grid import REFERENCE_HLF_GRID, apply, expand, validate
-from dltrigger.tune.job import tune
+from dltrigger.tune.job import run_task, share_epochs, tune
 
 OFF = TrackingConfig(enabled=False)
 
@@ -46,7 +48,8 @@ def test_grid_search_trains_every_point_and_reports_failures(spark, features_dat
                     tracking=OFF)  # fmt: skip
     summary = tune(config, spark=spark, progress=False)
     rows = summary["rows"]
-    assert summary["points"] == summary["tasks"] == len(rows) == 8
+    assert summary["points"] == len(rows) == 8
+    assert summary["tasks"] == 4  # 1 and 4 epochs share one 4-epoch training
     good = [r for r in rows if "error" not in r]
     failed = [r for r in rows if "error" in r]
     assert {r["point"]["learning_rate"] for r in good} >= {3e-3}
@@ -86,8 +89,33 @@ def test_k_fold_runs_one_task_per_fold(spark, features_dataset, tmp_path):
         tracking=OFF,
     )  # fmt: skip
     summary = tune(config, spark=spark, progress=False)
-    assert summary["tasks"] == 6 and len(summary["rows"]) == 2
+    assert summary["tasks"] == 3 and len(summary["rows"]) == 2  # a training per fold
     aucs = [r["val_auc_QCD"] for r in summary["rows"]]
     assert aucs == sorted(aucs, reverse=True)  # higher is better for an AUC
     with pytest.raises(ConfigError, match="1 fold validates on nothing"):
         with_overrides(config, "tune", folds=1)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_shared_epochs_equal_separate_trainings(features_dataset):
+    """Reading a 3-epoch training at epoch 1 gives what a 1-epoch training gives."""
+    data = features_dataset / "full"
+    base = TrainConfig(model="hlf", data=data, batch_size=64, seed=2, device="cpu")
+    configs = [base.model_copy(update={"epochs": e}) for e in (3, 1)]
+    ((shared, points),) = share_epochs(configs)
+    assert shared.epochs == 3 and points == [(0, 3), (1, 1)]
+    events = (load_split(data, "train"), load_split(data, "test"))
+    results = run_task(Broadcast(events), 0, 0, (0, shared.model_dump_json(), points))
+    for config, result in zip(configs, results, strict=True):
+        alone = fit_events(config, *events)[-1]
+        assert result["epochs_trained"] == config.epochs
+        assert result["val_loss"] == pytest.approx(alone["val_loss"], rel=1e-6)
+        assert result["val_auc_QCD"] == pytest.approx(alone["val_auc_QCD"], rel=1e-6)
+    cosine = [c.model_copy(update={"lr_schedule": "cosine"}) for c in configs]
+    assert len(share_epochs(cosine)) == 2  # the rate depends on the total: not shared
+
+
+class Broadcast:  # what a task sees of sc.broadcast(...)
+    def __init__(self, value):
+        self.value = value

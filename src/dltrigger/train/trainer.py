@@ -390,6 +390,7 @@ def fit_events(config: TrainConfig, train_events: Events, validation_events: Eve
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-7, fused=True)
     scheduler = _scheduler(config, optimizer)
     history = []
+    started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         batches = in_memory_batches(
             train_events, config.batch_size, config.seed * 1000 + epoch,
@@ -399,6 +400,7 @@ def fit_events(config: TrainConfig, train_events: Events, validation_events: Eve
         row["learning_rate"] = optimizer.param_groups[0]["lr"]
         row.update(evaluate(model, in_memory_batches(validation_events, 4096, shuffle=False),
                             device))  # fmt: skip
+        row["elapsed_s"] = time.perf_counter() - started
         history.append(row)
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(row["val_loss"])

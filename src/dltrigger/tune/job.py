@@ -1,11 +1,13 @@
 """``dltrigger tune``: a grid search with one training per Spark task (reference-pipeline.md §6).
 
 The dataset (the small ``dev`` one by default) is read once on the driver and broadcast; every
-task trains one grid point (or one fold of one point) on one core, in memory, for exactly the
-point's epochs, and returns its validation metrics. A failing task is reported with its
-parameters; the search goes on. Results: ``results.csv`` (every point, best first),
-``best.json`` (the winning point, which ``dltrigger train --tuned DIR`` applies) and
-``summary.json``, written atomically into the output folder.
+task runs one training (of one fold) on one core, in memory, without early stopping, and
+returns the validation metrics of the grid points it stands for: points differing only in
+their epochs share the training of the most epochs and are read at their own epoch
+(:func:`share_epochs`), which is exact and saves 44% of the reference grid's work. A failing
+task is reported with the parameters of its points; the search goes on. Results:
+``results.csv`` (every point, best first), ``best.json`` (the winning point, which
+``dltrigger train --tuned DIR`` applies) and ``summary.json``, written atomically.
 """
 
 from __future__ import annotations
@@ -42,13 +44,19 @@ def _folds(events: Events, folds: int, fold: int, seed: int) -> tuple[Events, Ev
     return events.take(np.sort(kept)), events.take(np.sort(held))
 
 
-def run_task(data, folds: int, seed: int, item: tuple[int, int, str]) -> dict[str, Any]:
-    """One Spark task: train grid point ``index`` (fold ``fold``) and return its metrics."""
+def run_task(data, folds: int, seed: int, item: tuple) -> list[dict[str, Any]]:
+    """One Spark task: one training, evaluated at each of its points' epoch counts.
+
+    ``item`` is ``(fold, config_json, [(point_index, epochs), ...])``: points that differ only
+    in their number of epochs share one training of the largest count, since training for 10
+    epochs is exactly the first 10 epochs of training for 50 (same seed, same batch order,
+    no early stopping; not grouped under a cosine schedule, whose rate depends on the total).
+    """
     import torch
 
     from ..train.trainer import fit_events
 
-    index, fold, config_json = item
+    fold, config_json, points = item
     started = time.perf_counter()
     try:
         torch.set_num_threads(1)  # one model per core
@@ -57,16 +65,36 @@ def run_task(data, folds: int, seed: int, item: tuple[int, int, str]) -> dict[st
         if folds:
             train_events, test_events = _folds(train_events, folds, fold, seed)
         history = fit_events(config, train_events, test_events)
-        last = history[-1]
-        metrics = {k: v for k, v in last.items() if k.startswith("val_")}
-        return {
-            "index": index, "fold": fold, "epochs_trained": len(history),
-            "seconds": time.perf_counter() - started, **metrics,
-        }  # fmt: skip
+        results = []
+        for index, epochs in points:
+            row = history[epochs - 1]
+            metrics = {k: v for k, v in row.items() if k.startswith("val_")}
+            results.append({"index": index, "fold": fold, "epochs_trained": row["epoch"],
+                            "seconds": row["elapsed_s"], **metrics})  # fmt: skip
+        return results
     except Exception as exc:  # reported with the point's parameters; the search goes on
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return {"index": index, "fold": fold, "error": line,
-                "seconds": time.perf_counter() - started}  # fmt: skip
+        seconds = time.perf_counter() - started
+        return [{"index": index, "fold": fold, "error": line, "seconds": seconds}
+                for index, _ in points]  # fmt: skip
+
+
+def share_epochs(configs: list[TrainConfig]) -> list[tuple[TrainConfig, list[tuple[int, int]]]]:
+    """Group points that differ only in ``epochs`` into one training of the most epochs."""
+    groups: dict[str, list[int]] = {}
+    for index, config in enumerate(configs):
+        key = (
+            config.model_copy(update={"epochs": 1}).model_dump_json()
+            if config.lr_schedule != "cosine"
+            else f"point {index}"
+        )
+        groups.setdefault(key, []).append(index)
+    trainings = []
+    for indices in groups.values():
+        longest = max(configs[i].epochs for i in indices)
+        config = configs[indices[0]].model_copy(update={"epochs": longest})
+        trainings.append((config, [(i, configs[i].epochs) for i in indices]))
+    return trainings
 
 
 def _grid(config: Config) -> dict[str, list[Any]]:
@@ -110,8 +138,9 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
         spark = get_spark(config.spark)
     sc = spark.sparkContext
     folds = settings.folds
-    work = [(i, fold, c.model_dump_json()) for i, c in enumerate(configs)
+    work = [(fold, c.model_dump_json(), points) for c, points in share_epochs(configs)
             for fold in range(max(folds, 1))]  # fmt: skip
+    work.sort(key=lambda item: -max(e for _, e in item[2]))  # longest first: less idle at the end
     data = sc.broadcast((train_events, test_events))
     started = time.perf_counter()
     try:
@@ -119,7 +148,7 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
         seed = settings.seed
 
         def action():
-            return rdd.map(lambda item: run_task(data, folds, seed, item)).collect()
+            return rdd.flatMap(lambda item: run_task(data, folds, seed, item)).collect()
 
         if progress:
             from ..progress import run_spark_job_with_progress
