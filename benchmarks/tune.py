@@ -43,8 +43,13 @@ def main() -> None:
         summary = tune(config, spark=spark, progress=False)
         wall = time.perf_counter() - started
     rows = summary["rows"]
-    task_seconds = sum(r["seconds"] for r in rows)
-    samples = sum(r["point"]["epochs"] for r in rows) * summary["training_events"]
+    trainings: dict[str, tuple[float, int]] = {}  # points sharing a training (all but epochs)
+    for row in rows:
+        key = json.dumps({k: v for k, v in row["point"].items() if k != "epochs"})
+        seconds, epochs = trainings.get(key, (0.0, 0))
+        trainings[key] = (max(seconds, row["seconds"]), max(epochs, row["point"]["epochs"]))
+    task_seconds = sum(s for s, _ in trainings.values())
+    samples = sum(e for _, e in trainings.values()) * summary["training_events"]
     print(f"dltrigger {__version__} tune benchmark; machine: {describe()}")
     print(
         f"{summary['points']} points on {summary['training_events']} training events, "
@@ -56,7 +61,7 @@ def main() -> None:
         f"{samples / task_seconds:,.0f} training samples/s per task (core)"
     )
     best = rows[0]
-    print(f"best: {best['point']} val_loss {best['val_loss']:.4f}")
+    print(f"{len(trainings)} trainings; best: {best['point']} val_loss {best['val_loss']:.4f}")
     if args.json:
         report = {"machine": describe(), "wall_s": wall, "task_s": task_seconds,
                   "points": summary["points"], "best": best}  # fmt: skip

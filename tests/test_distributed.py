@@ -3,6 +3,7 @@ cluster. Ranks must end with identical weights and match single-process training
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -75,3 +76,54 @@ def test_distributed_training_on_a_standalone_cluster(
     assert len(set(ranks["weights_sha256"])) == 1
     history = json.loads((run / "metrics.json").read_text())
     assert len(history) == 2 and history[-1]["loss"] < history[0]["loss"]
+
+
+def _rank_launchers() -> list[int]:
+    """PIDs of the ``torchrun`` launchers that TorchDistributor starts, one per Spark task."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if b"torch.distributed.run" in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_a_lost_worker_fails_the_run_and_resume_finishes_it(spark, features_dataset, tmp_path):
+    """Kill one rank's process after the first epoch: the job fails naming the checkpoint,
+    no complete-run marker exists, and --resume trains the remaining epochs."""
+    import threading
+    import time
+
+    run = tmp_path / "run"
+    config = settings(features_dataset / "full", run, num_processes=2, epochs=200,
+                      in_memory=False, batch_size=8)  # fmt: skip
+    outcome = {}
+
+    def target():
+        try:
+            train(config, spark=spark)
+        except TrainingError as exc:
+            outcome["error"] = str(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    deadline = time.time() + 300
+    while not (run / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    launchers = _rank_launchers()
+    assert launchers, "no rank process found"
+    os.kill(launchers[-1], signal.SIGKILL)
+    thread.join(300)
+    assert "failed" in outcome.get("error", ""), outcome
+    assert "--resume continues it" in outcome["error"]
+    assert not (run / "summary.json").exists()
+    done = json.loads((run / "metrics.json").read_text())
+    assert 1 <= len(done) < 200
+    resumed = train(config.model_copy(update={"epochs": len(done) + 1}), resume=True,
+                    spark=spark)  # fmt: skip
+    assert [h["epoch"] for h in resumed] == list(range(1, len(done) + 2))
+    assert json.loads((run / "summary.json").read_text())["complete"]

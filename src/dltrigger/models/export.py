@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError, did_you_mean
+from ..io.atomic import atomic_path
 
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 OUTPUTS = ("logits", "scores")
@@ -83,12 +83,6 @@ def _dynamic_shapes(model_name: str):
     return ({0: auto, 1: auto}, {0: auto}, {0: auto})
 
 
-def _atomic(path: Path, write) -> None:
-    temporary = path.with_name(f".tmp-{path.name}")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def export_model(
     model: nn.Module, model_name: str, folder: Path, formats: list[str] | tuple[str, ...]
 ) -> dict[str, Path]:
@@ -109,7 +103,8 @@ def export_model(
         warnings.simplefilter("ignore")
         if "torchscript" in formats:
             traced = torch.jit.trace(scoring, inputs, check_trace=False)
-            _atomic(folder / FORMATS["torchscript"], lambda p: traced.save(str(p)))
+            with atomic_path(folder / FORMATS["torchscript"]) as temporary:
+                traced.save(str(temporary))
             written["torchscript"] = folder / FORMATS["torchscript"]
         if "onnx" in formats:
             quiet = logging.getLogger("torch.onnx")
@@ -126,7 +121,8 @@ def export_model(
                 )
             finally:
                 quiet.setLevel(level)
-            _atomic(folder / FORMATS["onnx"], lambda p: onnx_program.save(str(p)))
+            with atomic_path(folder / FORMATS["onnx"]) as temporary:
+                onnx_program.save(str(temporary))
             written["onnx"] = folder / FORMATS["onnx"]
     return written
 

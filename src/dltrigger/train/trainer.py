@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import torch
 
 from ..config import TrackingConfig, TrainConfig
 from ..errors import DLTriggerError
+from ..io.atomic import atomic_path
 from ..models import build_model
 from ..models.export import FORMATS, export_model
 from ..tracking import tracked_run
@@ -66,15 +66,13 @@ def forward(model: torch.nn.Module, batch: Batch, device: torch.device) -> torch
 
 
 def _save(obj, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def _write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 @dataclass(frozen=True)
@@ -537,9 +535,7 @@ def epoch_line(row: dict) -> str:
 
 def _write_metrics(out: Path, history: list[dict]) -> None:
     _write_text(out / "metrics.json", json.dumps(history, indent=2))
-    temporary = out / ".metrics.csv.tmp"
-    with open(temporary, "w", newline="") as f:
+    with atomic_path(out / "metrics.csv") as temporary, open(temporary, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    os.replace(temporary, out / "metrics.csv")
