@@ -26,7 +26,7 @@ QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/bench/big-features/full"))
+    parser.add_argument("--data", type=Path, default=Path("data/bench/raw-features/full"))
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--json", type=Path)

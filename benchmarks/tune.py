@@ -1,8 +1,8 @@
 """Benchmark of ``dltrigger tune``: the reference's 243-point HLF grid, one model per Spark task.
 
 Goal (issue 6): the 243-point grid on a dev set of ~30k events in < 10 minutes on 2 cores.
-Default data: the ``full`` features dataset of the 96,000 benchmark events (31k training
-events; see benchmarks/train.py for how it is made).
+Default data: ``data/bench/raw-features/full`` (made by benchmarks/train.py); the figures in
+docs/benchmarks.md used ``--data data/bench/big-features/full`` (31k training events).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/bench/big-features/full"))
+    parser.add_argument("--data", type=Path, default=Path("data/bench/raw-features/full"))
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
