@@ -78,23 +78,26 @@ def test_distributed_training_on_a_standalone_cluster(
     assert len(history) == 2 and history[-1]["loss"] < history[0]["loss"]
 
 
-def _rank_launchers() -> list[int]:
-    """PIDs of the ``torchrun`` launchers that TorchDistributor starts, one per Spark task."""
-    pids = []
+def _training_processes() -> list[int]:
+    """PIDs of the rank processes: the children of the ``torchrun`` launchers that
+    TorchDistributor starts, one launcher per Spark task."""
+    commands, parents = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if b"torch.distributed.run" in f.read():
-                        pids.append(int(entry))
-            except OSError:
+                    commands[int(entry)] = f.read()
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 pass
-    return pids
+    launchers = {pid for pid, command in commands.items() if b"torch.distributed.run" in command}
+    return sorted(pid for pid, parent in parents.items() if parent in launchers)
 
 
 def test_a_lost_worker_fails_the_run_and_resume_finishes_it(spark, features_dataset, tmp_path):
-    """Kill one rank's process after the first epoch: the job fails naming the checkpoint,
-    no complete-run marker exists, and --resume trains the remaining epochs."""
+    """Kill one rank's training process after the first epoch: the job fails naming the
+    checkpoint, no complete-run marker exists, and --resume trains the remaining epochs."""
     import threading
     import time
 
@@ -114,9 +117,9 @@ def test_a_lost_worker_fails_the_run_and_resume_finishes_it(spark, features_data
     deadline = time.time() + 300
     while not (run / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
-    launchers = _rank_launchers()
-    assert launchers, "no rank process found"
-    os.kill(launchers[-1], signal.SIGKILL)
+    ranks = _training_processes()
+    assert ranks, "no rank process found"
+    os.kill(ranks[-1], signal.SIGKILL)  # a rank dies as if its machine were lost
     thread.join(300)
     assert "failed" in outcome.get("error", ""), outcome
     assert "--resume continues it" in outcome["error"]
