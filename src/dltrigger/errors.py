@@ -71,3 +71,7 @@ class IngestError(DLTriggerError):
 
 class FeaturesError(DLTriggerError):
     """The features stage cannot use its input (names the file and the column)."""
+
+
+class TrainingError(DLTriggerError):
+    """Training cannot go on (NaN loss, a checkpoint of another config, an existing run...)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Class names in label order (reference-pipeline.md §1.3: 0 QCD, 1 ttbar, 2 W+jets).
+CLASS_NAMES = ("QCD", "ttbar", "W+jets")
+
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties sharing their average rank."""

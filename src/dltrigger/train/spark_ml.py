@@ -24,8 +24,7 @@ from ..config import BaselinesConfig, TrackingConfig
 from ..io.atomic import atomic_folder
 from ..tracking import tracked_run
 from .data import dataset_files
-from .metrics import per_class_auc
-from .trainer import CLASS_NAMES
+from .metrics import CLASS_NAMES, per_class_auc
 
 N_CLASSES = 3
 

@@ -11,7 +11,6 @@ folder is refused unless resumed or overwritten.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
@@ -24,8 +23,7 @@ import numpy as np
 import torch
 
 from ..config import TrackingConfig, TrainConfig
-from ..errors import DLTriggerError
-from ..io.atomic import atomic_path
+from ..errors import TrainingError
 from ..models import build_model
 from ..models.export import FORMATS, export_model
 from ..tracking import tracked_run
@@ -39,17 +37,17 @@ from .data import (
     load_split,
     prefetch,
 )
-from .metrics import per_class_auc
-
-CLASS_NAMES = ("QCD", "ttbar", "W+jets")
-#: Settings a resumed run may change; any other difference means another model or data.
-RESUMABLE_CHANGES = frozenset(
-    {"epochs", "patience", "device", "threads", "export", "overwrite", "out"}
+from .display import EpochDisplay, epoch_line
+from .metrics import CLASS_NAMES, per_class_auc
+from .run_folder import (
+    check_resumable,
+    prepare_run_folder,
+    save_epoch,
+    write_text,
+    write_training_plot,
 )
 
-
-class TrainingError(DLTriggerError):
-    """Training cannot go on (NaN loss, a checkpoint of another config, an existing run...)."""
+__all__ = ["CLASS_NAMES", "Replica", "TrainingError", "fit", "fit_events", "train"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -63,16 +61,6 @@ def forward(model: torch.nn.Module, batch: Batch, device: torch.device) -> torch
     if batch.particles is None:
         return model(hlf)
     return model(batch.particles.to(device), batch.lengths.to(device), hlf)
-
-
-def _save(obj, path: Path) -> None:
-    with atomic_path(path) as temporary:
-        torch.save(obj, temporary)
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
 
 
 @dataclass(frozen=True)
@@ -161,37 +149,6 @@ def evaluate(model, batches: Iterator[Batch], device) -> dict:
     }
 
 
-def _prepare_run_folder(config: TrainConfig, resume: bool) -> Path:
-    out = config.run_folder
-    if resume:
-        if not (out / "checkpoint.pt").exists():
-            raise TrainingError(f"nothing to resume: {out / 'checkpoint.pt'} does not exist")
-        return out
-    if out.exists() and any(out.iterdir()):
-        if not config.overwrite:
-            raise TrainingError(
-                f"run folder {out} exists and is not empty "
-                "(--resume to continue it, --overwrite to replace it)"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _check_resumable(config: TrainConfig, saved: dict, path: Path) -> None:
-    current = config.model_dump(mode="json")
-    differences = [
-        f"{key}: {saved.get(key)!r} in the checkpoint, {value!r} now"
-        for key, value in current.items()
-        if key not in RESUMABLE_CHANGES and saved.get(key) != value
-    ]
-    if differences:
-        raise TrainingError(
-            f"{path} was trained with another configuration ({'; '.join(differences)}); "
-            "train into a new run folder, or --overwrite this one"
-        )
-
-
 def _scheduler(config: TrainConfig, optimizer):
     if config.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
@@ -218,10 +175,10 @@ def train(
     settings, per-epoch metrics and files are logged to MLflow.
     """
     Scaling.load(config.data), dataset_files(config.data)  # a bad dataset fails before any change
-    out = _prepare_run_folder(config, resume)
+    out = prepare_run_folder(config, resume)
     if resume:
         saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
-        _check_resumable(config, saved["config"], out / "checkpoint.pt")
+        check_resumable(config, saved["config"], out / "checkpoint.pt")
     (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until it says so
     with tracked_run(tracking or TrackingConfig(enabled=False), f"train {config.model}") as log:
         log.params({**config.model_dump(mode="json"), "resume": resume})
@@ -236,36 +193,11 @@ def train(
         finally:  # a failed run keeps what it had, marked FAILED by MLflow
             if (out / "metrics.json").exists():
                 log.history(json.loads((out / "metrics.json").read_text()))
-        _write_training_plot(out, history)
+        write_training_plot(out, history)
         names = ["config.json", "summary.json", "metrics.csv", "scaling.json", "best.pt",
                  "training.png", *FORMATS.values()]  # fmt: skip
         log.artifacts([out / name for name in names])
     return history
-
-
-def _write_training_plot(out: Path, history: list[dict]) -> None:
-    """``training.png``: losses and per-class validation AUC per epoch (if matplotlib is)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    epochs = [h["epoch"] for h in history]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
-    left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation (test split)")
-    left.set(xlabel="epoch", ylabel="cross-entropy loss")
-    left.legend()
-    for name in CLASS_NAMES:
-        right.plot(epochs, [h[f"val_auc_{name}"] for h in history], "o-", label=name)
-    right.set(xlabel="epoch", ylabel="one-vs-rest AUC (test split)")
-    right.legend(title="signal class")
-    figure.suptitle(f"{out.name}")
-    figure.tight_layout()
-    figure.savefig(out / "training.png", dpi=100)
-    plt.close(figure)
 
 
 def fit(
@@ -316,10 +248,10 @@ def fit(
         if not parallel:
             torch.set_rng_state(state["torch_rng"])
     if replica.main:
-        _write_text(out / "config.json", config.model_dump_json(indent=2))
+        write_text(out / "config.json", config.model_dump_json(indent=2))
         shutil.copyfile(Path(config.data) / "_scaling.json", out / "scaling.json")
 
-    display = _EpochDisplay(progress and replica.main, source.split_size("train"))
+    display = EpochDisplay(progress and replica.main, source.split_size("train"))
     stopped_early = False
     with display:
         for epoch in range(start_epoch, config.epochs + 1):
@@ -350,7 +282,7 @@ def fit(
             improved = row["val_loss"] < best
             best, stale = (row["val_loss"], 0) if improved else (best, stale + 1)
             if replica.main:
-                _save_epoch(out, config, core, optimizer, scheduler, history, best, stale, improved)
+                save_epoch(out, config, core, optimizer, scheduler, history, best, stale, improved)
                 display.epoch_done(row)
                 if parallel:  # a rank's stdout reaches the driver through Spark line by line
                     print(epoch_line(row), flush=True)
@@ -371,7 +303,7 @@ def fit(
             "processes": replica.world,
             "exported": list(config.export),
         }
-        _write_text(out / "summary.json", json.dumps(summary, indent=2))
+        write_text(out / "summary.json", json.dumps(summary, indent=2))
     return history, core
 
 
@@ -394,7 +326,7 @@ def fit_events(config: TrainConfig, train_events: Events, validation_events: Eve
             train_events, config.batch_size, config.seed * 1000 + epoch,
             bucket_by_length=config.bucket_by_length,
         )  # fmt: skip
-        row = _train_epoch(model, optimizer, batches, device, epoch, _EpochDisplay(False, None))
+        row = _train_epoch(model, optimizer, batches, device, epoch, EpochDisplay(False, None))
         row["learning_rate"] = optimizer.param_groups[0]["lr"]
         row.update(evaluate(model, in_memory_batches(validation_events, 4096, shuffle=False),
                             device))  # fmt: skip
@@ -425,31 +357,6 @@ def _global_training_metrics(row: dict, device) -> dict:
     }
 
 
-def _save_epoch(out, config, model, optimizer, scheduler, history, best, stale, improved):
-    epoch = history[-1]["epoch"]
-    if improved:
-        _save(
-            {"model": model.state_dict(), "config": config.model_dump(mode="json"),
-             "epoch": epoch},
-            out / "best.pt",
-        )  # fmt: skip
-    _save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "config": config.model_dump(mode="json"),
-            "epoch": epoch,
-            "history": history,
-            "best": best,
-            "stale": stale,
-            "torch_rng": torch.get_rng_state(),
-        },
-        out / "checkpoint.pt",
-    )
-    _write_metrics(out, history)
-
-
 def _train_epoch(model, optimizer, batches, device, epoch: int, display) -> dict:
     model.train()
     seen, total_loss, started = 0, 0.0, time.perf_counter()
@@ -477,65 +384,3 @@ def _train_epoch(model, optimizer, batches, device, epoch: int, display) -> dict
         "samples": seen,
         "samples_per_s": seen / seconds if seen else 0.0,
     }
-
-
-class _EpochDisplay:
-    """A rich progress bar per epoch with the running loss and samples/s (or nothing)."""
-
-    def __init__(self, enabled: bool, samples_per_epoch: int | None):
-        self.enabled = enabled
-        self.total = samples_per_epoch
-        self.progress = None
-        self.task = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            from ..progress import console
-
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:,.0f} samples/s"),
-                console=console,
-            )
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def start_epoch(self, epoch: int) -> None:
-        if self.progress is not None:
-            self.task = self.progress.add_task(
-                f"epoch {epoch}", total=self.total, loss=math.nan, rate=0.0
-            )
-
-    def advance(self, samples: int, loss: float, rate: float) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=samples, loss=loss, rate=rate)
-
-    def epoch_done(self, row: dict) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, total=self.progress.tasks[-1].completed)
-            self.progress.console.print(epoch_line(row))
-
-
-def epoch_line(row: dict) -> str:
-    aucs = ", ".join(f"{n} {row[f'val_auc_{n}']:.3f}" for n in CLASS_NAMES)
-    return (
-        f"epoch {row['epoch']}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}, "
-        f"val_accuracy {row['val_accuracy']:.3f}, AUC {aucs}, "
-        f"{row['samples_per_s']:,.0f} samples/s"
-    )
-
-
-def _write_metrics(out: Path, history: list[dict]) -> None:
-    _write_text(out / "metrics.json", json.dumps(history, indent=2))
-    with atomic_path(out / "metrics.csv") as temporary, open(temporary, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)

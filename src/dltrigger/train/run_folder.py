@@ -1,0 +1,125 @@
+"""The run folder of a training: preparing it, checking a resume, writing each epoch's files.
+
+Every file is written under a temporary name and renamed (:func:`~dltrigger.io.atomic.atomic_path`),
+so an interrupted run never leaves a half-written checkpoint or metrics file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import TrainingError
+from ..io.atomic import atomic_path
+from .metrics import CLASS_NAMES
+
+#: Settings a resumed run may change; any other difference means another model or data.
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "patience", "device", "threads", "export", "overwrite", "out"}
+)
+
+
+def prepare_run_folder(config: TrainConfig, resume: bool) -> Path:
+    """The run folder, ready: refused if it holds a run and neither resume nor overwrite."""
+    out = config.run_folder
+    if resume:
+        if not (out / "checkpoint.pt").exists():
+            raise TrainingError(f"nothing to resume: {out / 'checkpoint.pt'} does not exist")
+        return out
+    if out.exists() and any(out.iterdir()):
+        if not config.overwrite:
+            raise TrainingError(
+                f"run folder {out} exists and is not empty "
+                "(--resume to continue it, --overwrite to replace it)"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def check_resumable(config: TrainConfig, saved: dict, path: Path) -> None:
+    """Refuse to resume a checkpoint whose settings differ beyond RESUMABLE_CHANGES."""
+    current = config.model_dump(mode="json")
+    differences = [
+        f"{key}: {saved.get(key)!r} in the checkpoint, {value!r} now"
+        for key, value in current.items()
+        if key not in RESUMABLE_CHANGES and saved.get(key) != value
+    ]
+    if differences:
+        raise TrainingError(
+            f"{path} was trained with another configuration ({'; '.join(differences)}); "
+            "train into a new run folder, or --overwrite this one"
+        )
+
+
+def save(obj, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
+def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, improved):
+    epoch = history[-1]["epoch"]
+    if improved:
+        save(
+            {"model": model.state_dict(), "config": config.model_dump(mode="json"),
+             "epoch": epoch},
+            out / "best.pt",
+        )  # fmt: skip
+    save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "config": config.model_dump(mode="json"),
+            "epoch": epoch,
+            "history": history,
+            "best": best,
+            "stale": stale,
+            "torch_rng": torch.get_rng_state(),
+        },
+        out / "checkpoint.pt",
+    )
+    write_metrics(out, history)
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    write_text(out / "metrics.json", json.dumps(history, indent=2))
+    with atomic_path(out / "metrics.csv") as temporary, open(temporary, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def write_training_plot(out: Path, history: list[dict]) -> None:
+    """``training.png``: losses and per-class validation AUC per epoch (if matplotlib is)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    epochs = [h["epoch"] for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
+    left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation (test split)")
+    left.set(xlabel="epoch", ylabel="cross-entropy loss")
+    left.legend()
+    for name in CLASS_NAMES:
+        right.plot(epochs, [h[f"val_auc_{name}"] for h in history], "o-", label=name)
+    right.set(xlabel="epoch", ylabel="one-vs-rest AUC (test split)")
+    right.legend(title="signal class")
+    figure.suptitle(f"{out.name}")
+    figure.tight_layout()
+    figure.savefig(out / "training.png", dpi=100)
+    plt.close(figure)
