@@ -244,6 +244,11 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _comma_list(text: str) -> list[str]:
+    """``"a, b,"`` -> ``["a", "b"]`` (an empty string gives an empty list)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def _config_for(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
     if args.master:
@@ -296,9 +301,7 @@ def _ingest(args: argparse.Namespace) -> int:
         "ingest",
         out=args.out,
         tree=args.tree,
-        branches=[b.strip() for b in args.branches.split(",") if b.strip()]
-        if args.branches
-        else None,
+        branches=_comma_list(args.branches) if args.branches else None,
         skip_bad_files=args.skip_bad_files,
         overwrite=args.overwrite,
     )
@@ -341,9 +344,7 @@ def _train(args: argparse.Namespace) -> int:
     base = _config_for(args)
     if args.tuned is not None:
         base = _apply_tuned(base, args.tuned)
-    export = None
-    if args.export is not None:
-        export = [f.strip() for f in args.export.split(",") if f.strip()]
+    export = None if args.export is None else _comma_list(args.export)
     config = with_overrides(
         base,
         "train",
@@ -433,7 +434,7 @@ def _baselines(args: argparse.Namespace) -> int:
         "baselines",
         data=args.data,
         out=args.out,
-        models=[m.strip() for m in args.models.split(",")] if args.models else None,
+        models=_comma_list(args.models) if args.models else None,
         overwrite=args.overwrite,
     )
     results = train_baselines(config.baselines, get_spark(config.spark), config.tracking)
