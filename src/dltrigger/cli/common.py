@@ -1,0 +1,65 @@
+"""What every ``dltrigger`` subcommand shares: one-line errors, value types, common flags and
+the configuration they override."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Config, load_config, with_overrides
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line (no usage dump), naming the value."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="configuration file (default: ./dltrigger.toml if present)"
+    )
+    parser.add_argument("--master", help="Spark master URL, e.g. local[2] or spark://host:7077")
+
+
+def comma_list(text: str) -> list[str]:
+    """``"a, b,"`` -> ``["a", "b"]`` (an empty string gives an empty list)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def config_for(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if args.master:
+        config = with_overrides(config, "spark", master=args.master)
+    if getattr(args, "tracking", None) is not None:
+        config = with_overrides(config, "tracking", enabled=args.tracking)
+    return config
+
+
+def add_tracking(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking",
+        action=argparse.BooleanOptionalAction,
+        help="log to MLflow (default: config [tracking], on; store ./mlruns)",
+    )
