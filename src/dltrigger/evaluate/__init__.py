@@ -1,0 +1,1 @@
+"""Stage 4's evaluation: metrics, working points and the report of trained models."""
