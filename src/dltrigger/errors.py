@@ -75,3 +75,7 @@ class FeaturesError(DLTriggerError):
 
 class TrainingError(DLTriggerError):
     """Training cannot go on (NaN loss, a checkpoint of another config, an existing run...)."""
+
+
+class EvaluationError(DLTriggerError):
+    """A trained model cannot be evaluated (no checkpoint, another feature schema...)."""

@@ -48,10 +48,15 @@ class Scaling:
 
     @classmethod
     def load(cls, folder: Path) -> Scaling:
+        """The statistics saved beside a features dataset (``_scaling.json``)."""
         path = Path(folder) / "_scaling.json"
         if not path.exists():
             raise DatasetError(f"{folder}: no _scaling.json (is it a dltrigger features dataset?)")
-        stats = json.loads(path.read_text())
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Scaling:
+        stats = json.loads(Path(path).read_text())
 
         def safe(std):  # constant features (one-hot flags of one kind) are left unscaled
             std = np.asarray(std, dtype=np.float32)
