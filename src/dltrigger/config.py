@@ -47,6 +47,9 @@ class ProcessSettings(_Strict):
     lepton_filter_pt: float = Field(default=0.0, ge=0)
     #: QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar).
     heavy_flavours: list[Literal["b", "c"]] = Field(default_factory=lambda: ["b", "c"])
+    #: Events written for this process; None = ``generate.events``. A filtered process (QCD)
+    #: needs more written events for the same number of selected ones.
+    events: int | None = Field(default=None, gt=0)
 
 
 class GenerateConfig(_Strict):
@@ -79,6 +82,10 @@ class GenerateConfig(_Strict):
 
     def settings(self, process: ProcessName) -> ProcessSettings:
         return getattr(self, process)
+
+    def events_of(self, process: ProcessName) -> int:
+        """Events written for ``process``: its own ``events`` or the common one."""
+        return self.settings(process).events or self.events
 
 
 class SampleConfig(_Strict):
@@ -267,6 +274,41 @@ class TrackingConfig(_Strict):
     experiment: str = "dltrigger"
 
 
+class EvaluateConfig(_Strict):
+    """Settings of ``dltrigger evaluate``: trained models on one dataset's test split."""
+
+    #: Run folders of ``dltrigger train``; their folder names label them in the report.
+    runs: list[Path] = Field(default_factory=lambda: [Path("runs/hlf"), Path("runs/inclusive")])
+    data: Path = Path("data/features/balanced")
+    out: Path = Path("runs/report")
+    overwrite: bool = False
+    #: Bootstrap resamplings for the AUC errors; 0 = none.
+    bootstrap: int = Field(default=200, ge=0)
+
+
+class RunConfig(_Strict):
+    """Settings of ``dltrigger run``: generate -> ingest -> features -> [tune] -> train ->
+    evaluate, skipping the stages whose outputs are up to date."""
+
+    #: Models trained (each into ``runs/<model>`` unless ``train.out`` is set) and evaluated.
+    models: list[ModelName] = Field(default_factory=lambda: ["hlf", "inclusive"])
+    #: Run the grid search before training; its best point trains ``tune.model``.
+    tune: bool = False
+    #: The ``generate`` stage; off when ``ingest.samples`` point at existing (real) files.
+    generate: bool = True
+    #: Re-run every stage even when its outputs are up to date.
+    force: bool = False
+    #: What each finished stage recorded (config digest, time, throughput).
+    state: Path = Path("runs/pipeline.json")
+
+    @field_validator("models")
+    @classmethod
+    def _some_models(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one model is needed")
+        return list(dict.fromkeys(value))
+
+
 class Config(_Strict):
     """The whole pipeline's configuration."""
 
@@ -277,6 +319,8 @@ class Config(_Strict):
     train: TrainConfig = TrainConfig()
     tune: TuneConfig = TuneConfig()
     baselines: BaselinesConfig = BaselinesConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    run: RunConfig = RunConfig()
     tracking: TrackingConfig = TrackingConfig()
 
 

@@ -79,3 +79,7 @@ class TrainingError(DLTriggerError):
 
 class EvaluationError(DLTriggerError):
     """A trained model cannot be evaluated (no checkpoint, another feature schema...)."""
+
+
+class PipelineError(DLTriggerError):
+    """A stage of ``dltrigger run`` failed (the message names the stage)."""

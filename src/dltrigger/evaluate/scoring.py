@@ -50,8 +50,9 @@ def load_run(folder: Path) -> TrainedModel:
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
-        raise EvaluationError(f"{folder / 'best.pt'} does not fit model {config.model!r}: "
-                              f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+        raise EvaluationError(
+            f"{folder / 'best.pt'} does not fit model {config.model!r}: {str(exc).splitlines()[0]}"
+        ) from None
     stats = json.loads((folder / "scaling.json").read_text())
     return TrainedModel(
         folder=folder,
@@ -84,9 +85,14 @@ def score(run: TrainedModel, data: Path, batch_size: int = 4096) -> tuple[np.nda
     check_features(run, data)
     labels, scores = [], []
     batches = iterate_batches(
-        Path(data), "test", batch_size, shuffle_buffer=1, scaling=run.scaling,
-        max_particles=run.config.max_particles, with_particles=run.config.uses_particles(),
-    )  # fmt: skip
+        Path(data),
+        "test",
+        batch_size,
+        shuffle_buffer=1,
+        scaling=run.scaling,
+        max_particles=run.config.max_particles,
+        with_particles=run.config.uses_particles(),
+    )
     with torch.no_grad():
         for batch in batches:
             logits = forward(run.model, batch, torch.device("cpu"))

@@ -72,7 +72,7 @@ def plan(config: GenerateConfig) -> list[FileTask]:
     out = Path(config.out)
     tasks = []
     for process in config.processes:
-        remaining, index = config.events, 0
+        remaining, index = config.events_of(process), 0
         while remaining > 0:
             n = min(config.events_per_file, remaining)
             tasks.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from .metrics import CLASS_NAMES
 
 
@@ -15,20 +13,13 @@ class EpochDisplay:
         self.total = samples_per_epoch
         self.progress = None
         self.task = None
+        self.epoch = 0
 
     def __enter__(self):
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from ..progress import progress_bar
 
-            from ..progress import console
-
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:,.0f} samples/s"),
-                console=console,
-            )
+            self.progress = progress_bar()
             self.progress.__enter__()
         return self
 
@@ -38,17 +29,18 @@ class EpochDisplay:
 
     def start_epoch(self, epoch: int) -> None:
         if self.progress is not None:
-            self.task = self.progress.add_task(
-                f"epoch {epoch}", total=self.total, loss=math.nan, rate=0.0
-            )
+            self.epoch = epoch
+            self.task = self.progress.add_task(f"epoch {epoch}", total=self.total)
 
     def advance(self, samples: int, loss: float, rate: float) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, advance=samples, loss=loss, rate=rate)
+            description = f"epoch {self.epoch}  loss {loss:.4f}  {rate:,.0f} samples/s"
+            self.progress.update(self.task, advance=samples, description=description)
 
     def epoch_done(self, row: dict) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, total=self.progress.tasks[-1].completed)
+            done = next(t.completed for t in self.progress.tasks if t.id == self.task)
+            self.progress.update(self.task, total=done)
             self.progress.console.print(epoch_line(row))
 
 

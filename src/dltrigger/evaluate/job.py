@@ -1,0 +1,141 @@
+"""``dltrigger evaluate``: every trained model on one dataset's test split, with a report.
+
+For each run folder: scores of the best model on the test split, per-class one-vs-rest ROC
+curves and AUCs (bootstrap errors), accuracy, the row-normalised confusion matrix, score
+distributions, and trigger working points (signal efficiency at background efficiencies of
+10%, 1% and 0.1%; background rejection at 99% signal efficiency, binomial errors). The output
+folder (written atomically) holds ``evaluation.json``, the PNG plots and the report
+(``report.md``, ``report.html``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..io.atomic import atomic_folder
+from ..train.metrics import CLASS_NAMES
+from . import plots
+from .metrics import (
+    BACKGROUND_EFFICIENCIES,
+    SIGNAL_EFFICIENCY,
+    at_background_efficiency,
+    at_signal_efficiency,
+    bootstrap_auc,
+    confusion_matrix,
+    one_vs_rest,
+)
+from .report import write_report
+from .scoring import load_run, score
+
+
+def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200) -> dict:
+    """Every metric of one model's test-split scores (pure numpy)."""
+    classes: dict[str, Any] = {}
+    for signal, name in enumerate(CLASS_NAMES):
+        roc = one_vs_rest(labels, scores, signal)
+        points = {
+            f"{efficiency:g}": vars(at_background_efficiency(roc, efficiency))
+            for efficiency in BACKGROUND_EFFICIENCIES
+        }
+        rejection = at_signal_efficiency(roc, SIGNAL_EFFICIENCY)
+        classes[name] = {
+            "auc": roc.auc,
+            "auc_error": bootstrap_auc(labels == signal, scores[:, signal], bootstrap),
+            "signal_events": roc.positives,
+            "background_events": roc.negatives,
+            "signal_efficiency_at_background": points,
+            "at_signal_efficiency": {
+                **vars(rejection),
+                "target": SIGNAL_EFFICIENCY,
+                "background_rejection": rejection.background_rejection,
+            },
+        }
+    predicted = scores.argmax(1)
+    return {
+        "test_events": len(labels),
+        "accuracy": float((predicted == labels).mean()),
+        "confusion": confusion_matrix(labels, predicted, normalize=True).tolist(),
+        "classes": classes,
+    }
+
+
+def evaluate(
+    runs: list[Path],
+    data: Path,
+    out: Path,
+    overwrite: bool = False,
+    bootstrap: int = 200,
+    stages: dict[str, dict] | None = None,
+) -> dict:
+    """Evaluate every run folder on ``data``'s test split into ``out``; return the results.
+
+    ``stages``: what ``dltrigger run`` recorded of each stage (time, throughput), reported.
+    """
+    if not runs:
+        raise EvaluationError("no run folder given")
+    names = [Path(r).name for r in runs]
+    if len(set(names)) != len(names):
+        raise EvaluationError(f"run folders need distinct names, got {names}")
+    loaded = [load_run(Path(r)) for r in runs]  # every run checked before any work
+    results: dict[str, Any] = {"data": str(data), "models": {}, "stages": stages or {}}
+    with atomic_folder(out, overwrite=overwrite) as folder:
+        folder.mkdir()
+        curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
+        for run in loaded:
+            label = run.folder.name
+            labels, scores = score(run, data)
+            metrics = evaluate_model(labels, scores, bootstrap)
+            metrics.update(_run_facts(run))
+            confusion = np.array(metrics["confusion"])
+            metrics["plots"] = {
+                "scores": plots.save(
+                    plots.score_figure(labels, scores, label), folder / f"scores_{label}.png"
+                ),
+                "confusion": plots.save(
+                    plots.confusion_figure(confusion, label), folder / f"confusion_{label}.png"
+                ),
+            }
+            for signal, name in enumerate(CLASS_NAMES):
+                curves[name][label] = one_vs_rest(labels, scores, signal)
+            results["models"][label] = metrics
+        results["roc_plots"] = {
+            name: plots.save(plots.roc_figure(by_model, name), folder / f"roc_{_slug(name)}.png")
+            for name, by_model in curves.items()
+        }
+        results["manifest"] = _manifest(Path(data))
+        (folder / "evaluation.json").write_text(json.dumps(results, indent=2, default=float))
+        write_report(results, folder)
+    return results
+
+
+def _slug(name: str) -> str:
+    return name.replace("+", "").lower()
+
+
+def _run_facts(run) -> dict:
+    facts = {
+        "model": run.config.model,
+        "complete": run.complete,
+        "best_epoch": run.best_epoch,
+        "run_folder": str(run.folder),
+    }
+    metrics = run.folder / "metrics.json"
+    if metrics.exists():
+        history = json.loads(metrics.read_text())
+        facts["epochs_trained"] = len(history)
+        facts["training_samples_per_s"] = float(np.median([h["samples_per_s"] for h in history]))
+    return facts
+
+
+def _manifest(data: Path) -> dict:
+    path = data / "_manifest.json"
+    if not path.exists():
+        return {}
+    manifest = json.loads(path.read_text())
+    keep = ("dataset", "counts", "per_split", "selection_efficiency", "mean_particles_per_event")
+    return {k: manifest[k] for k in keep if k in manifest}

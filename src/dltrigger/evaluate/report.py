@@ -1,0 +1,254 @@
+"""The evaluation report: one list of blocks rendered as Markdown and as self-contained HTML
+(plots embedded), so the two never disagree."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+from ..train.metrics import CLASS_NAMES
+
+#: Published results of the reference (reference-pipeline.md §7): accuracy and AUC per class.
+REFERENCE_RESULTS = [
+    ("HLF 50-20-10, TF, 5 epochs", 0.9164, (0.98741, 0.98563, 0.98141)),
+    ("Particle-sequence GRU, BigDL, 50 epochs", 0.9394, None),
+    ("Inclusive GRU, TF 2.0 CPU, 5 epochs", 0.9558, (0.99493, 0.99673, 0.99455)),
+    ("Inclusive LSTM, TF 2.0 P100, 6 epochs", 0.9591, (0.99551, 0.99714, 0.99570)),
+    ("Transformer, TF 2.12 T4, 6 epochs", 0.9462, (0.99364, 0.99482, 0.99229)),
+    ("Spark ML random forest (100 trees, depth 10)", 0.9077, None),
+]
+
+Block = tuple
+
+
+def _blocks(results: dict[str, Any]) -> list[Block]:
+    models = results["models"]
+    blocks: list[Block] = [
+        ("h1", "dltrigger evaluation report"),
+        (
+            "p",
+            f"Test split of `{results['data']}`; classes 0 QCD, 1 ttbar, 2 W+jets; "
+            "each class's AUC is one-vs-rest on that class's score (± bootstrap standard "
+            "deviation).",
+        ),
+        ("h2", "AUC and accuracy"),
+        (
+            "table",
+            [
+                "run",
+                "model",
+                "test events",
+                "accuracy",
+                *(f"AUC {c}" for c in CLASS_NAMES),
+                "finished",
+            ],
+            [
+                [
+                    name,
+                    m["model"],
+                    str(m["test_events"]),
+                    f"{m['accuracy']:.4f}",
+                    *(auc_text(m["classes"][c]) for c in CLASS_NAMES),
+                    "yes" if m["complete"] else "**no: training did not finish**",
+                ]
+                for name, m in models.items()
+            ],
+        ),
+    ]
+    verdict_text = verdict(models)
+    if verdict_text:
+        blocks.append(("p", verdict_text))
+    blocks += [
+        ("h2", "The reference's published results (different simulated data)"),
+        (
+            "p",
+            "From the CERN pipeline (Comput Softw Big Sci 4, 8, 2020) on its Delphes "
+            "simulation of 13 TeV events, not on these generated events: a guide to the "
+            "expected ordering, not a number to match.",
+        ),
+        (
+            "table",
+            ["reference model", "accuracy", *(f"AUC {c}" for c in CLASS_NAMES)],
+            [
+                [name, f"{acc:.4f}", *((f"{a:.5f}" for a in aucs) if aucs else ("—",) * 3)]
+                for name, acc, aucs in REFERENCE_RESULTS
+            ],
+        ),
+        ("h2", "ROC curves"),
+    ]
+    for name, plot in results["roc_plots"].items():
+        blocks.append(("img", plot, f"{name} selector: every model"))
+    blocks.append(("h2", "Trigger working points"))
+    blocks.append(
+        (
+            "p",
+            "Signal efficiency when the background efficiency is held at 10%, 1% "
+            "and 0.1%, and the background rejection (1 / background efficiency) "
+            "when 99% of the signal is kept; binomial errors.",
+        )
+    )
+    header = [
+        "run",
+        "signal",
+        "sig. eff. @ bkg 10%",
+        "@ bkg 1%",
+        "@ bkg 0.1%",
+        "bkg rejection @ sig 99%",
+    ]
+    rows = []
+    for name, m in models.items():
+        for c in CLASS_NAMES:
+            cls = m["classes"][c]
+            points = cls["signal_efficiency_at_background"]
+            cells = [
+                f"{p['signal_efficiency']:.4f} ± {p['signal_error']:.4f}" for p in points.values()
+            ]
+            at99 = cls["at_signal_efficiency"]
+            rejection = at99["background_rejection"]
+            cells.append(
+                "∞ (no background passes)" if rejection == float("inf") else f"{rejection:.1f}"
+            )
+            rows.append([name, c, *cells])
+    blocks.append(("table", header, rows))
+    blocks.append(("h2", "Per model"))
+    for name, m in models.items():
+        speed = m.get("training_samples_per_s")
+        facts = (
+            f"model `{m['model']}`, best epoch {m['best_epoch']} of "
+            f"{m.get('epochs_trained', '?')}"
+            + (f", training {speed:,.0f} samples/s (median epoch)" if speed else "")
+        )
+        blocks += [
+            ("h3", name),
+            ("p", facts),
+            ("img", m["plots"]["scores"], f"{name}: score distributions"),
+            ("img", m["plots"]["confusion"], f"{name}: confusion matrix"),
+        ]
+    manifest = results.get("manifest") or {}
+    if manifest:
+        blocks.append(("h2", "Dataset"))
+        rows = [[key, str(value)] for key, value in manifest.items()]
+        blocks.append(("table", ["field", "value"], rows))
+    if results.get("stages"):
+        blocks += [
+            ("h2", "Stages of the run"),
+            ("p", "As `dltrigger run` recorded them when each stage last ran."),
+            (
+                "table",
+                ["stage", "finished", "seconds", "throughput"],
+                _stage_rows(results["stages"]),
+            ),
+        ]
+    return blocks
+
+
+def _stage_rows(stages: dict[str, dict]) -> list[list[str]]:
+    rows = []
+    for name, record in stages.items():
+        rate = record.get("per_s")
+        throughput = f"{rate:,.0f} {record.get('unit', 'items')}/s" if rate else "—"
+        rows.append(
+            [name, record.get("finished", "?"), f"{record.get('seconds', 0):.1f}", throughput]
+        )
+    return rows
+
+
+def auc_text(cls: dict[str, Any]) -> str:
+    """``0.9876 ± 0.0012``, or the AUC alone when there is no bootstrap error."""
+    error = cls.get("auc_error")
+    if error is None or math.isnan(error):
+        return f"{cls['auc']:.4f}"
+    return f"{cls['auc']:.4f} ± {error:.4f}"
+
+
+def verdict(models: dict[str, Any]) -> str | None:
+    """Does the inclusive classifier beat the HLF one here? Said plainly, either way."""
+    by_kind = {m["model"]: (name, m) for name, m in models.items()}
+    if "inclusive" not in by_kind or "hlf" not in by_kind:
+        return None
+    (inc_name, inc), (hlf_name, hlf) = by_kind["inclusive"], by_kind["hlf"]
+    better = [c for c in CLASS_NAMES if inc["classes"][c]["auc"] > hlf["classes"][c]["auc"]]
+    if len(better) == len(CLASS_NAMES):
+        return (
+            f"**The inclusive classifier ({inc_name}) beats the HLF classifier ({hlf_name}) "
+            "in every class's AUC**, as in the reference."
+        )
+    worse = [c for c in CLASS_NAMES if c not in better]
+    return (
+        f"**The inclusive classifier ({inc_name}) does not beat the HLF classifier "
+        f"({hlf_name}) in {', '.join(worse)}** on this data, unlike the reference; "
+        "check the training length and the dataset size before drawing conclusions."
+    )
+
+
+def _markdown(blocks: list[Block]) -> str:
+    lines: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + block[1], ""]
+        elif kind == "p":
+            lines += [block[1], ""]
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+            lines.append("")
+        elif kind == "img":
+            lines += [f"![{block[2]}]({block[1]})", ""]
+    return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    """Markdown's **bold** and `code` in a paragraph or cell, escaped for HTML."""
+    out = html.escape(text)
+    for marker, tag in (("**", "strong"), ("`", "code")):
+        parts = out.split(marker)
+        out = "".join(p if i % 2 == 0 else f"<{tag}>{p}</{tag}>" for i, p in enumerate(parts))
+    return out
+
+
+def _html(blocks: list[Block], folder: Path) -> str:
+    body: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{html.escape(block[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{_inline(block[1])}</p>")
+        elif kind == "table":
+            head = "".join(f"<th>{_inline(h)}</th>" for h in block[1])
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
+                for row in block[2]
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "img":
+            data = base64.b64encode((folder / block[1]).read_bytes()).decode()
+            body.append(
+                f'<figure><img alt="{html.escape(block[2])}" '
+                f'src="data:image/png;base64,{data}"><figcaption>'
+                f"{html.escape(block[2])}</figcaption></figure>"
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:4px 8px;text-align:right}img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>dltrigger report</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def write_report(results: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """``report.md`` (plots beside it) and ``report.html`` (plots embedded) in ``folder``."""
+    blocks = _blocks(results)
+    markdown, page = folder / "report.md", folder / "report.html"
+    markdown.write_text(_markdown(blocks))
+    page.write_text(_html(blocks, folder))
+    return markdown, page

@@ -1,0 +1,47 @@
+"""What ``dltrigger evaluate`` and ``dltrigger run`` print at the end: the headline numbers
+and where the report is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..train.metrics import CLASS_NAMES
+from .report import auc_text, verdict
+
+
+def print_evaluation(results: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"test split of {results['data']}")
+    for column in ["run", "model", "events", "accuracy", *(f"AUC {c}" for c in CLASS_NAMES)]:
+        table.add_column(column, justify="right")
+    for name, m in results["models"].items():
+        aucs = [auc_text(m["classes"][c]) for c in CLASS_NAMES]
+        table.add_row(name, m["model"], str(m["test_events"]), f"{m['accuracy']:.4f}", *aucs)
+    console = Console()
+    console.print(table)
+    text = verdict(results["models"])
+    if text:
+        console.print(text.replace("**", ""))
+    console.print(f"report: {Path(out) / 'report.html'} (and report.md, evaluation.json)")
+
+
+def print_stages(outcomes) -> None:
+    """One row per stage of ``dltrigger run``: ran or skipped, time, throughput."""
+    table = Table(title="dltrigger run")
+    for column in ["stage", "", "seconds", "throughput"]:
+        table.add_column(column, justify="right")
+    for outcome in outcomes:
+        rate = outcome.facts.get("per_s") if outcome.ran else None
+        unit = outcome.facts.get("unit", "items")
+        table.add_row(
+            outcome.name,
+            outcome.reason if outcome.ran else "skipped (up to date)",
+            f"{outcome.seconds:.1f}" if outcome.ran else "",
+            f"{rate:,.0f} {unit}/s" if rate else "",
+        )
+    total = sum(o.seconds for o in outcomes)
+    Console().print(table)
+    Console().print(f"stages run in {total:.1f} s")

@@ -1,0 +1,167 @@
+"""``dltrigger evaluate``: metrics of trained runs against scikit-learn, plots and report."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from dltrigger.cli import main
+from dltrigger.config import TrainConfig
+from dltrigger.errors import EvaluationError, OutputError
+from dltrigger.evaluate import plots
+from dltrigger.evaluate.job import evaluate, evaluate_model
+from dltrigger.evaluate.metrics import one_vs_rest
+from dltrigger.evaluate.report import verdict
+from dltrigger.evaluate.scoring import load_run, score
+from dltrigger.train.metrics import CLASS_NAMES
+from dltrigger.train.trainer import train
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def runs(features_dataset, tmp_path_factory):
+    """An HLF and an inclusive run folder, one epoch each on the shared features dataset."""
+    folder = tmp_path_factory.mktemp("eval-runs")
+    made = []
+    for model in ("hlf", "inclusive"):
+        config = TrainConfig(model=model, data=features_dataset / "full", out=folder / model,
+                             epochs=1, max_particles=40, export=[])  # fmt: skip
+        train(config)
+        made.append(folder / model)
+    return made
+
+
+@pytest.fixture(scope="module")
+def report(runs, features_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval") / "report"
+    stages = {"ingest": {"seconds": 2.0, "per_s": 1234.0, "unit": "events read",
+                         "finished": "2026-11-23T12:00:00+00:00"}}  # fmt: skip
+    results = evaluate(runs, features_dataset / "full", out, bootstrap=30, stages=stages)
+    return out, results
+
+
+def test_metrics_agree_with_scikit_learn(runs, features_dataset, report):
+    _, results = report
+    for run in runs:
+        labels, scores = score(load_run(run), features_dataset / "full")
+        metrics = results["models"][run.name]
+        assert metrics["test_events"] == len(labels)
+        assert metrics["accuracy"] == pytest.approx(accuracy_score(labels, scores.argmax(1)))
+        for signal, name in enumerate(CLASS_NAMES):
+            expected = roc_auc_score(labels == signal, scores[:, signal])
+            assert metrics["classes"][name]["auc"] == pytest.approx(expected, abs=1e-12)
+            assert 0 < metrics["classes"][name]["auc_error"] < 0.2
+        confusion = np.array(metrics["confusion"])
+        assert np.allclose(confusion.sum(1), 1.0)
+        assert np.trace(confusion * np.bincount(labels, minlength=3)[:, None]) == pytest.approx(
+            metrics["accuracy"] * len(labels)
+        )
+
+
+def test_working_points_are_on_the_roc_curve():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 3000)
+    logits = rng.normal(size=(3000, 3)) + 2.0 * np.eye(3)[labels]
+    scores = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    metrics = evaluate_model(labels, scores, bootstrap=0)
+    for signal, name in enumerate(CLASS_NAMES):
+        cls = metrics["classes"][name]
+        is_signal, s = labels == signal, scores[:, signal]
+        for target, point in cls["signal_efficiency_at_background"].items():
+            # the cut keeps at most the target background fraction, and counting reproduces it
+            passed = s >= point["threshold"]
+            assert (passed & ~is_signal).sum() / (~is_signal).sum() <= float(target) + 1e-12
+            assert point["signal_efficiency"] == pytest.approx(passed[is_signal].mean())
+        at99 = cls["at_signal_efficiency"]
+        passed = s >= at99["threshold"]
+        assert passed[is_signal].mean() >= 0.99
+        background = passed[~is_signal].mean()
+        assert at99["background_rejection"] == pytest.approx(1 / background)
+        assert np.isnan(cls["auc_error"])  # bootstrap=0: no error claimed
+
+
+def test_plots_name_the_right_class(runs, features_dataset):
+    labels, scores = score(load_run(runs[0]), features_dataset / "full")
+    for signal, name in enumerate(CLASS_NAMES):
+        figure = plots.roc_figure({"m": one_vs_rest(labels, scores, signal)}, name)
+        axis = figure.axes[0]
+        assert name in axis.get_ylabel() and axis.get_title().startswith(f"{name} selector")
+        plots.save(figure, features_dataset.parent / "roc.png")
+    figure = plots.score_figure(labels, scores, "m")
+    assert [a.get_xlabel() for a in figure.axes] == [f"{c} score" for c in CLASS_NAMES]
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in legend] == [f"true {c}" for c in CLASS_NAMES]
+    plots.save(figure, features_dataset.parent / "scores.png")
+
+
+def test_report_has_every_model_plot_and_reference(report, runs):
+    out, results = report
+    saved = json.loads((out / "evaluation.json").read_text())
+    assert set(saved["models"]) == {"hlf", "inclusive"}
+    names = {"roc_qcd.png", "roc_ttbar.png", "roc_wjets.png", "scores_hlf.png",
+             "confusion_inclusive.png"}  # fmt: skip
+    assert names <= {p.name for p in out.glob("*.png")}
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == PNG_MAGIC
+    markdown = (out / "report.md").read_text()
+    for run in runs:
+        row = next(line for line in markdown.splitlines() if line.startswith(f"| {run.name} |"))
+        auc = results["models"][run.name]["classes"]["ttbar"]["auc"]
+        assert f"{auc:.4f}" in row
+    assert "different simulated data" in markdown and "0.99493" in markdown  # reference GRU
+    assert verdict(results["models"]).replace("**", "") in markdown.replace("**", "")
+    assert "| ingest | 2026-11-23T12:00:00+00:00 | 2.0 | 1,234 events read/s |" in markdown
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
+        assert (out / image).exists()
+    page = (out / "report.html").read_text()
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert len(sources) == len(re.findall(r"!\[", markdown))
+    assert all(s.startswith("data:image/png;base64,") for s in sources)  # self-contained
+
+
+def test_verdict_says_either_outcome():
+    def model(kind, aucs):
+        return {
+            "model": kind,
+            "classes": {c: {"auc": a} for c, a in zip(CLASS_NAMES, aucs, strict=True)},
+        }
+
+    better = {"h": model("hlf", [0.9, 0.9, 0.9]), "i": model("inclusive", [0.95, 0.95, 0.95])}
+    assert "beats the HLF classifier" in verdict(better)
+    worse = {"h": model("hlf", [0.9, 0.96, 0.9]), "i": model("inclusive", [0.95, 0.95, 0.95])}
+    assert "does not beat the HLF classifier (h) in ttbar" in verdict(worse)
+    assert verdict({"h": better["h"]}) is None
+
+
+def test_bad_inputs_leave_no_report(runs, features_dataset, tmp_path):
+    out = tmp_path / "report"
+    empty = tmp_path / "empty-run"
+    empty.mkdir()
+    with pytest.raises(EvaluationError, match=r"no config\.json"):
+        evaluate([runs[0], empty], features_dataset / "full", out)
+    assert not out.exists()
+    with pytest.raises(EvaluationError, match="distinct names"):
+        evaluate([runs[0], runs[0]], features_dataset / "full", out)
+    config = json.loads((runs[0] / "config.json").read_text())
+    assert config["model"] == "hlf"
+    out.mkdir()
+    with pytest.raises(OutputError, match="already exists"):
+        evaluate([runs[0]], features_dataset / "full", out, bootstrap=0)
+
+
+def test_cli_evaluate(runs, features_dataset, tmp_path, capsys):
+    out = tmp_path / "cli-report"
+    args = [*map(str, runs), "--data", str(features_dataset / "full"), "--out", str(out)]
+    assert main(["evaluate", *args, "--bootstrap", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "report.html" in printed and "inclusive" in printed
+    assert main(["evaluate", *args]) == 1  # exists, no --overwrite
+    assert "exists" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "--data", str(features_dataset / "full"),
+                 "--out", str(tmp_path / "x")]) == 1  # fmt: skip
+    assert "no config.json" in capsys.readouterr().err

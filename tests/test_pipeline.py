@@ -1,0 +1,149 @@
+"""``dltrigger run``: every stage on tiny generated data, then re-runs that skip what is up to
+date, re-run what changed, and resume after a failing stage."""
+
+import json
+
+import pytest
+
+from dltrigger.cli import main
+from dltrigger.config import (
+    Config,
+    EvaluateConfig,
+    FeaturesConfig,
+    GenerateConfig,
+    IngestConfig,
+    ProcessSettings,
+    RunConfig,
+    TrackingConfig,
+    TrainConfig,
+    load_config,
+    with_overrides,
+)
+from dltrigger.errors import ConfigError, PipelineError
+from dltrigger.pipeline import run_pipeline
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+ALL = ["generate", "ingest", "features", "train hlf", "train inclusive", "evaluate"]
+
+
+def tiny_config(root) -> Config:
+    """The demo's shape at a tiny size: no underlying event, ~25 selected events per class."""
+    samples = {
+        name: sample.model_copy(update={"paths": [str(root / "raw" / f"{name}_*.root")]})
+        for name, sample in IngestConfig().samples.items()
+    }
+    return Config(
+        generate=GenerateConfig(
+            out=root / "raw", events=60, events_per_file=60, mpi=False, batch_size=100,
+            qcd=ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0, events=200),
+        ),
+        ingest=IngestConfig(out=root / "ingested", samples=samples),
+        features=FeaturesConfig(input=root / "ingested", out=root / "features", dev_per_class=20),
+        train=TrainConfig(data=root / "features" / "balanced", out=root / "runs", epochs=1,
+                          max_particles=40, export=[]),
+        evaluate=EvaluateConfig(out=root / "report", bootstrap=5),
+        run=RunConfig(state=root / "pipeline.json"),
+        tracking=TrackingConfig(enabled=False),
+    )  # fmt: skip
+
+
+def ran(outcomes) -> list[str]:
+    return [o.name for o in outcomes if o.ran]
+
+
+@pytest.fixture(scope="module")
+def first(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    config = tiny_config(root)
+    return root, config, run_pipeline(config, spark=spark, progress=False)
+
+
+def test_first_run_makes_every_output(first):
+    root, _, outcomes = first
+    assert ran(outcomes) == ALL
+    results = json.loads((root / "report" / "evaluation.json").read_text())
+    assert set(results["models"]) == {"hlf", "inclusive"}
+    assert (root / "runs" / "inclusive" / "summary.json").exists()
+    state = json.loads((root / "pipeline.json").read_text())
+    assert list(state) == ALL
+    assert state["generate"]["items"] == 60 + 60 + 200  # events written, per process setting
+    # the report shows the stages recorded before evaluation ran
+    markdown = (root / "report" / "report.md").read_text()
+    assert "| generate |" in markdown and "events written/s" in markdown
+
+
+def test_second_run_skips_every_stage(first, spark, capsys):
+    root, config, _ = first
+    before = (root / "report" / "evaluation.json").stat().st_mtime_ns
+    assert ran(run_pipeline(config, spark=spark, progress=False)) == []
+    assert (root / "report" / "evaluation.json").stat().st_mtime_ns == before
+
+
+def test_changed_settings_rerun_that_stage_and_what_follows(first, spark):
+    root, config, _ = first
+    longer = with_overrides(config, "train", epochs=2)
+    assert ran(run_pipeline(longer, spark=spark, progress=False)) == [
+        "train hlf", "train inclusive", "evaluate",
+    ]  # fmt: skip
+    history = json.loads((root / "runs" / "hlf" / "metrics.json").read_text())
+    assert len(history) == 2
+    (root / "report" / "report.md").unlink()  # an incomplete output...
+    (root / "report" / "evaluation.json").unlink()
+    assert ran(run_pipeline(longer, spark=spark, progress=False)) == ["evaluate"]
+    assert (root / "report" / "report.md").exists()
+
+
+def test_failing_stage_is_named_and_earlier_outputs_are_kept(first, spark):
+    root, config, _ = first
+    state = json.loads((root / "pipeline.json").read_text())
+    features_marker = root / "features" / "dev" / "_manifest.json"
+    features_time = features_marker.stat().st_mtime_ns
+    broken = with_overrides(config, "train", epochs=3, model_options={"width": 3})
+    with pytest.raises(
+        PipelineError, match=r"stage 'train hlf' failed: .*keyword argument .width."
+    ) as error:
+        run_pipeline(broken, spark=spark, progress=False)
+    assert "outputs of generate, ingest, features are kept" in str(error.value)
+    assert features_marker.stat().st_mtime_ns == features_time
+    after = json.loads((root / "pipeline.json").read_text())
+    assert after["features"] == state["features"]
+    # the fixed config resumes at the failed stage
+    fixed = with_overrides(config, "train", epochs=3)
+    assert ran(run_pipeline(fixed, spark=spark, progress=False)) == [
+        "train hlf", "train inclusive", "evaluate",
+    ]  # fmt: skip
+
+
+def test_cli_run_prints_summary(first, tmp_path, capsys):
+    root, config, _ = first
+    path = tmp_path / "dltrigger.toml"
+    path.write_text(
+        "[generate]\n"
+        + f'out = "{root / "raw"}"\nevents = 60\nevents_per_file = 60\nmpi = false\n'
+        + "batch_size = 100\n[generate.qcd]\npthat_min = 50.0\nlepton_filter_pt = 20.0\n"
+        + "events = 200\n"
+        + "".join(f'[ingest.samples.{n}]\nlabel = {s.label}\npaths = ["{s.paths[0]}"]\n'
+                  f"aliases = {json.dumps(s.aliases)}\n"
+                  for n, s in config.ingest.samples.items())
+        + f'[ingest]\nout = "{root / "ingested"}"\n'
+        + f'[features]\ninput = "{root / "ingested"}"\nout = "{root / "features"}"\n'
+        + "dev_per_class = 20\n"
+        + f'[train]\ndata = "{root / "features" / "balanced"}"\nout = "{root / "runs"}"\n'
+        + "epochs = 3\nmax_particles = 40\nexport = []\n"
+        + f'[evaluate]\nout = "{root / "report"}"\nbootstrap = 5\n'
+        + f'[run]\nstate = "{root / "pipeline.json"}"\n'
+    )  # fmt: skip
+    assert load_config(path) == with_overrides(config, "train", epochs=3)
+    assert main(["run", "--config", str(path), "--quiet", "--no-tracking", "--master",
+                 "local[2]"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.count("skipped (up to date)") == len(ALL)
+    assert str(root / "report" / "report.html") in printed
+
+
+def test_unknown_model_is_a_config_error(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[run]\nmodels = ["hlf", "gru"]\n')
+    with pytest.raises(ConfigError, match=r"run\.models.*'gru'"):
+        load_config(path)
