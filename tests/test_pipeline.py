@@ -132,9 +132,12 @@ def test_cli_run_prints_summary(first, tmp_path, capsys):
         + f'[train]\ndata = "{root / "features" / "balanced"}"\nout = "{root / "runs"}"\n'
         + "epochs = 3\nmax_particles = 40\nexport = []\n"
         + f'[evaluate]\nout = "{root / "report"}"\nbootstrap = 5\n'
-        + f'[run]\nstate = "{root / "pipeline.json"}"\n'
+        + f'[run]\nstate = "{root / "pipeline.json"}"\n[tracking]\nenabled = false\n'
     )  # fmt: skip
-    assert load_config(path) == with_overrides(config, "train", epochs=3)
+    loaded = load_config(path)
+    for section in ("generate", "ingest", "features", "evaluate", "run", "tracking"):
+        assert getattr(loaded, section) == getattr(config, section), section
+    assert loaded.train == config.train.model_copy(update={"epochs": 3})
     assert main(["run", "--config", str(path), "--quiet", "--no-tracking", "--master",
                  "local[2]"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
