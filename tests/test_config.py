@@ -51,7 +51,8 @@ def test_overrides_replace_only_given_values():
 
 def test_train_section_and_command_line_overrides(tmp_path):
     repository = load_config(REPO / "dltrigger.toml")
-    assert repository.train == Config().train  # the file documents the defaults
+    for section in ("generate", "train", "evaluate", "run"):  # the file documents the defaults
+        assert getattr(repository, section) == getattr(Config(), section), section
     path = tmp_path / "c.toml"
     path.write_text('[train]\nmodel = "hlf"\nepochs = 3\n[train.model_options]\nwidths = [8, 4]\n')
     config = load_config(path)
@@ -65,3 +66,10 @@ def test_train_section_and_command_line_overrides(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match=r"export"):
         with_overrides(config, "train", export=["onx"])
+
+
+def test_events_per_process_unless_one_number_for_all():
+    generate = Config().generate
+    assert [generate.events_of(p) for p in ("wjets", "ttbar", "qcd")] == [4500, 3000, 16000]
+    everyone = with_overrides(Config(), "generate", events=7).generate
+    assert [everyone.events_of(p) for p in ("wjets", "ttbar", "qcd")] == [7, 7, 7]

@@ -47,17 +47,17 @@ class ProcessSettings(_Strict):
     lepton_filter_pt: float = Field(default=0.0, ge=0)
     #: QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar).
     heavy_flavours: list[Literal["b", "c"]] = Field(default_factory=lambda: ["b", "c"])
-    #: Events written for this process; None = ``generate.events``. A filtered process (QCD)
-    #: needs more written events for the same number of selected ones.
-    events: int | None = Field(default=None, gt=0)
+    #: Events written for this process (unless ``generate.events`` is set). A filtered process
+    #: (QCD) needs more written events for the same number of selected ones.
+    events: int = Field(default=3000, gt=0)
 
 
 class GenerateConfig(_Strict):
     """Settings of ``dltrigger generate``."""
 
     processes: list[ProcessName] = Field(default_factory=lambda: ["wjets", "ttbar", "qcd"])
-    #: Events written per process.
-    events: int = Field(default=1500, gt=0)
+    #: Events written per process, for every process; unset: each process's own ``events``.
+    events: int | None = Field(default=None, gt=0)
     events_per_file: int = Field(default=1000, gt=0)
     seed: int = Field(default=20190917, ge=0)
     out: Path = Path("data/raw")
@@ -69,9 +69,11 @@ class GenerateConfig(_Strict):
     mpi: bool = True
     #: Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off.
     pileup_mean: float = Field(default=0.0, ge=0)
-    wjets: ProcessSettings = ProcessSettings(pthat_min=20.0)
-    ttbar: ProcessSettings = ProcessSettings(pthat_min=1.0)
-    qcd: ProcessSettings = ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0)
+    # The defaults are the demo's: ~1,800 events per class pass the selection (W+jets 45%,
+    # ttbar 65%, QCD 11% after its lepton filter) in ~4 minutes on 2 cores.
+    wjets: ProcessSettings = ProcessSettings(pthat_min=20.0, events=4500)
+    ttbar: ProcessSettings = ProcessSettings(pthat_min=1.0, events=3000)
+    qcd: ProcessSettings = ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0, events=16000)
 
     @field_validator("processes")
     @classmethod
@@ -84,8 +86,8 @@ class GenerateConfig(_Strict):
         return getattr(self, process)
 
     def events_of(self, process: ProcessName) -> int:
-        """Events written for ``process``: its own ``events`` or the common one."""
-        return self.settings(process).events or self.events
+        """Events written for ``process``: the common ``events`` if set, else its own."""
+        return self.events if self.events is not None else self.settings(process).events
 
 
 class SampleConfig(_Strict):
@@ -174,8 +176,10 @@ class TrainConfig(_Strict):
     overwrite: bool = False
     #: Keyword arguments of the model class, e.g. ``{widths = [50, 20, 10]}`` or ``{hidden = 50}``.
     model_options: dict[str, Any] = Field(default_factory=dict)
-    epochs: int = Field(default=5, gt=0)
-    batch_size: int = Field(default=128, gt=0)
+    #: 20 epochs of batch 32: the demo's few thousand events need the optimizer steps that
+    #: the reference (batch 128, 5-6 epochs, §9) got from millions of events.
+    epochs: int = Field(default=20, gt=0)
+    batch_size: int = Field(default=32, gt=0)
     learning_rate: float = Field(default=1e-3, gt=0)
     #: "constant" (the reference), "cosine" (to zero over ``epochs``) or "plateau" (x0.1 after
     #: ``plateau_patience`` epochs without a lower validation loss, as one reference notebook).

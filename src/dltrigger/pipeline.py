@@ -120,8 +120,11 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
     from .evaluate.job import evaluate
     from .features.job import features
     from .generate.job import generate, plan
+    from .generate.summary import print_summary as print_generated
     from .ingest.job import REPORT_NAME, ingest
     from .ingest.samples import resolve_samples
+    from .ingest.summary import print_report as print_ingested
+    from .progress import console
     from .train.trainer import train
     from .tune.job import tune
 
@@ -142,6 +145,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
         def run_generate() -> dict:
             reports = generate(overwriting("generate"), spark=spark, progress=progress)
+            print_generated(reports, config.generate.out, console=console)
             return {"items": sum(r.events for r in reports), "unit": "events written"}
 
         stages.append(
@@ -163,6 +167,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     def run_ingest() -> dict:
         report = ingest(overwriting("ingest"), spark=spark, progress=progress)
+        print_ingested(report, console=console)
         return {"items": report.events, "unit": "events read"}
 
     stages.append(

@@ -37,7 +37,9 @@ def add_commands(commands) -> None:
         metavar="{wjets,ttbar,qcd,all}",
         help="process(es) to generate",
     )
-    gen.add_argument("--events", type=positive_int, help="events written per process")
+    gen.add_argument(
+        "--events", type=positive_int, help="events written per process (all processes)"
+    )
     gen.add_argument("--events-per-file", type=positive_int, help="events per output file")
     gen.add_argument("--seed", type=non_negative_int, help="random seed (same seed, same files)")
     gen.add_argument("--out", type=Path, help="output folder")
