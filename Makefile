@@ -51,6 +51,8 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/tune.py
 	$(BIN)/python benchmarks/distributed.py
+	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

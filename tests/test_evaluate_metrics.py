@@ -9,6 +9,7 @@ from dltrigger.evaluate.metrics import (
     at_signal_efficiency,
     binomial_error,
     bootstrap_auc,
+    bootstrap_auc_difference,
     confusion_matrix,
     one_vs_rest,
     roc_curve,
@@ -93,3 +94,15 @@ def test_bad_inputs_are_refused():
         roc_curve(np.ones(5, bool), np.arange(5.0))
     with pytest.raises(ValueError, match="NaN"):
         roc_curve(np.array([True, False]), np.array([np.nan, 0.1]))
+
+
+def test_paired_bootstrap_of_a_difference_is_tighter_than_quadrature():
+    rng = np.random.default_rng(5)
+    truth = rng.random(2000) < 0.4
+    common = rng.normal(size=2000) + 1.5 * truth  # what both models see
+    a = common + 0.3 * rng.normal(size=2000)
+    b = common + 0.3 * rng.normal(size=2000)
+    paired = bootstrap_auc_difference(truth, a, b, samples=200, seed=2)
+    quadrature = np.hypot(bootstrap_auc(truth, a, 200, 2), bootstrap_auc(truth, b, 200, 2))
+    assert 0 < paired < 0.7 * quadrature
+    assert bootstrap_auc_difference(truth, a, a, samples=50) == 0.0

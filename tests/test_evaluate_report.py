@@ -114,7 +114,7 @@ def test_report_has_every_model_plot_and_reference(report, runs):
         auc = results["models"][run.name]["classes"]["ttbar"]["auc"]
         assert f"{auc:.4f}" in row
     assert "different simulated data" in markdown and "0.99493" in markdown  # reference GRU
-    assert verdict(results["models"]).replace("**", "") in markdown.replace("**", "")
+    assert verdict(results["comparison"]).replace("**", "") in markdown.replace("**", "")
     assert "| ingest | 2026-11-23T12:00:00+00:00 | 2.0 | 1,234 events read/s |" in markdown
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
         assert (out / image).exists()
@@ -125,17 +125,30 @@ def test_report_has_every_model_plot_and_reference(report, runs):
 
 
 def test_verdict_says_either_outcome():
-    def model(kind, aucs):
-        return {
-            "model": kind,
-            "classes": {c: {"auc": a} for c, a in zip(CLASS_NAMES, aucs, strict=True)},
-        }
+    def comparison(differences, errors=(0.001, 0.001, 0.001)):
+        classes = {c: {"difference": d, "error": e}
+                   for c, d, e in zip(CLASS_NAMES, differences, errors, strict=True)}  # fmt: skip
+        return {"model": "i", "baseline": "h", "classes": classes}
 
-    better = {"h": model("hlf", [0.9, 0.9, 0.9]), "i": model("inclusive", [0.95, 0.95, 0.95])}
-    assert "beats the HLF classifier" in verdict(better)
-    worse = {"h": model("hlf", [0.9, 0.96, 0.9]), "i": model("inclusive", [0.95, 0.95, 0.95])}
-    assert "does not beat the HLF classifier (h) in ttbar" in verdict(worse)
-    assert verdict({"h": better["h"]}) is None
+    better = verdict(comparison([0.01, 0.02, 0.0015]))
+    assert "beats the HLF classifier (h) in every class" in better
+    assert "W+jets +0.0015 ± 0.0010" in better
+    assert "gain in W+jets is below two standard deviations" in better
+    worse = verdict(comparison([0.01, -0.002, 0.01]))
+    assert "does not beat the HLF classifier (h) in ttbar" in worse
+    assert "ttbar -0.0020 ± 0.0010" in worse
+    assert verdict(None) is None
+
+
+def test_paired_comparison_of_the_two_models(report):
+    _, results = report
+    comparison = results["comparison"]
+    assert (comparison["model"], comparison["baseline"]) == ("inclusive", "hlf")
+    for name in CLASS_NAMES:
+        expected = (results["models"]["inclusive"]["classes"][name]["auc"]
+                    - results["models"]["hlf"]["classes"][name]["auc"])  # fmt: skip
+        assert comparison["classes"][name]["difference"] == pytest.approx(expected, abs=1e-12)
+        assert comparison["classes"][name]["error"] > 0
 
 
 def test_bad_inputs_leave_no_report(runs, features_dataset, tmp_path):

@@ -35,7 +35,9 @@ def tiny_config(root) -> Config:
     }
     return Config(
         generate=GenerateConfig(
-            out=root / "raw", events=60, events_per_file=60, mpi=False, batch_size=100,
+            out=root / "raw", events_per_file=60, mpi=False, batch_size=100,
+            wjets=ProcessSettings(pthat_min=20.0, events=60),
+            ttbar=ProcessSettings(pthat_min=1.0, events=60),
             qcd=ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0, events=200),
         ),
         ingest=IngestConfig(out=root / "ingested", samples=samples),
@@ -120,9 +122,10 @@ def test_cli_run_prints_summary(first, tmp_path, capsys):
     path = tmp_path / "dltrigger.toml"
     path.write_text(
         "[generate]\n"
-        + f'out = "{root / "raw"}"\nevents = 60\nevents_per_file = 60\nmpi = false\n'
-        + "batch_size = 100\n[generate.qcd]\npthat_min = 50.0\nlepton_filter_pt = 20.0\n"
-        + "events = 200\n"
+        + f'out = "{root / "raw"}"\nevents_per_file = 60\nmpi = false\nbatch_size = 100\n'
+        + "[generate.wjets]\nevents = 60\npthat_min = 20.0\n"
+        + "[generate.ttbar]\nevents = 60\npthat_min = 1.0\n"
+        + "[generate.qcd]\npthat_min = 50.0\nlepton_filter_pt = 20.0\nevents = 200\n"
         + "".join(f'[ingest.samples.{n}]\nlabel = {s.label}\npaths = ["{s.paths[0]}"]\n'
                   f"aliases = {json.dumps(s.aliases)}\n"
                   for n, s in config.ingest.samples.items())

@@ -26,8 +26,10 @@ from .metrics import (
     at_background_efficiency,
     at_signal_efficiency,
     bootstrap_auc,
+    bootstrap_auc_difference,
     confusion_matrix,
     one_vs_rest,
+    roc_curve,
 )
 from .report import write_report
 from .scoring import load_run, score
@@ -86,9 +88,11 @@ def evaluate(
     with atomic_folder(out, overwrite=overwrite) as folder:
         folder.mkdir()
         curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
+        scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
         for run in loaded:
             label = run.folder.name
             labels, scores = score(run, data)
+            scored[label] = (run.config.model, labels, scores)
             metrics = evaluate_model(labels, scores, bootstrap)
             metrics.update(_run_facts(run))
             confusion = np.array(metrics["confusion"])
@@ -107,10 +111,34 @@ def evaluate(
             name: plots.save(plots.roc_figure(by_model, name), folder / f"roc_{_slug(name)}.png")
             for name, by_model in curves.items()
         }
+        results["comparison"] = compare(scored, bootstrap)
         results["manifest"] = _manifest(Path(data))
         (folder / "evaluation.json").write_text(json.dumps(results, indent=2, default=float))
         write_report(results, folder)
     return results
+
+
+def compare(scored: dict[str, tuple[str, np.ndarray, np.ndarray]], bootstrap: int) -> dict | None:
+    """The first inclusive run against the first HLF run: per-class AUC differences with
+    paired-bootstrap errors (both scored the same test events, in the same order)."""
+    first = {}
+    for name, (model, labels, scores) in scored.items():
+        first.setdefault(model, (name, labels, scores))
+    if "inclusive" not in first or "hlf" not in first:
+        return None
+    (model, labels, scores), (baseline, base_labels, base_scores) = first["inclusive"], first["hlf"]
+    if not np.array_equal(labels, base_labels):
+        raise EvaluationError(f"{model} and {baseline} scored different test events")
+    classes = {}
+    for signal, name in enumerate(CLASS_NAMES):
+        is_signal = labels == signal
+        difference = (roc_curve(is_signal, scores[:, signal]).auc
+                      - roc_curve(is_signal, base_scores[:, signal]).auc)  # fmt: skip
+        error = bootstrap_auc_difference(
+            is_signal, scores[:, signal], base_scores[:, signal], bootstrap
+        )
+        classes[name] = {"difference": difference, "error": error}
+    return {"model": model, "baseline": baseline, "classes": classes}
 
 
 def _slug(name: str) -> str:

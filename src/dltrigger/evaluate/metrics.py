@@ -113,21 +113,44 @@ def at_signal_efficiency(roc: Roc, target: float = SIGNAL_EFFICIENCY) -> Working
     return _point(roc, int(enough[0]))  # the last point keeps everything
 
 
+def _resampled_aucs(
+    is_signal: np.ndarray, scores: list[np.ndarray], samples: int, seed: int
+) -> np.ndarray:
+    """AUCs of each score array on the same bootstrap resamples: shape (resamples, arrays)."""
+    is_signal = np.asarray(is_signal, dtype=bool)
+    scores = [np.asarray(s, dtype=np.float64) for s in scores]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(samples):
+        pick = rng.integers(0, len(is_signal), len(is_signal))
+        truth = is_signal[pick]
+        if truth.all() or not truth.any():
+            continue
+        values.append([roc_curve(truth, s[pick]).auc for s in scores])
+    return np.array(values).reshape(-1, len(scores))
+
+
 def bootstrap_auc(
     is_signal: np.ndarray, scores: np.ndarray, samples: int = 200, seed: int = 0
 ) -> float:
     """Standard deviation of the AUC over bootstrap resamples of the events."""
-    is_signal = np.asarray(is_signal, dtype=bool)
-    scores = np.asarray(scores, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(samples):
-        pick = rng.integers(0, len(scores), len(scores))
-        truth = is_signal[pick]
-        if truth.all() or not truth.any():
-            continue
-        values.append(roc_curve(truth, scores[pick]).auc)
+    values = _resampled_aucs(is_signal, [scores], samples, seed)[:, 0]
     return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def bootstrap_auc_difference(
+    is_signal: np.ndarray,
+    scores: np.ndarray,
+    baseline: np.ndarray,
+    samples: int = 200,
+    seed: int = 0,
+) -> float:
+    """Standard deviation of AUC(scores) - AUC(baseline) over *paired* resamples (the same
+    events for both): two models scored on one test set are correlated, so this is smaller
+    than the two AUC errors added in quadrature."""
+    values = _resampled_aucs(is_signal, [scores, baseline], samples, seed)
+    differences = values[:, 0] - values[:, 1]
+    return float(np.std(differences, ddof=1)) if len(differences) > 1 else float("nan")
 
 
 def confusion_matrix(

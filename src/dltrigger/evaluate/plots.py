@@ -46,7 +46,8 @@ def roc_figure(curves: dict[str, Roc], signal: str):
             label=f"{label} (AUC {roc.auc:.4f})",
         )
     axis.set_xscale("log")
-    axis.set_xlim(1e-4, 1)
+    fewest = min(roc.negatives for roc in curves.values())
+    axis.set_xlim(max(1e-4, 0.5 / max(fewest, 1)), 1)  # no decade below one background event
     axis.set_ylim(0, 1.02)
     axis.set_xlabel("background efficiency (false-positive rate)")
     axis.set_ylabel(f"{signal} efficiency (true-positive rate)")

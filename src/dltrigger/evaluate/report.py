@@ -23,6 +23,9 @@ REFERENCE_RESULTS = [
 
 Block = tuple
 
+#: A working point resting on fewer background events than this is marked in the report.
+FEW_EVENTS = 10
+
 
 def _blocks(results: dict[str, Any]) -> list[Block]:
     models = results["models"]
@@ -58,7 +61,7 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
             ],
         ),
     ]
-    verdict_text = verdict(models)
+    verdict_text = verdict(results.get("comparison"))
     if verdict_text:
         blocks.append(("p", verdict_text))
     blocks += [
@@ -87,7 +90,9 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
             "p",
             "Signal efficiency when the background efficiency is held at 10%, 1% "
             "and 0.1%, and the background rejection (1 / background efficiency) "
-            "when 99% of the signal is kept; binomial errors.",
+            "when 99% of the signal is kept; binomial errors. † marks a point that rests on "
+            f"fewer than {FEW_EVENTS} background events of the test split (a statistical "
+            "statement, not a measured rate).",
         )
     )
     header = [
@@ -103,8 +108,10 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
         for c in CLASS_NAMES:
             cls = m["classes"][c]
             points = cls["signal_efficiency_at_background"]
+            few = {t: float(t) * cls["background_events"] < FEW_EVENTS for t in points}
             cells = [
-                f"{p['signal_efficiency']:.4f} ± {p['signal_error']:.4f}" for p in points.values()
+                f"{p['signal_efficiency']:.4f} ± {p['signal_error']:.4f}" + (" †" * few[t])
+                for t, p in points.items()
             ]
             at99 = cls["at_signal_efficiency"]
             rejection = at99["background_rejection"]
@@ -129,9 +136,7 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
         ]
     manifest = results.get("manifest") or {}
     if manifest:
-        blocks.append(("h2", "Dataset"))
-        rows = [[key, str(value)] for key, value in manifest.items()]
-        blocks.append(("table", ["field", "value"], rows))
+        blocks += _dataset_blocks(manifest)
     if results.get("stages"):
         blocks += [
             ("h2", "Stages of the run"),
@@ -142,6 +147,23 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
                 _stage_rows(results["stages"]),
             ),
         ]
+    return blocks
+
+
+def _dataset_blocks(manifest: dict[str, Any]) -> list[Block]:
+    counts = manifest.get("counts", {})
+    per_class = ", ".join(f"{CLASS_NAMES[int(k)]} {v:,}" for k, v in counts.items())
+    split = manifest.get("per_split", {})
+    blocks: list[Block] = [
+        ("h2", "Dataset"),
+        ("p", f"`{manifest.get('dataset', '?')}`: {sum(counts.values()):,} events ({per_class}); "
+              f"{split.get('train', 0):,} for training, {split.get('test', 0):,} for the test."),
+    ]  # fmt: skip
+    efficiency = manifest.get("selection_efficiency", {})
+    if efficiency:
+        rows = [[sample, f"{e['events']:,}", f"{e['selected']:,}", f"{e['efficiency']:.1%}"]
+                for sample, e in efficiency.items()]  # fmt: skip
+        blocks.append(("table", ["sample", "events in", "one isolated lepton", "efficiency"], rows))
     return blocks
 
 
@@ -164,24 +186,31 @@ def auc_text(cls: dict[str, Any]) -> str:
     return f"{cls['auc']:.4f} ± {error:.4f}"
 
 
-def verdict(models: dict[str, Any]) -> str | None:
-    """Does the inclusive classifier beat the HLF one here? Said plainly, either way."""
-    by_kind = {m["model"]: (name, m) for name, m in models.items()}
-    if "inclusive" not in by_kind or "hlf" not in by_kind:
+def verdict(comparison: dict[str, Any] | None) -> str | None:
+    """Does the inclusive classifier beat the HLF one here? Said plainly, either way, with the
+    AUC differences and their paired-bootstrap errors (see :func:`job.compare`)."""
+    if not comparison:
         return None
-    (inc_name, inc), (hlf_name, hlf) = by_kind["inclusive"], by_kind["hlf"]
-    better = [c for c in CLASS_NAMES if inc["classes"][c]["auc"] > hlf["classes"][c]["auc"]]
-    if len(better) == len(CLASS_NAMES):
-        return (
-            f"**The inclusive classifier ({inc_name}) beats the HLF classifier ({hlf_name}) "
-            "in every class's AUC**, as in the reference."
-        )
-    worse = [c for c in CLASS_NAMES if c not in better]
-    return (
-        f"**The inclusive classifier ({inc_name}) does not beat the HLF classifier "
-        f"({hlf_name}) in {', '.join(worse)}** on this data, unlike the reference; "
-        "check the training length and the dataset size before drawing conclusions."
+    model, baseline, classes = comparison["model"], comparison["baseline"], comparison["classes"]
+    worse = [c for c, d in classes.items() if d["difference"] <= 0]
+    weak = [c for c, d in classes.items() if 0 < d["difference"] < 2 * d["error"]]
+    numbers = "; ".join(
+        f"{c} {d['difference']:+.4f}" + ("" if math.isnan(d["error"]) else f" ± {d['error']:.4f}")
+        for c, d in classes.items()
     )
+    if worse:
+        text = (f"**The inclusive classifier ({model}) does not beat the HLF classifier "
+                f"({baseline}) in {', '.join(worse)}**, unlike the reference")  # fmt: skip
+    else:
+        text = (f"**The inclusive classifier ({model}) beats the HLF classifier ({baseline}) in "
+                "every class's AUC**, as in the reference")  # fmt: skip
+    text += f": AUC differences {numbers} (paired bootstrap)."
+    if weak:
+        text += (f" The gain in {', '.join(weak)} is below two standard deviations: not "
+                 "significant on this test set.")  # fmt: skip
+    if worse:
+        text += " Check the training length and the dataset size before drawing conclusions."
+    return text
 
 
 def _markdown(blocks: list[Block]) -> str:

@@ -22,7 +22,7 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
         table.add_row(name, m["model"], str(m["test_events"]), f"{m['accuracy']:.4f}", *aucs)
     console = Console()
     console.print(table)
-    text = verdict(results["models"])
+    text = verdict(results.get("comparison"))
     if text:
         console.print(text.replace("**", ""))
     console.print(f"report: {Path(out) / 'report.html'} (and report.md, evaluation.json)")
