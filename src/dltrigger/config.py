@@ -268,6 +268,51 @@ class BaselinesConfig(_Strict):
     seed: int = 0
 
 
+ClassName = Literal["QCD", "ttbar", "W+jets"]
+
+
+class StreamConfig(_Strict):
+    """Settings of ``dltrigger stream`` (and the model and working point of ``dltrigger score``).
+
+    The trigger keeps an event when the summed scores of ``accept_classes`` reach the cut:
+    ``threshold`` if set, else the cut that lets ``background_efficiency`` of the other classes'
+    events through on the run's own test split.
+    """
+
+    #: A run folder of ``dltrigger train`` with its exported ``model.onnx``.
+    model: Path = Path("runs/inclusive")
+    #: The folder watched for new ``*.root`` files (a path or any Hadoop file-system URL).
+    input: str = "data/incoming"
+    out: Path = Path("runs/stream")
+    #: Spark's checkpoint (offsets and commits: the exactly-once record); unset: out/_checkpoint.
+    checkpoint: Path | None = None
+    tree: str = "Delphes"
+    accept_classes: list[ClassName] = Field(default_factory=lambda: ["ttbar", "W+jets"])
+    background_efficiency: float = Field(default=0.01, gt=0, lt=1)
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    #: At most this many new files per micro-batch.
+    max_files_per_trigger: int = Field(default=8, gt=0)
+    #: Seconds between micro-batches (a new one starts at once if the last took longer).
+    trigger_seconds: float = Field(default=1.0, ge=0)
+    #: A file whose size changed within this many seconds is still being written: wait for it
+    #: (at most ``max_wait_seconds``) before reading.
+    settle_seconds: float = Field(default=1.0, ge=0)
+    max_wait_seconds: float = Field(default=30.0, ge=0)
+    #: Events per ONNX Runtime call.
+    batch_size: int = Field(default=4096, gt=0)
+
+    @field_validator("accept_classes")
+    @classmethod
+    def _some_classes(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) == 3:
+            raise ValueError("accept one or two of the three classes")
+        return list(dict.fromkeys(value))
+
+    @property
+    def checkpoint_folder(self) -> Path:
+        return self.checkpoint if self.checkpoint is not None else Path(self.out) / "_checkpoint"
+
+
 class TrackingConfig(_Strict):
     """Experiment tracking with MLflow for ``train``, ``tune`` and ``baselines``."""
 
@@ -325,6 +370,7 @@ class Config(_Strict):
     baselines: BaselinesConfig = BaselinesConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     run: RunConfig = RunConfig()
+    stream: StreamConfig = StreamConfig()
     tracking: TrackingConfig = TrackingConfig()
 
 

@@ -83,3 +83,7 @@ class EvaluationError(DLTriggerError):
 
 class PipelineError(DLTriggerError):
     """A stage of ``dltrigger run`` failed (the message names the stage)."""
+
+
+class StreamError(DLTriggerError):
+    """The streaming query stopped on an error (bad input files are quarantined, not this)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import DLTriggerError
-from . import data, pipeline, training
+from . import data, pipeline, training, trigger
 from .common import OneLineParser
 
 
@@ -21,6 +21,7 @@ def build_parser() -> OneLineParser:
     data.add_commands(commands)
     training.add_commands(commands)
     pipeline.add_commands(commands)
+    trigger.add_commands(commands)
     return parser
 
 

@@ -31,9 +31,8 @@ import numpy as np
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..io.atomic import atomic_folder
-from ..physics.hlf import HLF_NAMES, JetSelection
-from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
-from ..physics.selection import SelectionOptions
+from ..physics.hlf import HLF_NAMES
+from ..physics.particles import PARTICLE_FEATURES
 from ..spark.failures import root_cause
 from .stats import FeatureStats
 
@@ -69,32 +68,13 @@ def find_inputs(folder: Path) -> list[InputFile]:
     return inputs
 
 
-def _options(settings: FeaturesConfig):
-    selection = SelectionOptions(
-        lepton_choice="reference" if settings.reference_lepton_choice else "highest_pt",
-        wrap_at_pi=not settings.reference_delta_phi,
-        reject_empty_maps=settings.reject_empty_maps,
-    )
-    particles = ParticleListOptions(
-        max_tracks=settings.max_tracks,
-        max_photons=settings.max_photons,
-        max_neutrals=settings.max_neutrals,
-        order=settings.order,
-    )
-    return selection, particles
-
-
 def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
     """Select and compute features for one ingested file; write ``out/part-N.parquet``."""
-    import awkward as ak
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..physics.events import events_from_arrow
-    from ..physics.hlf import high_level_features
-    from ..physics.particles import particle_lists
-    from ..physics.selection import select_lepton
     from .arrow import hlf_column, particles_column
+    from .compute import compute_features
     from .split import event_uniform, split_of
 
     present = pq.read_schema(task.path).names
@@ -106,29 +86,14 @@ def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
         )
     table = pq.read_table(task.path, columns=list(REQUIRED_COLUMNS))
     try:
-        events = events_from_arrow(table)
+        computed = compute_features(table, settings)
     except ValueError as exc:
         raise FeaturesError(f"{task.path}: {exc}") from None
-    selection, plist = _options(settings)
-    mask, lepton = select_lepton(events, selection)
-    chosen = events[mask]
-    hlf = high_level_features(chosen, lepton, JetSelection(), settings.mt_squared)
-    particles = particle_lists(chosen, lepton, selection, plist)
-    counts = ak.to_numpy(ak.num(particles))
-    rows = ak.to_numpy(ak.flatten(particles)).reshape(-1, len(PARTICLE_FEATURES))
-    finite_rows = np.isfinite(rows).all(axis=1)
-    finite = (
-        np.isfinite(hlf).all(axis=1)
-        & np.logical_and.reduceat(np.append(finite_rows, True), np.r_[0, np.cumsum(counts)[:-1]])
-        if len(counts)
-        else np.zeros(0, dtype=bool)
-    )
-    keep_rows = np.repeat(finite, counts)
-    hlf, rows, counts = hlf[finite], rows[keep_rows], counts[finite]
+    hlf, rows, counts, kept = computed.hlf, computed.rows, computed.counts, computed.kept
 
-    source = np.asarray(table.column("source_file").to_pylist(), dtype=object)[mask][finite]
-    entry = table.column("entry").to_numpy()[mask][finite]
-    sample = np.asarray(table.column("sample").to_pylist(), dtype=object)[mask][finite]
+    source = np.asarray(table.column("source_file").to_pylist(), dtype=object)[kept]
+    entry = table.column("entry").to_numpy()[kept]
+    sample = np.asarray(table.column("sample").to_pylist(), dtype=object)[kept]
     split = split_of(event_uniform(source, entry, "split"), settings.test_fraction)
     u_sample = event_uniform(source, entry, "sample")
     n = len(entry)
@@ -153,12 +118,9 @@ def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
         "path": task.path,
         "label": task.label,
         "sample": samples[0] if samples else "",
-        "events": len(events),
+        "events": computed.events,
         "selected": n,
-        "rejected": {
-            "no isolated lepton": int(len(events) - mask.sum()),
-            "non-finite features": int((~finite).sum()),
-        },
+        "rejected": computed.rejected,
         **_stats(hlf, rows, counts, split),
         "bytes": target.stat().st_size if n else 0,
         "particle_rows": int(counts.sum()),

@@ -1,0 +1,87 @@
+"""Selection and features of a batch of ingested events, in memory (no files, no Spark).
+
+Shared by ``dltrigger features`` (one ingested file per task) and ``dltrigger stream`` (the
+events of arriving ROOT files): the one-isolated-lepton selection, the 14 HLF and the
+19-feature particle lists (reference-pipeline.md §2-3), with events whose features are not
+finite dropped and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import FeaturesConfig
+from ..physics.hlf import JetSelection
+from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
+from ..physics.selection import SelectionOptions
+
+#: Ingested columns the physics needs.
+PHYSICS_COLUMNS = ("Electron", "MuonTight", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron",
+                   "Jet", "MissingET")  # fmt: skip
+
+
+@dataclass
+class EventFeatures:
+    """The features of the kept events of one batch."""
+
+    kept: np.ndarray  # indices of the kept events in the input batch
+    hlf: np.ndarray  # (kept, 14), unscaled
+    rows: np.ndarray  # (sum(counts), 19), unscaled
+    counts: np.ndarray  # (kept,) particle rows per event
+    events: int  # events in the input batch
+    rejected: dict[str, int]  # why the others were dropped
+
+
+def options(settings: FeaturesConfig) -> tuple[SelectionOptions, ParticleListOptions]:
+    selection = SelectionOptions(
+        lepton_choice="reference" if settings.reference_lepton_choice else "highest_pt",
+        wrap_at_pi=not settings.reference_delta_phi,
+        reject_empty_maps=settings.reject_empty_maps,
+    )
+    particles = ParticleListOptions(
+        max_tracks=settings.max_tracks,
+        max_photons=settings.max_photons,
+        max_neutrals=settings.max_neutrals,
+        order=settings.order,
+    )
+    return selection, particles
+
+
+def compute_features(table, settings: FeaturesConfig) -> EventFeatures:
+    """Select the events of an Arrow table (or record batch) of ingested columns and compute
+    their features. Raises ``ValueError`` when the columns do not hold Delphes collections."""
+    import awkward as ak
+
+    from ..physics.events import events_from_arrow
+    from ..physics.hlf import high_level_features
+    from ..physics.particles import particle_lists
+    from ..physics.selection import select_lepton
+
+    events = events_from_arrow(table)
+    selection, plist = options(settings)
+    mask, lepton = select_lepton(events, selection)
+    chosen = events[mask]
+    hlf = high_level_features(chosen, lepton, JetSelection(), settings.mt_squared)
+    particles = particle_lists(chosen, lepton, selection, plist)
+    counts = ak.to_numpy(ak.num(particles))
+    rows = ak.to_numpy(ak.flatten(particles)).reshape(-1, len(PARTICLE_FEATURES))
+    finite_rows = np.isfinite(rows).all(axis=1)
+    finite = (
+        np.isfinite(hlf).all(axis=1)
+        & np.logical_and.reduceat(np.append(finite_rows, True), np.r_[0, np.cumsum(counts)[:-1]])
+        if len(counts)
+        else np.zeros(0, dtype=bool)
+    )
+    return EventFeatures(
+        kept=np.flatnonzero(mask)[finite],
+        hlf=hlf[finite],
+        rows=rows[np.repeat(finite, counts)],
+        counts=counts[finite],
+        events=len(events),
+        rejected={
+            "no isolated lepton": int(len(events) - mask.sum()),
+            "non-finite features": int((~finite).sum()),
+        },
+    )

@@ -1,0 +1,1 @@
+"""``dltrigger stream`` and ``dltrigger score``: the trained classifier as a trigger filter."""

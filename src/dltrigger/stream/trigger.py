@@ -1,0 +1,144 @@
+"""A trained model as a trigger filter: features in, scores and an accept/reject decision out.
+
+The model is the run's exported ``model.onnx`` (ONNX Runtime: no PyTorch in the scoring path),
+its inputs scaled with the run's ``scaling.json``; the features are computed with the settings
+of the dataset the run was trained on (its ``_manifest.json``), so the stream sees what the
+model saw in training. The working point is a cut on the summed scores of the accepted
+classes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..config import FeaturesConfig, StreamConfig, TrainConfig
+from ..errors import EvaluationError
+from ..train.data import Scaling
+from ..train.metrics import CLASS_NAMES
+
+#: ONNX Runtime sessions of this Python process, by model file (Spark reuses its workers).
+_SESSIONS: dict[tuple[str, float], object] = {}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Everything a Spark task needs to score events (picklable; the session is per worker)."""
+
+    run: str
+    model: str
+    onnx: str
+    scaling: Scaling
+    max_particles: int
+    features: FeaturesConfig
+    accept: tuple[int, ...]  # class indices whose summed score is cut on
+    threshold: float
+    batch_size: int
+
+    @property
+    def uses_particles(self) -> bool:
+        return self.model != "hlf"
+
+    def _session(self):
+        from ..models.export import OnnxScorer
+
+        key = (self.onnx, Path(self.onnx).stat().st_mtime)
+        if key not in _SESSIONS:
+            _SESSIONS[key] = OnnxScorer(Path(self.onnx), threads=1)
+        return _SESSIONS[key]
+
+    def scores(self, hlf: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Softmax scores (n, 3) of unscaled features; particle lists capped at their last
+        ``max_particles`` rows (those nearest the lepton), as in training."""
+        scorer = self._session()
+        n = len(hlf)
+        out = np.empty((n, len(CLASS_NAMES)), dtype=np.float32)
+        scaled_hlf = ((hlf - self.scaling.hlf_mean) / self.scaling.hlf_std).astype(np.float32)
+        starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+        for begin in range(0, n, self.batch_size):
+            end = min(begin + self.batch_size, n)
+            inputs = {"hlf": scaled_hlf[begin:end]}
+            if self.uses_particles:
+                inputs.update(self._padded(rows, starts[begin:end], counts[begin:end]))
+            out[begin:end] = scorer(**inputs)
+        return out
+
+    def _padded(self, rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> dict:
+        kept = np.minimum(counts, self.max_particles)
+        width = rows.shape[1]
+        padded = np.zeros((len(kept), max(int(kept.max(initial=0)), 1), width), np.float32)
+        event = np.repeat(np.arange(len(kept)), kept)
+        position = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
+        source = np.repeat(starts + counts - kept, kept) + position
+        padded[event, position] = (rows[source] - self.scaling.particle_mean) / (
+            self.scaling.particle_std
+        )
+        return {"particles": padded, "lengths": np.maximum(kept, 1).astype(np.int64)}
+
+    def decide(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The summed score of the accepted classes and the decision (score >= threshold)."""
+        accept_score = scores[:, list(self.accept)].sum(axis=1)
+        return accept_score, accept_score >= self.threshold
+
+
+def load_trigger(settings: StreamConfig) -> Trigger:
+    """The trigger of ``settings.model`` at ``settings``' working point; errors name the file."""
+    folder = Path(settings.model)
+    for name in ("config.json", "scaling.json", "model.onnx"):
+        if not (folder / name).exists():
+            hint = (" (train with export including onnx)" if name == "model.onnx"
+                    else " (is it a run folder of `dltrigger train`?)")  # fmt: skip
+            raise EvaluationError(f"{folder}: no {name}{hint}")
+    config = TrainConfig.model_validate_json((folder / "config.json").read_text())
+    accept = tuple(CLASS_NAMES.index(c) for c in settings.accept_classes)
+    trigger = Trigger(
+        run=str(folder),
+        model=config.model,
+        onnx=str((folder / "model.onnx").resolve()),
+        scaling=Scaling.from_file(folder / "scaling.json"),
+        max_particles=config.max_particles,
+        features=_training_features(config),
+        accept=accept,
+        threshold=settings.threshold if settings.threshold is not None else 0.5,
+        batch_size=settings.batch_size,
+    )
+    if settings.threshold is None:
+        threshold = working_point(folder, accept, settings.background_efficiency)
+        trigger = replace(trigger, threshold=threshold)
+    return trigger
+
+
+def _training_features(config: TrainConfig) -> FeaturesConfig:
+    """The feature settings of the run's training dataset (defaults if it is gone)."""
+    manifest = Path(config.data) / "_manifest.json"
+    if manifest.exists():
+        saved = json.loads(manifest.read_text()).get("config")
+        if saved:
+            return FeaturesConfig.model_validate(saved)
+    return FeaturesConfig()
+
+
+def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: float) -> float:
+    """The cut on the summed accepted-class score that lets ``background_efficiency`` of the
+    other classes pass on the run's own test split."""
+    from ..evaluate.metrics import at_background_efficiency, roc_curve
+    from ..evaluate.scoring import load_run, score
+
+    run = load_run(folder)
+    if not Path(run.config.data).exists():
+        raise EvaluationError(
+            f"{folder}: its dataset {run.config.data} is gone, so no working point can be "
+            "chosen on it: set [stream] threshold"
+        )
+    labels, scores = score(run, run.config.data)
+    roc = roc_curve(np.isin(labels, accept), scores[:, list(accept)].sum(axis=1))
+    if roc.negatives * background_efficiency < 1:
+        raise EvaluationError(
+            f"{folder}: the test split of {run.config.data} has {roc.negatives} background "
+            f"events, too few to set a background efficiency of {background_efficiency:g}: "
+            "set [stream] threshold (--threshold) or a larger background_efficiency"
+        )
+    return float(at_background_efficiency(roc, background_efficiency).threshold)
