@@ -179,6 +179,32 @@ def batch_files(checkpoint: Path, batch: int) -> list[str] | None:
     return sorted(paths)
 
 
+def files_frame(spark, names: list[str], cores: int):
+    """A one-column (``path``) DataFrame of ``names`` spread over ``cores`` partitions in one
+    stage (a range, no shuffle): each micro-batch is one Spark job of one stage."""
+    import pyspark.sql.functions as F
+
+    if not names:
+        return spark.createDataFrame([], "path string")
+    lookup = F.element_at(F.array(*[F.lit(n) for n in names]), F.col("id").cast("int") + 1)
+    return spark.range(0, len(names), 1, min(cores, len(names))).select(lookup.alias("path"))
+
+
+def warm_up(spark, trigger: Trigger, cores: int) -> None:
+    """Import the physics and open the ONNX session in the Python workers before the first
+    file arrives, so the first micro-batch's latency is not the workers' start-up."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    def warm(batches):
+        from .process import compute_features  # noqa: F401  (the imports are the point)
+
+        trigger._session()
+        yield from batches
+
+    schema = from_arrow_schema(pa.schema([pa.field("id", pa.int64())]))
+    spark.range(0, cores, 1, cores).mapInArrow(warm, schema).collect()
+
+
 def make_handler(spark, trigger: Trigger, config: Config, state: StreamState, say):
     """The ``foreachBatch`` function: score the batch's files, write its outputs atomically."""
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -196,8 +222,7 @@ def make_handler(spark, trigger: Trigger, config: Config, state: StreamState, sa
         names = batch_files(settings.checkpoint_folder, batch)
         if names is None:  # a log format this code does not know: what the scan gives
             names = sorted(r.path for r in files.select("path").collect())
-        paths = spark.createDataFrame([(n,) for n in names], "path string")
-        rows = paths.repartition(max(1, min(cores, len(names)))).mapInArrow(udf, schema).toArrow()
+        rows = files_frame(spark, names, cores).mapInArrow(udf, schema).toArrow()
         rows = rows.cast(OUTPUT_SCHEMA) if rows.schema != OUTPUT_SCHEMA else rows
         outputs = batch_outputs(rows, batch)
         for name, table in outputs.items():
@@ -242,6 +267,7 @@ def stream(
     say(f"trigger: {trigger.model} model of {trigger.run}, accepting "
         f"{'+'.join(CLASS_NAMES[i] for i in trigger.accept)} score >= {trigger.threshold:.4f}; "
         f"watching {source}")  # fmt: skip
+    warm_up(spark, trigger, spark.sparkContext.defaultParallelism)
     files = (
         spark.readStream.format("binaryFile")
         .schema(BINARY_FILE_SCHEMA)  # a stream needs it; the content is never read

@@ -58,12 +58,14 @@ class Trigger:
         out = np.empty((n, len(CLASS_NAMES)), dtype=np.float32)
         scaled_hlf = ((hlf - self.scaling.hlf_mean) / self.scaling.hlf_std).astype(np.float32)
         starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+        # Events of similar lengths together: a batch is padded to its longest list only.
+        order = np.argsort(counts, kind="stable") if self.uses_particles else np.arange(n)
         for begin in range(0, n, self.batch_size):
-            end = min(begin + self.batch_size, n)
-            inputs = {"hlf": scaled_hlf[begin:end]}
+            chosen = order[begin : begin + self.batch_size]
+            inputs = {"hlf": scaled_hlf[chosen]}
             if self.uses_particles:
-                inputs.update(self._padded(rows, starts[begin:end], counts[begin:end]))
-            out[begin:end] = scorer(**inputs)
+                inputs.update(self._padded(rows, starts[chosen], counts[chosen]))
+            out[chosen] = scorer(**inputs)
         return out
 
     def _padded(self, rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> dict:
