@@ -53,6 +53,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/evaluate.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/stream.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache
