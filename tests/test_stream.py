@@ -191,3 +191,30 @@ def test_score_command(run, generated, features_dataset, tmp_path, capsys):
     empty.mkdir()
     with pytest.raises(EvaluationError, match=r"no config\.json"):
         load_trigger(StreamConfig(model=empty))
+
+
+@pytest.mark.xrootd
+def test_stream_watches_a_root_folder(run, generated, spark, xrootd_server, tmp_path):
+    folder = xrootd_server.folder / "incoming"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    files = generated.files("wjets")[:2]
+    for path in files:
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.root").write_bytes(b"nope")
+    url = xrootd_server.url_of("incoming/")
+    config = Config(stream=settings(run, tmp_path, max_files_per_trigger=2).model_copy(
+        update={"input": url}))  # fmt: skip
+    first = stream(config, spark=spark, available_now=True, quiet=True)
+    assert first["files"] == 3 and [q["reason"] for q in first["quarantined"]]
+    shutil.copy(generated.files("ttbar")[0], folder / "late.root")
+    os.utime(folder / "late.root", (time.time() + 5, time.time() + 5))  # arrives later
+    second = stream(config, spark=spark, available_now=True, quiet=True)
+    scores = all_rows(tmp_path / "out")
+    keys = list(zip(scores.column("source_file").to_pylist(), scores.column("entry").to_pylist(),
+                    strict=True))  # fmt: skip
+    expected = sum(uproot.open(f)["Delphes"].num_entries
+                   for f in [*files, generated.files("ttbar")[0]])  # fmt: skip
+    assert len(keys) == len(set(keys)) == expected
+    assert all(k[0].startswith("root://") for k in keys)
+    assert second["files"] == 4  # the restarted query took only the new file

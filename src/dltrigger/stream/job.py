@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from ..config import Config
 from ..errors import InputError, StreamError
 from ..io.atomic import TEMPORARY_MARK
+from ..io.paths import is_remote
 from ..train.metrics import CLASS_NAMES
 from .process import OUTPUT_SCHEMA, score_paths
 from .trigger import Trigger, load_trigger
@@ -251,7 +252,7 @@ def stream(
 
     settings = config.stream
     source = str(settings.input)
-    if "://" not in source and not Path(source).is_dir():
+    if not is_remote(source) and not Path(source).is_dir():
         raise InputError(f"{source}: the input folder does not exist")
     trigger = load_trigger(settings)
     out = Path(settings.out)
@@ -268,12 +269,22 @@ def stream(
         f"{'+'.join(CLASS_NAMES[i] for i in trigger.accept)} score >= {trigger.threshold:.4f}; "
         f"watching {source}")  # fmt: skip
     warm_up(spark, trigger, spark.sparkContext.defaultParallelism)
+    xrootd = source.startswith(("root://", "xroot://"))
+    if xrootd:  # our listing source: Spark's file source lists Hadoop file systems only
+        from ..spark.root_folder_source import list_folder, register
+
+        list_folder(source)  # unreachable or missing: said now, not in the first batch
+        register(spark)
+        reader = spark.readStream.format("dltrigger_root_folder").option("path", source)
+    else:
+        reader = (
+            spark.readStream.format("binaryFile")
+            .schema(BINARY_FILE_SCHEMA)  # a stream needs it; the content is never read
+            .option("pathGlobFilter", "*.root")
+        )
     files = (
-        spark.readStream.format("binaryFile")
-        .schema(BINARY_FILE_SCHEMA)  # a stream needs it; the content is never read
-        .option("pathGlobFilter", "*.root")
-        .option("maxFilesPerTrigger", settings.max_files_per_trigger)
-        .load(source)
+        reader.option("maxFilesPerTrigger", settings.max_files_per_trigger)
+        .load(None if xrootd else source)
         .select("path")
     )
     writer = (
