@@ -148,6 +148,22 @@ def test_cli_run_prints_summary(first, tmp_path, capsys):
     assert str(root / "report" / "report.html") in printed
 
 
+def test_tuning_stage_feeds_its_best_point_to_training(first, spark):
+    root, config, _ = first
+    base = with_overrides(config, "train", epochs=3)  # as the previous test left the runs
+    grid = {"learning_rate": [0.001, 0.003], "epochs": [1]}
+    tuned = with_overrides(base, "tune", data=root / "features" / "dev", out=root / "tune",
+                           grid=grid)  # fmt: skip
+    tuned = with_overrides(tuned, "run", tune=True)
+    assert ran(run_pipeline(tuned, spark=spark, progress=False)) == [
+        "tune", "train hlf", "evaluate",
+    ]  # fmt: skip
+    best = json.loads((root / "tune" / "best.json").read_text())["point"]
+    trained = json.loads((root / "runs" / "hlf" / "config.json").read_text())
+    assert (trained["learning_rate"], trained["epochs"]) == (best["learning_rate"], 1)
+    assert ran(run_pipeline(tuned, spark=spark, progress=False)) == []
+
+
 def test_unknown_model_is_a_config_error(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[run]\nmodels = ["hlf", "gru"]\n')

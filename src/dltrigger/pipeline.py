@@ -37,7 +37,7 @@ class Stage:
     """One step of the run: what it depends on, what proves it finished, how to run it."""
 
     name: str
-    settings: Any  # JSON-able config the outputs depend on (digested)
+    settings: Callable[[], Any]  # the JSON-able config the outputs depend on (digested)
     markers: Callable[[], list[Path]]  # exist only once the outputs are complete
     inputs: Callable[[], list[Path]]  # files whose change makes the outputs stale
     action: Callable[[], dict[str, Any]]  # runs the stage; returns facts for the summary
@@ -94,7 +94,7 @@ def why_stale(stage: Stage, record: dict | None) -> str | None:
     missing = [m for m in markers if not m.exists()]
     if missing or not markers:
         return f"output incomplete ({missing[0] if missing else 'no outputs'})"
-    if record.get("digest") != digest(stage.settings):
+    if record.get("digest") != digest(stage.settings()):
         return "settings changed"
     oldest_output = min(m.stat().st_mtime for m in markers)
     if _newest(stage.inputs()) > oldest_output:
@@ -151,7 +151,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         stages.append(
             Stage(
                 "generate",
-                dump(config.generate),
+                lambda: dump(config.generate),
                 lambda: [Path(t.path) for t in plan(config.generate)],
                 lambda: [],
                 run_generate,
@@ -171,7 +171,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         return {"items": report.events, "unit": "events read"}
 
     stages.append(
-        Stage("ingest", dump(config.ingest), lambda: [ingested], ingest_inputs, run_ingest)
+        Stage("ingest", lambda: dump(config.ingest), lambda: [ingested], ingest_inputs, run_ingest)
     )
 
     def run_features() -> dict:
@@ -185,7 +185,11 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     stages.append(
         Stage(
-            "features", dump(config.features), lambda: [featured], lambda: [ingested], run_features
+            "features",
+            lambda: dump(config.features),
+            lambda: [featured],
+            lambda: [ingested],
+            run_features,
         )
     )
 
@@ -199,7 +203,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         stages.append(
             Stage(
                 "tune",
-                {"tune": dump(config.tune), "train": dump(config.train)},
+                lambda: {"tune": dump(config.tune), "train": dump(config.train)},
                 lambda: [tuned],
                 lambda: [featured],
                 run_tune,
@@ -221,7 +225,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         stages.append(
             Stage(
                 f"train {model}",
-                settings.model_dump(mode="json"),
+                lambda m=model: _train_config(config, m).model_dump(mode="json"),
                 lambda s=settings: [s.run_folder / "summary.json"],
                 lambda inputs=inputs: inputs,
                 run_train,
@@ -247,7 +251,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
     stages.append(
         Stage(
             "evaluate",
-            {
+            lambda: {
                 "evaluate": dump(config.evaluate),
                 "runs": [str(r) for r in runs],
                 "data": str(config.train.data),
@@ -279,7 +283,7 @@ def run_pipeline(config: Config, spark=None, progress: bool = True) -> list[Stag
             display.stage_start(stage.name, reason)
             facts = _run_stage(stage, done=[o.name for o in outcomes])
             state[stage.name] = {
-                "digest": digest(stage.settings),
+                "digest": digest(stage.settings()),  # after the run: a tuned point exists now
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 **facts,
             }
