@@ -61,6 +61,33 @@ class BranchNotFoundError(RootFileError):
         )
 
 
+class SchemaMismatchError(RootFileError):
+    """A branch whose type in one file cannot be reconciled with its type in another."""
+
+    def __init__(self, path: str, tree: str, branch: str, here: str, other: str, there: str):
+        self.tree = tree
+        self.branch = branch
+        super().__init__(
+            path, f"branch {branch!r} of tree {tree!r} is {here} here but {there} in {other}"
+        )
+
+
+class IncompleteFileError(RootFileError):
+    """A file that lacks collections or members other input files have (never dropped silently)."""
+
+    def __init__(self, path: str, tree: str, missing: list[str], other: str):
+        self.tree = tree
+        self.missing = missing
+        shown = ", ".join(repr(m) for m in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        super().__init__(
+            path,
+            f"tree {tree!r} lacks {shown}{more}, which {other} has: read the collections all "
+            "files share (--branches, [ingest] branches) or leave this file out "
+            "(--skip-bad-files)",
+        )
+
+
 class OutputError(DLTriggerError):
     """An output location that cannot be written, or exists and may not be replaced."""
 

@@ -1,7 +1,10 @@
 """``dltrigger ingest``: the configured samples' ROOT files -> one Parquet dataset by label.
 
-The driver only stats the files (bad paths and unreachable URLs stop the run here, named)
-and opens the first one for the columns. Spark then runs one task per planned partition
+The driver stats the files (bad paths and unreachable URLs stop the run here, named) and
+surveys every file's tree (in Spark tasks when there are many): the layouts are merged by
+collection and member name, so a file lacking a collection the others have, or with a branch of
+a conflicting type, stops the run naming it (or is skipped with ``skip_bad_files``), never
+silently narrowing the others. Spark then runs one task per planned partition
 (the ``root`` data source's planning: cluster-aligned file slices, small files packed): each
 task reads its slices with the data source's reader (every file opened once, by its task)
 and writes them with pyarrow as zstd Parquet under ``label=N/``, the layout Spark's
@@ -30,7 +33,7 @@ from ..io.atomic import atomic_folder
 from ..io.root_reader import TreeLayout
 from ..spark.failures import root_cause
 from ..spark.root_planning import FileSlice, plan_slices
-from ..spark.root_source import RootPartition, RootReader, file_sizes, first_layout
+from ..spark.root_source import RootPartition, RootReader, file_sizes, survey
 from .samples import resolve_samples
 
 #: Leading underscore: Spark and pyarrow skip it when reading the folder as a dataset.
@@ -53,6 +56,8 @@ class IngestReport:
     columns: list[str]
     files: list[FileEntry] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: Branches of the inputs that are not columns, and why (TRef links, bookkeeping...).
+    skipped_branches: dict[str, str] = field(default_factory=dict)
     events: int = 0
     events_written: int = 0
     bytes_read: int = 0
@@ -94,6 +99,7 @@ def _write_partitions(tasks, folder: str, layout: TreeLayout, settings: IngestCo
             skip_bad_files=settings.skip_bad_files,
             batch_events=settings.batch_events,
             batch_bytes=settings.batch_bytes,
+            spark_types=False,
         )
         target = Path(folder) / f"label={task.label}" / f"part-{task.index:05d}.parquet"
         writer = None
@@ -111,6 +117,19 @@ def _write_partitions(tasks, folder: str, layout: TreeLayout, settings: IngestCo
             if writer is not None:
                 writer.close()
         yield from reader.records
+
+
+#: More input files than this are surveyed in Spark tasks (a tree's metadata takes ~0.2 s to
+#: read for a genuine Delphes file), fewer in driver threads (no job start-up).
+SURVEY_IN_SPARK_ABOVE = 16
+
+
+def _spark_mapper(spark):
+    def mapper(function, paths: list[str]) -> list:
+        slices = min(len(paths), 4 * spark.sparkContext.defaultParallelism)
+        return spark.sparkContext.parallelize(paths, slices).map(function).collect()
+
+    return mapper
 
 
 def _count_rows(folder: Path) -> int:
@@ -131,19 +150,26 @@ def ingest(
     files_by_sample = resolve_samples(settings, inputs)
     all_files = [f for files in files_by_sample.values() for f in files]
     sizes, skipped = file_sizes(all_files, settings.skip_bad_files)
-    size_of = dict(sizes)
-    layout = first_layout(
+    spark = spark or get_spark(config.spark)
+    cores = spark.sparkContext.defaultParallelism
+    found = survey(
         [p for p, _ in sizes] or all_files,
         settings.tree,
         settings.branches,
         settings.skip_bad_files,
+        mapper=_spark_mapper(spark) if len(sizes) > SURVEY_IN_SPARK_ABOVE else None,
     )
-    columns = [c.name for c in layout.collections] + [s.name for s in layout.scalars]
+    layout = found.layout
+    skipped.update(found.bad)
+    size_of = {p: n for p, n in sizes if p not in found.bad}
     sample_of = {f: s for s, files in files_by_sample.items() for f in files}
 
-    report = IngestReport(output=str(settings.out), tree=settings.tree, columns=columns)
-    spark = spark or get_spark(config.spark)
-    cores = spark.sparkContext.defaultParallelism
+    report = IngestReport(
+        output=str(settings.out),
+        tree=settings.tree,
+        columns=layout.top_names(),
+        skipped_branches=dict(sorted(layout.skipped.items())),
+    )
     tasks = []
     for sample, files in files_by_sample.items():
         readable = [(f, size_of[f]) for f in files if f in size_of]

@@ -37,5 +37,12 @@ def print_report(report: IngestReport, console: Console | None = None) -> None:
         f"report: {report.output}/{REPORT_NAME}",
         highlight=False,
     )
+    if report.skipped_branches:
+        reasons = sorted({r.split(":")[0] for r in report.skipped_branches.values()})
+        console.print(
+            f"{len(report.columns)} columns; {len(report.skipped_branches)} branches not read "
+            f"({', '.join(reasons)}: listed in the report's skipped_branches)",
+            highlight=False,
+        )
     for path, reason in report.skipped.items():
         console.print(f"[yellow]skipped[/yellow] {path}: {reason}", highlight=False)

@@ -6,14 +6,15 @@ Usage::
     register(spark)
     df = (spark.read.format("root")
           .option("tree", "Delphes")
-          .option("branches", "Electron,MuonTight,MissingET")   # optional
+          .option("branches", "Electron,Muon,MissingET")   # optional
           .load(["data/raw/*.root", "root://host:1094//store/file.root"]))
 
 Options (all optional):
 
 - ``tree``: tree name (default ``Delphes``);
 - ``branches``: comma-separated collections, ``C.M`` members or scalars (default: all readable
-  ones); a user-given schema (``.schema(...)``) selects columns the same way;
+  ones, which every file must then have); a user-given schema (``.schema(...)``) selects
+  columns the same way;
 - ``partitionBytes``: bytes on disk per partition (default 128 MiB); bigger files are cut into
   cluster-aligned slices, smaller ones packed together;
 - ``minPartitions``: lower that bound until there are about this many partitions (the number of
@@ -21,24 +22,28 @@ Options (all optional):
 - ``batchEvents`` / ``batchBytes``: bounds of one Arrow batch, in entries and uncompressed
   bytes (defaults 100,000 and 256 MiB): the memory a task holds at a time;
 - ``sourceColumns``: ``true`` (default) adds ``source_file`` and ``entry``;
-- ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch,
-  or are truncated, instead of failing (a file corrupt *inside* its data still fails the read:
+- ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch
+  (or a collection other files have), have a branch of a conflicting type, or are truncated,
+  instead of failing (a file corrupt *inside* its data still fails the read:
   part of it would already have been used);
 
 Skipped files are logged (logger ``dltrigger``) by the task that skips them; the reader also
 keeps one record per file slice (entries and compressed bytes read, or the skip reason), from
 which ``dltrigger ingest`` builds its report.
 
-The driver opens one file (for the schema); each file is then opened once, by the task that
-reads it (see root_planning.py).
+The driver opens every file's tree once for the schema (:func:`survey`, in threads: the
+layouts are merged by collection and member name, so file order never matters and no file's
+collections are dropped to match another's); each file is then opened again by the task that
+reads it, which checks it against the merged layout (see root_planning.py).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -46,18 +51,21 @@ import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import ArrayType, StructType
 
-from ..errors import DLTriggerError, InputError, RootFileError
+from ..errors import DLTriggerError, IncompleteFileError, InputError, RootFileError
 from ..io.paths import expand_inputs, is_remote
+from ..io.root_layout import missing_names
 from ..io.root_reader import (
     ENTRY_COLUMN,
     SOURCE_FILE_COLUMN,
     TreeLayout,
+    bind,
     check_not_truncated,
     cluster_starts,
     compressed_bytes,
     infer_layout,
     open_tree,
     read_record_batch,
+    unify,
 )
 from .root_planning import FileSlice, batch_ranges, plan_slices, slice_entries
 
@@ -116,24 +124,96 @@ def file_sizes(
     return sizes, bad
 
 
-def first_layout(
-    paths: list[str], tree_name: str, requested: list[str], skip_bad_files: bool
-) -> TreeLayout:
-    """The layout of the first readable file, restricted to ``requested``."""
-    errors = []
-    for path in paths:
+def file_layout(path: str, tree_name: str, requested: list[str]) -> TreeLayout:
+    """One file's layout, restricted to ``requested`` (errors name the file and branch)."""
+    file, tree = open_tree(path, tree_name)
+    with file:
+        return infer_layout(tree).select(requested, path, tree_name)
+
+
+def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
+    """``file_layout`` for a Spark task or a thread: the layout, or the error (picklable)."""
+    try:
+        return file_layout(path, tree_name, requested)
+    except RootFileError as exc:
+        return ("error", exc.reason)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The layouts of all input files merged by name, and the files left out (and why)."""
+
+    layout: TreeLayout
+    paths: list[str]
+    bad: dict[str, str]
+
+
+def survey(
+    paths: list[str],
+    tree_name: str,
+    requested: list[str],
+    skip_bad_files: bool,
+    mapper: Callable | None = None,
+) -> Survey:
+    """Open every input file's tree and merge the layouts by collection and member name.
+
+    ``mapper(function, paths)`` runs the per-file part (default: threads here; ``dltrigger
+    ingest`` passes a Spark job for many files). A file that cannot be read, whose types
+    conflict with the others', or that lacks a collection or member another file has raises,
+    naming it (:class:`~dltrigger.errors.SchemaMismatchError`,
+    :class:`~dltrigger.errors.IncompleteFileError`), or with ``skip_bad_files`` is left out.
+    Nothing is ever dropped from the good files to match a bad one.
+    """
+    work = functools.partial(_layout_or_reason, tree_name=tree_name, requested=requested)
+    if mapper is None:
+        with ThreadPoolExecutor(max_workers=min(16, max(len(paths), 1))) as pool:
+            results = list(pool.map(work, paths))
+    else:
+        results = mapper(work, paths)
+    bad: dict[str, str] = {}
+    good: list[tuple[str, TreeLayout]] = []
+    union: TreeLayout | None = None
+
+    def reject(path: str, error: RootFileError) -> None:
+        if not skip_bad_files:
+            raise error
+        bad[path] = error.reason
+
+    for path, result in zip(paths, results, strict=True):
+        if isinstance(result, tuple):
+            reject(path, RootFileError(path, result[1]))
+            continue
         try:
-            file, tree = open_tree(path, tree_name)
-            with file:
-                return infer_layout(tree).select(requested, path, tree_name)
+            earlier = [(_earlier(good), union)] if union is not None else []
+            union = unify([*earlier, (path, result)], tree_name)
         except RootFileError as exc:
-            if not skip_bad_files:
-                raise
-            errors.append(exc)
-    raise InputError(
-        f"none of the {len(paths)} input file(s) could be read"
-        + (f"; first: {errors[0]}" if errors else "")
-    )
+            reject(path, exc)
+            continue
+        good.append((path, result))
+    if union is None:
+        first = next(iter(bad.items()), None)
+        raise InputError(
+            f"none of the {len(paths)} input file(s) could be read"
+            + (f"; first: {first[0]}: {first[1]}" if first else "")
+        )
+    complete = []
+    for path, layout in good:
+        missing = missing_names(layout, union)
+        if missing:
+            having = next(p for p, other in good if missing[0] not in missing_names(other, union))
+            reject(path, IncompleteFileError(path, tree_name, missing, having))
+        else:
+            complete.append(path)
+    if not complete:
+        raise InputError(
+            f"none of the {len(paths)} input file(s) has every collection the others have; "
+            + "; ".join(f"{p}: {r}" for p, r in list(bad.items())[:2])
+        )
+    return Survey(union, complete, bad)
+
+
+def _earlier(good: list[tuple[str, TreeLayout]]) -> str:
+    return good[0][0] if len(good) == 1 else f"{good[0][0]} and {len(good) - 1} other file(s)"
 
 
 def names_in_schema(schema: StructType) -> list[str]:
@@ -148,13 +228,6 @@ def names_in_schema(schema: StructType) -> list[str]:
         else:
             names.append(f.name)
     return names
-
-
-def column_names(layout: TreeLayout) -> list[str]:
-    """The names that select exactly ``layout`` (all members of each collection)."""
-    return [f"{c.name}.{m.name}" for c in layout.collections for m in c.members] + [
-        s.name for s in layout.scalars
-    ]
 
 
 def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
@@ -177,7 +250,7 @@ class RootDataSource(DataSource):
         super().__init__(options)
         self._options = {k.lower(): v for k, v in options.items()}
         self._paths: list[str] | None = None
-        self._layout: TreeLayout | None = None
+        self._surveys: dict[tuple[str, ...], Survey] = {}
 
     @property
     def tree_name(self) -> str:
@@ -202,25 +275,26 @@ class RootDataSource(DataSource):
         text = self._options.get("branches", "")
         return [b.strip() for b in text.split(",") if b.strip()]
 
-    def _first_layout(self) -> TreeLayout:
-        if self._layout is None:
-            self._layout = first_layout(
-                self._inputs(), self.tree_name, self._requested(), self.skip_bad_files
+    def _survey(self, requested: list[str]) -> Survey:
+        key = tuple(requested)
+        if key not in self._surveys:
+            self._surveys[key] = survey(
+                self._inputs(), self.tree_name, requested, self.skip_bad_files
             )
-        return self._layout
+        return self._surveys[key]
 
     def schema(self) -> StructType:
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        layout = self._first_layout()
+        layout = self._survey(self._requested()).layout
         return from_arrow_schema(layout.arrow_schema(_flag(self._options, "sourceColumns", True)))
 
     def reader(self, schema: StructType) -> RootReader:
-        paths = self._inputs()
         requested = names_in_schema(schema) or self._requested()
-        layout = first_layout(paths, self.tree_name, requested, self.skip_bad_files)
-        sizes, bad = file_sizes(paths, self.skip_bad_files)
-        for path, reason in bad.items():
+        found = self._survey(requested)
+        layout = found.layout
+        sizes, bad = file_sizes(found.paths, self.skip_bad_files)
+        for path, reason in {**found.bad, **bad}.items():
             log.warning("skipping %s: %s", path, reason)
         slices = plan_slices(
             sizes,
@@ -251,6 +325,7 @@ class RootReader(DataSourceReader):
         skip_bad_files: bool,
         batch_events: int,
         batch_bytes: int,
+        spark_types: bool = True,
     ):
         self.tree_name = tree_name
         self.layout = layout
@@ -259,6 +334,9 @@ class RootReader(DataSourceReader):
         self.skip_bad_files = skip_bad_files
         self.batch_events = batch_events
         self.batch_bytes = batch_bytes
+        #: Spark's Arrow reader takes no fixed-size lists: make them plain lists (ingest keeps
+        #: them fixed in Parquet).
+        self.spark_schema = _spark_schema(layout.arrow_schema(source_columns)) if spark_types else None
         #: One record per file slice read (entries, compressed bytes) or skipped (the reason).
         self.records: list[dict] = []
 
@@ -280,30 +358,27 @@ class RootReader(DataSourceReader):
             self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         try:
-            names = column_names(self.layout)
-            found = infer_layout(tree).select(names, piece.path, self.tree_name)
-            if found.arrow_schema() != self.layout.arrow_schema():
-                raise RootFileError(piece.path, "branch types differ from the first file's")
-            check_not_truncated(piece.path, file, tree, self.layout)
+            layout = bind(self.layout, infer_layout(tree), piece.path, self.tree_name)
+            check_not_truncated(piece.path, file, tree, layout)
         except RootFileError as exc:
             file.close()
             if not self.skip_bad_files:
                 raise
             self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
-        return file, tree
+        return file, tree, layout
 
     def read(self, partition: RootPartition) -> Iterator[pa.RecordBatch]:
         for piece in partition.slices:
             opened = self._open(piece)
             if opened is None:
                 continue
-            file, tree = opened
+            file, tree, layout = opened
             with file:
-                starts = cluster_starts(tree, self.layout)
+                starts = cluster_starts(tree, layout)
                 entries = slice_entries(piece.index, piece.count, tree.num_entries, starts)
                 per_entry = sum(
-                    tree[b].uncompressed_bytes for b in self.layout.branch_paths()
+                    tree[b].uncompressed_bytes for b in layout.branch_paths()
                 ) / max(tree.num_entries, 1)
                 batches = batch_ranges(
                     entries, starts, per_entry, self.batch_events, self.batch_bytes
@@ -312,7 +387,7 @@ class RootReader(DataSourceReader):
                     try:
                         batch = read_record_batch(
                             tree,
-                            self.layout,
+                            layout,
                             start,
                             stop,
                             piece.path if self.source_columns else None,
@@ -325,6 +400,8 @@ class RootReader(DataSourceReader):
                             f"cannot read entries {start}-{stop} of tree {self.tree_name!r} "
                             f"({type(exc).__name__}: {exc})",
                         ) from None
+                    if self.spark_schema is not None:
+                        batch = _cast(batch, self.spark_schema)
                     yield batch
                 self._note(
                     {
@@ -332,11 +409,29 @@ class RootReader(DataSourceReader):
                         "slice": piece.index,
                         "entries": len(entries),
                         "compressed_bytes": compressed_bytes(
-                            tree, self.layout, entries.start, entries.stop
+                            tree, layout, entries.start, entries.stop
                         ),
                         "error": None,
                     },
                 )
+
+
+def _plain_lists(dtype: pa.DataType) -> pa.DataType:
+    if pa.types.is_fixed_size_list(dtype) or pa.types.is_list(dtype):
+        return pa.list_(_plain_lists(dtype.value_type))
+    if pa.types.is_struct(dtype):
+        return pa.struct([f.with_type(_plain_lists(f.type)) for f in dtype])
+    return dtype
+
+
+def _spark_schema(schema: pa.Schema) -> pa.Schema | None:
+    """``schema`` with fixed-size lists made plain, or None if it has none."""
+    plain = pa.schema([f.with_type(_plain_lists(f.type)) for f in schema])
+    return None if plain.equals(schema) else plain
+
+
+def _cast(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    return pa.Table.from_batches([batch]).cast(schema).combine_chunks().to_batches()[0]
 
 
 _REGISTERED: set[int] = set()
