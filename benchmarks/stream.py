@@ -43,13 +43,13 @@ def timed(function, repeats: int) -> float:
 
 def in_process(files: list[Path], settings: StreamConfig, repeats: int) -> dict:
     trigger = load_trigger(settings)
-    tables = [read_events(str(f), "Delphes") for f in files]
-    events = sum(len(t) for t in tables)
-    computed = [compute_features(t, trigger.features) for t in tables]
+    tables = [read_events(str(f), "Delphes", trigger) for f in files]
+    events = sum(len(t) for t, _ in tables)
+    computed = [compute_features(t, trigger.features, c) for t, c in tables]
     selected = sum(len(c.kept) for c in computed)
     trigger.scores(computed[0].hlf, computed[0].rows, computed[0].counts)  # session warm-up
     scoring = timed(lambda: [trigger.scores(c.hlf, c.rows, c.counts) for c in computed], repeats)
-    reading = timed(lambda: [read_events(str(f), "Delphes") for f in files], repeats)
+    reading = timed(lambda: [read_events(str(f), "Delphes", trigger) for f in files], repeats)
     chain = timed(lambda: [process_file(str(f), trigger, "Delphes", 0, 0) for f in files],
                   repeats)  # fmt: skip
     return {"events": events, "selected": selected, "scoring": selected / scoring,

@@ -138,6 +138,28 @@ class IngestConfig(_Strict):
     overwrite: bool = False
 
 
+#: The physics objects the features read, each from one ingested collection.
+COLLECTION_ROLES = ("electrons", "muons", "tracks", "photons", "neutral_hadrons", "jets", "met")
+
+
+class CollectionsConfig(_Strict):
+    """Which ingested collection holds each physics object (features/collections.py).
+
+    ``preset``: ``cms`` (the standard CMS card: ``Muon``), ``phase2`` (the CMS Phase-II cards:
+    ``MuonTight``), ``dltrigger`` (our generator: ``MuonTight``), or ``auto``: detected from the
+    ingested columns. A name set for a role overrides the preset.
+    """
+
+    preset: Literal["auto", "cms", "phase2", "dltrigger"] = "auto"
+    electrons: str | None = None
+    muons: str | None = None
+    tracks: str | None = None
+    photons: str | None = None
+    neutral_hadrons: str | None = None
+    jets: str | None = None
+    met: str | None = None
+
+
 class FeaturesConfig(_Strict):
     """Settings of ``dltrigger features`` (selection, HLF, particle lists, datasets)."""
 
@@ -154,11 +176,19 @@ class FeaturesConfig(_Strict):
     max_tracks: int = Field(default=450, gt=0)
     max_photons: int = Field(default=150, gt=0)
     max_neutrals: int = Field(default=200, gt=0)
+    collections: CollectionsConfig = CollectionsConfig()
+    #: A class (label) none of whose events passes the selection: "error" stops with its name;
+    #: "drop" writes the datasets without it, with a warning and the class in the manifest.
+    empty_classes: Literal["error", "drop"] = "error"
     #: Switches reproducing the reference's quirks (reference-pipeline.md §11); off = fixed.
     reference_lepton_choice: bool = False
     reference_delta_phi: bool = False
     reject_empty_maps: bool = False
     mt_squared: bool = False
+    #: Quirk 15: ChPFIso minus 1 for photons and neutral hadrons too (subtractPt everywhere).
+    reference_chpfiso: bool = False
+    #: The reference's track charge, sign(PID) (§3.1): the opposite of the charge for e and mu.
+    reference_track_charge: bool = False
 
 
 ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]

@@ -6,8 +6,20 @@ import difflib
 from collections.abc import Iterable
 
 
+def _rebuild(cls: type, args: tuple, state: dict) -> Exception:
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class DLTriggerError(Exception):
     """Base class of every error dltrigger raises on purpose (the CLI prints these in one line)."""
+
+    def __reduce__(self):
+        # Subclasses take other constructor arguments than their message: rebuild them from
+        # their state, so that an error crosses a Spark task's pickling with its type intact.
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class ConfigError(DLTriggerError):

@@ -16,10 +16,10 @@ from ..config import FeaturesConfig
 from ..physics.hlf import JetSelection
 from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
 from ..physics.selection import SelectionOptions
+from .collections import ResolvedCollections, physics_table
 
-#: Ingested columns the physics needs.
-PHYSICS_COLUMNS = ("Electron", "MuonTight", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron",
-                   "Jet", "MissingET")  # fmt: skip
+#: Why an event was dropped after passing the selection.
+NON_FINITE = "non-finite features"
 
 
 @dataclass
@@ -45,23 +45,29 @@ def options(settings: FeaturesConfig) -> tuple[SelectionOptions, ParticleListOpt
         max_photons=settings.max_photons,
         max_neutrals=settings.max_neutrals,
         order=settings.order,
+        reference_chpfiso=settings.reference_chpfiso,
+        charge_from_pid=settings.reference_track_charge,
     )
     return selection, particles
 
 
-def compute_features(table, settings: FeaturesConfig) -> EventFeatures:
+def compute_features(
+    table, settings: FeaturesConfig, collections: ResolvedCollections, where: str = "input"
+) -> EventFeatures:
     """Select the events of an Arrow table (or record batch) of ingested columns and compute
-    their features. Raises ``ValueError`` when the columns do not hold Delphes collections."""
+    their features; ``collections`` says which columns hold which objects. Raises
+    ``ValueError`` (naming ``where``) when the columns do not hold Delphes collections."""
     import awkward as ak
 
     from ..physics.events import events_from_arrow
     from ..physics.hlf import high_level_features
     from ..physics.particles import particle_lists
-    from ..physics.selection import select_lepton
+    from ..physics.selection import select_events
 
-    events = events_from_arrow(table)
+    events = events_from_arrow(physics_table(table, collections, where))
     selection, plist = options(settings)
-    mask, lepton = select_lepton(events, selection)
+    result = select_events(events, selection)
+    mask, lepton = result.mask, result.lepton
     chosen = events[mask]
     hlf = high_level_features(chosen, lepton, JetSelection(), settings.mt_squared)
     particles = particle_lists(chosen, lepton, selection, plist)
@@ -80,8 +86,5 @@ def compute_features(table, settings: FeaturesConfig) -> EventFeatures:
         rows=rows[np.repeat(finite, counts)],
         counts=counts[finite],
         events=len(events),
-        rejected={
-            "no isolated lepton": int(len(events) - mask.sum()),
-            "non-finite features": int((~finite).sum()),
-        },
+        rejected={**result.rejected, NON_FINITE: int((~finite).sum())},
     )

@@ -21,6 +21,7 @@ order), ``particles`` (rows of 19 float32, unscaled, ragged: no padding on disk)
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -34,14 +35,16 @@ from ..io.atomic import atomic_folder
 from ..physics.hlf import HLF_NAMES
 from ..physics.particles import PARTICLE_FEATURES
 from ..spark.failures import root_cause
+from ..train.metrics import CLASS_NAMES
+from .collections import ResolvedCollections, resolve_collections
 from .stats import FeatureStats
+
+log = logging.getLogger("dltrigger")
 
 SCHEMA_VERSION = "dltrigger-features/1"
 PADDED_BYTES_PER_EVENT = 801 * 19 * 8  # the reference's padded float64 layout (§3.1)
-REQUIRED_COLUMNS = (
-    "Electron", "MuonTight", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron", "Jet",
-    "MissingET", "sample", "source_file", "entry",
-)  # fmt: skip
+#: Ingest's bookkeeping columns, carried to the features datasets.
+SOURCE_COLUMNS = ("sample", "source_file", "entry")
 DATASETS = ("full", "balanced", "dev")
 
 
@@ -68,7 +71,18 @@ def find_inputs(folder: Path) -> list[InputFile]:
     return inputs
 
 
-def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
+def input_collections(inputs: list[InputFile], settings: FeaturesConfig) -> ResolvedCollections:
+    """The collections of ``settings.collections`` in the ingested columns (one ingest output
+    has one schema: its first file speaks for all)."""
+    import pyarrow.parquet as pq
+
+    columns = pq.read_schema(inputs[0].path).names
+    return resolve_collections(settings.collections, columns, str(Path(inputs[0].path).parent.parent))
+
+
+def process_file(
+    task: InputFile, out: str, settings: FeaturesConfig, collections: ResolvedCollections
+) -> dict:
     """Select and compute features for one ingested file; write ``out/part-N.parquet``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -78,15 +92,16 @@ def process_file(task: InputFile, out: str, settings: FeaturesConfig) -> dict:
     from .split import event_uniform, split_of
 
     present = pq.read_schema(task.path).names
-    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    needed = [*collections.names.values(), *SOURCE_COLUMNS]
+    missing = [c for c in needed if c not in present]
     if missing:
         raise FeaturesError(
             f"{task.path}: missing column {missing[0]!r} (columns: {', '.join(present)}); "
             "is it a dltrigger ingest output?"
         )
-    table = pq.read_table(task.path, columns=list(REQUIRED_COLUMNS))
+    table = pq.read_table(task.path, columns=needed)
     try:
-        computed = compute_features(table, settings)
+        computed = compute_features(table, settings, collections, task.path)
     except ValueError as exc:
         raise FeaturesError(f"{task.path}: {exc}") from None
     hlf, rows, counts, kept = computed.hlf, computed.rows, computed.counts, computed.kept
@@ -180,6 +195,37 @@ def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict
     return manifest
 
 
+def _empty_classes(selected: dict[int, int], results: list[dict], settings: FeaturesConfig):
+    """The classes none of whose events passed: an error, or (``empty_classes = "drop"``)
+    their descriptions for the manifest, with a warning."""
+    empty = sorted(k for k, v in selected.items() if v == 0)
+    described = []
+    for label in empty:
+        mine = [r for r in results if r["label"] == label]
+        samples = sorted({r["sample"] for r in mine})
+        events = sum(r["events"] for r in mine)
+        name = CLASS_NAMES[label] if label < len(CLASS_NAMES) else str(label)
+        described.append(
+            {"label": label, "class": name, "samples": samples, "events": events,
+             "files": len(mine)}
+        )  # fmt: skip
+    if not described:
+        return []
+    text = "; ".join(
+        f"class {d['class']} (label {d['label']}, sample {', '.join(d['samples'])}): none of "
+        f"its {d['events']} events in {d['files']} file(s) passes the selection"
+        for d in described
+    )
+    if settings.empty_classes == "error":
+        raise FeaturesError(
+            f"{text}. Check the lepton collections (a card that isolates them already, as the "
+            "standard CMS card, leaves lepton-enriched QCD almost nothing), or set [features] "
+            'empty_classes = "drop" to write the datasets without that class'
+        )
+    log.warning("%s: the datasets are written without it", text)
+    return described
+
+
 def features(config: Config, spark=None, progress: bool = True) -> dict[str, dict]:
     """Run the features stage; return the manifest of each dataset written."""
     from ..progress import run_spark_job_with_progress
@@ -188,6 +234,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
     settings = config.features
     start = time.perf_counter()
     inputs = find_inputs(Path(settings.input))
+    collections = input_collections(inputs, settings)
     spark = spark or get_spark(config.spark)
     sc = spark.sparkContext
 
@@ -207,7 +254,9 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         out = str(folder)
         results = run(
             f"features of {len(inputs)} file(s)",
-            sc.parallelize(inputs, len(inputs)).map(lambda t: process_file(t, out, settings)),
+            sc.parallelize(inputs, len(inputs)).map(
+                lambda t: process_file(t, out, settings, collections)
+            ),
         )
         selected = {}
         efficiency = {}
@@ -218,17 +267,25 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
             e["selected"] += r["selected"]
         for e in efficiency.values():
             e["efficiency"] = e["selected"] / e["events"] if e["events"] else 0.0
+        rejected = {
+            reason: sum(r["rejected"][reason] for r in results) for reason in results[0]["rejected"]
+        }
         if not any(selected.values()):
-            raise FeaturesError(f"no event of {settings.input} passes the selection")
+            raise FeaturesError(
+                f"no event of {settings.input} passes the selection (rejected: "
+                + ", ".join(f"{reason} {n}" for reason, n in rejected.items() if n)
+                + f"; {collections.describe()})"
+            )
+        dropped = _empty_classes(selected, results, settings)
+        selected = {k: v for k, v in selected.items() if v}
         common = {
             "schema_version": SCHEMA_VERSION,
             "hlf_names": list(HLF_NAMES),
             "particle_features": list(PARTICLE_FEATURES),
             "selection_efficiency": efficiency,
-            "rejected": {
-                reason: sum(r["rejected"][reason] for r in results)
-                for reason in results[0]["rejected"]
-            },
+            "rejected": rejected,
+            "collections": collections.to_json(),
+            "dropped_classes": dropped,
             "inputs": [r["path"] for r in results],
             "config": json.loads(settings.model_dump_json()),
         }

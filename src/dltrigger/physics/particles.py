@@ -10,10 +10,11 @@ isChHad, isNeuHad, isGamma, isEle, isMu, Charge``
 lepton's), ordered by ΔR to the lepton, descending as the reference (the lepton last), or
 ascending. Stored ragged: no padding rows (padding belongs to batch time, §3.1 quirks 4-5).
 
-Fixed against the reference (§11): ChPFIso subtracts the particle's own pT only for tracks
-(quirk 15 gave photons and neutral hadrons a -1 offset); Δφ wrapped at π (quirk 2); the
-track charge is the ``Charge`` member (the reference used sign(PID), which is the opposite
-of the charge for electrons and muons).
+Fixed against the reference (§11), each with a switch in :class:`ParticleListOptions` that
+restores it: ChPFIso subtracts the particle's own pT only for tracks (quirk 15 gave photons and
+neutral hadrons a -1 offset: ``reference_chpfiso``); Δφ wrapped at π (quirk 2, a selection
+option); the track charge is the ``Charge`` member (the reference used sign(PID), §3.1, which
+is the opposite of the charge for electrons and muons: ``charge_from_pid``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class ParticleListOptions:
     max_neutrals: int = 200
     own_track_dr: float = 1e-4
     order: Literal["descending", "ascending"] = "descending"
+    #: Quirk 15: ChPFIso - 1 for photons and neutral hadrons too (the reference's subtractPt).
+    reference_chpfiso: bool = False
+    #: The reference's track charge: sign(PID) instead of the Charge member (§3.1).
+    charge_from_pid: bool = False
 
 
 def _flat(array) -> np.ndarray:
@@ -75,7 +80,10 @@ def particle_lists(
             ak.singletons(lepton.pt), ak.singletons(lepton.eta), ak.singletons(lepton.phi),
             None, (0, 0, 0), "lepton", ak.singletons(lepton.charge),
         ),
-        (tracks.PT, tracks.Eta, tracks.Phi, tracks, (1, 0, 0), "track", tracks.Charge),
+        (
+            tracks.PT, tracks.Eta, tracks.Phi, tracks, (1, 0, 0), "track",
+            np.sign(tracks.PID) if options.charge_from_pid else tracks.Charge,
+        ),
         (photons.ET, photons.Eta, photons.Phi, None, (0, 0, 1), "photon", zeros(photons.ET)),
         (neutrals.ET, neutrals.Eta, neutrals.Phi, None, (0, 1, 0), "neutral", zeros(neutrals.ET)),
     ]  # fmt: skip
@@ -104,8 +112,8 @@ def particle_lists(
                     _flat(pf.pt), selection.cuts.isolation_cone, selection.wrap_at_pi,
                 )  # fmt: skip
                 rows[:, column] = sums / f_pt
-            if kind == "track":
-                rows[:, 10] -= 1.0  # its own pT is in the track map
+            if kind == "track" or options.reference_chpfiso:
+                rows[:, 10] -= 1.0  # a track's own pT is in the track map
             rows[:, 13:16] = onehot
         rows[:, 18] = _flat(charge)
         blocks.append((event, rows))

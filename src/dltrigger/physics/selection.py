@@ -8,8 +8,9 @@ Physically correct by default; each quirk of the reference (§11) that touches t
 has a switch in :class:`SelectionOptions` to reproduce it:
 
 - quirk 1 and 8: the reference takes the *first* isolated electron and the *first* isolated
-  muon in branch order and, when both exist, the one with the larger *Eta*; we take the
-  highest-pT isolated lepton (``lepton_choice="reference"`` restores theirs);
+  muon in branch order and, when both exist, the electron if its *Eta* is larger, else the
+  muon (its ``>``: the muon on a tie); we take the highest-pT isolated lepton
+  (``lepton_choice="reference"`` restores theirs);
 - quirk 2: Δφ wrapped at π, not 2π, in isolation cones (``wrap_at_pi=False`` restores it);
 - quirk 14: events with an empty track, photon or neutral-hadron map are kept
   (``reject_empty_maps=True`` rejects them as the reference did).
@@ -103,10 +104,24 @@ def lepton_candidates(events: ak.Array, options: SelectionOptions) -> ak.Array:
     return ak.with_field(candidates, total, "iso")
 
 
-def select_lepton(
+@dataclass(frozen=True)
+class SelectedEvents:
+    """The selection's result: which events pass, their lepton, and why the others failed."""
+
+    mask: np.ndarray  # bool per input event
+    lepton: ak.Array  # one record per selected event
+    rejected: dict[str, int]  # reason -> events
+
+
+#: Reasons an event fails the selection, as the manifests count them.
+NO_ISOLATED_LEPTON = "no isolated lepton"
+EMPTY_MAP = "empty track, photon or neutral-hadron map"
+
+
+def select_events(
     events: ak.Array, options: SelectionOptions = DEFAULT_SELECTION
-) -> tuple[np.ndarray, ak.Array]:
-    """The selected events (boolean mask) and their lepton (one record per selected event)."""
+) -> SelectedEvents:
+    """The one-isolated-lepton selection (module doc), with the rejections counted by reason."""
     candidates = lepton_candidates(events, options)
     isolated = candidates[candidates.iso < options.cuts.isolation_max]
     if options.lepton_choice == "highest_pt":
@@ -116,17 +131,28 @@ def select_lepton(
         first_e = ak.firsts(isolated[isolated.is_ele == 1])
         first_mu = ak.firsts(isolated[isolated.is_ele == 0])
         both = ~ak.is_none(first_e) & ~ak.is_none(first_mu)
-        use_mu = ak.is_none(first_e) | (
-            both & (ak.fill_none(first_mu.eta, 0) > ak.fill_none(first_e.eta, 0))
-        )
+        # The reference: the electron if its Eta is larger, else the muon (ties included).
+        electron_wins = ak.fill_none(first_e.eta, 0) > ak.fill_none(first_mu.eta, 0)
+        use_mu = ak.is_none(first_e) | (both & ~electron_wins)
         chosen = ak.where(use_mu, first_mu, first_e)
-    selected = ~ak.is_none(chosen)
+    has_lepton = ak.to_numpy(~ak.is_none(chosen))
+    mask = has_lepton.copy()
     if options.reject_empty_maps:
-        maps = pf_maps(events, options.cuts)
-        for pf in maps.values():
-            selected = selected & (ak.num(pf) > 0)
-    mask = ak.to_numpy(selected)
-    return mask, chosen[mask]
+        for pf in pf_maps(events, options.cuts).values():
+            mask &= ak.to_numpy(ak.num(pf) > 0)
+    rejected = {
+        NO_ISOLATED_LEPTON: int((~has_lepton).sum()),
+        EMPTY_MAP: int((has_lepton & ~mask).sum()),
+    }
+    return SelectedEvents(mask, chosen[mask], rejected)
+
+
+def select_lepton(
+    events: ak.Array, options: SelectionOptions = DEFAULT_SELECTION
+) -> tuple[np.ndarray, ak.Array]:
+    """The selected events (boolean mask) and their lepton (one record per selected event)."""
+    selected = select_events(events, options)
+    return selected.mask, selected.lepton
 
 
 def has_isolated_lepton(

@@ -136,7 +136,7 @@ def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
     try:
         return file_layout(path, tree_name, requested)
     except RootFileError as exc:
-        return ("error", exc.reason)
+        return exc
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,8 @@ def survey(
         bad[path] = error.reason
 
     for path, result in zip(paths, results, strict=True):
-        if isinstance(result, tuple):
-            reject(path, RootFileError(path, result[1]))
+        if isinstance(result, RootFileError):
+            reject(path, result)
             continue
         try:
             earlier = [(_earlier(good), union)] if union is not None else []

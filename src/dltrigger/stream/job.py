@@ -254,7 +254,7 @@ def stream(
     source = str(settings.input)
     if not is_remote(source) and not Path(source).is_dir():
         raise InputError(f"{source}: the input folder does not exist")
-    trigger = load_trigger(settings)
+    trigger = load_trigger(settings, config.features.collections)
     out = Path(settings.out)
     for name in OUTPUTS:
         (out / name).mkdir(parents=True, exist_ok=True)

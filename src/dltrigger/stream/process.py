@@ -16,8 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from ..errors import RootFileError
-from ..features.compute import PHYSICS_COLUMNS, compute_features
+from ..errors import FeaturesError, RootFileError
+from ..features.collections import ResolvedCollections, resolve_collections
+from ..features.compute import compute_features
 from ..io.paths import is_remote
 from ..train.metrics import CLASS_NAMES
 from .trigger import Trigger
@@ -55,13 +56,18 @@ def wait_until_written(path: str, settle: float, max_wait: float) -> None:
         time.sleep(min(settle, 0.25))
 
 
-def read_events(path: str, tree_name: str) -> pa.Table:
-    """Every event of ``path``'s tree, as the ingested columns the physics needs."""
+def read_events(path: str, tree_name: str, trigger: Trigger) -> tuple[pa.Table, ResolvedCollections]:
+    """Every event of ``path``'s tree, as the ingested columns the physics needs, and which
+    collection holds what."""
     from ..io.root_reader import check_not_truncated, infer_layout, open_tree, read_record_batch
 
     file, tree = open_tree(path, tree_name)
     with file:
-        layout = infer_layout(tree).select(list(PHYSICS_COLUMNS), path, tree_name)
+        layout = infer_layout(tree)
+        collections = resolve_collections(
+            trigger.features.collections, layout.top_names(), path
+        )
+        layout = layout.select(list(collections.names.values()), path, tree_name)
         check_not_truncated(path, file, tree, layout)
         if tree.num_entries == 0:
             raise RootFileError(path, f"tree {tree_name!r} has no entries")
@@ -69,7 +75,7 @@ def read_events(path: str, tree_name: str) -> pa.Table:
             batch = read_record_batch(tree, layout, 0, tree.num_entries, path)
         except Exception as exc:
             raise RootFileError(path, f"cannot read ({type(exc).__name__}: {exc})") from None
-    return pa.Table.from_batches([batch])
+    return pa.Table.from_batches([batch]), collections
 
 
 def quarantined(path: str, reason: str) -> pa.Table:
@@ -79,9 +85,10 @@ def quarantined(path: str, reason: str) -> pa.Table:
     return pa.Table.from_pydict(row, schema=OUTPUT_SCHEMA)
 
 
-def score_events(table: pa.Table, trigger: Trigger) -> pa.Table:
+def score_events(table: pa.Table, trigger: Trigger, collections: ResolvedCollections,
+                 where: str) -> pa.Table:  # fmt: skip
     """Output rows of a table of ingested events (with ``source_file`` and ``entry``)."""
-    computed = compute_features(table, trigger.features)
+    computed = compute_features(table, trigger.features, collections, where)
     scores = trigger.scores(computed.hlf, computed.rows, computed.counts)
     return output_rows(table, computed.events, computed.kept, scores, computed.hlf, trigger)
 
@@ -143,9 +150,13 @@ def process_parquet(path: str, trigger: Trigger) -> pa.Table:
     if {"hlf", "particles", "source_file", "entry"} <= set(names):
         table = pq.read_table(path, columns=["source_file", "entry", "hlf", "particles"])
         return score_feature_table(table, trigger)
-    needed = [*PHYSICS_COLUMNS, "source_file", "entry"]
-    if set(needed) <= set(names):
-        return score_events(pq.read_table(path, columns=needed), trigger)
+    if {"source_file", "entry"} <= set(names):
+        try:
+            collections = resolve_collections(trigger.features.collections, names, path)
+        except FeaturesError as exc:
+            return quarantined(path, str(exc).removeprefix(f"{path}: "))
+        needed = [*collections.names.values(), "source_file", "entry"]
+        return score_events(pq.read_table(path, columns=needed), trigger, collections, path)
     return quarantined(path, "neither a dltrigger features nor an ingest Parquet file "
                              f"(columns: {', '.join(names)})")  # fmt: skip
 
@@ -158,10 +169,12 @@ def process_file(
     if path.endswith(".parquet"):
         return process_parquet(path, trigger)
     try:
-        events = read_events(path, tree)
-        return score_events(events, trigger)
+        events, collections = read_events(path, tree, trigger)
+        return score_events(events, trigger, collections, path)
     except RootFileError as exc:
         return quarantined(path, exc.reason)
+    except FeaturesError as exc:
+        return quarantined(path, str(exc).removeprefix(f"{path}: "))
     except ValueError as exc:  # columns that are not Delphes collections
         return quarantined(path, f"not Delphes events ({exc})")
 

@@ -49,7 +49,7 @@ def score(config: Config, inputs: list[str], out: Path, overwrite: bool = False,
 
     settings = config.stream
     files = find_inputs(inputs)
-    trigger = load_trigger(settings)
+    trigger = load_trigger(settings, config.features.collections)
     spark = spark or get_spark(config.spark)
     udf = score_paths(trigger, settings.tree, settings.settle_seconds, settings.max_wait_seconds)
     paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(len(files))

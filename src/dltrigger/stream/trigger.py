@@ -3,7 +3,9 @@
 The model is the run's exported ``model.onnx`` (ONNX Runtime: no PyTorch in the scoring path),
 its inputs scaled with the run's ``scaling.json``; the features are computed with the settings
 of the dataset the run was trained on (its ``_manifest.json``), so the stream sees what the
-model saw in training. The working point is a cut on the summed scores of the accepted
+model saw in training. Only where to find the objects (``[features.collections]``) is the
+current configuration's, since files from another card may be scored with the same model:
+with ``preset = "auto"`` each file's collections are detected. The working point is a cut on the summed scores of the accepted
 classes.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import FeaturesConfig, StreamConfig, TrainConfig
+from ..config import CollectionsConfig, FeaturesConfig, StreamConfig, TrainConfig
 from ..errors import EvaluationError
 from ..train.data import Scaling
 from ..train.metrics import CLASS_NAMES
@@ -86,8 +88,13 @@ class Trigger:
         return accept_score, accept_score >= self.threshold
 
 
-def load_trigger(settings: StreamConfig) -> Trigger:
-    """The trigger of ``settings.model`` at ``settings``' working point; errors name the file."""
+def load_trigger(
+    settings: StreamConfig, collections: CollectionsConfig | None = None
+) -> Trigger:
+    """The trigger of ``settings.model`` at ``settings``' working point; errors name the file.
+
+    ``collections`` (the current ``[features.collections]``) says where the objects are in
+    the scored files; unset: auto-detected per file."""
     folder = Path(settings.model)
     for name in ("config.json", "scaling.json", "model.onnx"):
         if not (folder / name).exists():
@@ -102,7 +109,9 @@ def load_trigger(settings: StreamConfig) -> Trigger:
         onnx=str((folder / "model.onnx").resolve()),
         scaling=Scaling.from_file(folder / "scaling.json"),
         max_particles=config.max_particles,
-        features=_training_features(config),
+        features=_training_features(config).model_copy(
+            update={"collections": collections or CollectionsConfig()}
+        ),
         accept=accept,
         threshold=settings.threshold if settings.threshold is not None else 0.5,
         batch_size=settings.batch_size,
