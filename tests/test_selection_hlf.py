@@ -73,7 +73,7 @@ def reference_event(event, lepton_choice="highest_pt", wrap_at_pi=True):
         electrons = [c for c in isolated if c[7] == 1.0]
         muons = [c for c in isolated if c[7] == 0.0]
         if electrons and muons:
-            lepton = muons[0] if muons[0][1] > electrons[0][1] else electrons[0]
+            lepton = electrons[0] if electrons[0][1] > muons[0][1] else muons[0]
         else:
             lepton = (electrons or muons)[0]
     jets = [j for j in event["Jet"] if j["PT"] > 30.0 and abs(j["Eta"]) < 2.6]

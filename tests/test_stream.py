@@ -71,7 +71,8 @@ def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
 def test_stream_features_equal_the_features_stage(run, generated, features_dataset, tmp_path):
     trigger = load_trigger(settings(run, tmp_path))
     path = generated.files("ttbar")[0]
-    rows = score_events(read_events(str(path), "Delphes"), trigger)
+    events, collections = read_events(str(path), "Delphes", trigger)
+    rows = score_events(events, trigger, collections, str(path))
     assert len(rows) == uproot.open(path)["Delphes"].num_entries
     full = pq.read_table(features_dataset / "full", columns=["source_file", "entry", "hlf"])
     mine = full.filter(np.array([s.endswith(path.name) for s in full["source_file"].to_pylist()]))

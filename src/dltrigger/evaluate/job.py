@@ -39,6 +39,18 @@ def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200)
     """Every metric of one model's test-split scores (pure numpy)."""
     classes: dict[str, Any] = {}
     for signal, name in enumerate(CLASS_NAMES):
+        positives = int((labels == signal).sum())
+        if positives in (0, len(labels)):
+            # A class with no test event (e.g. dropped by the features stage): no ROC curve,
+            # so no AUC nor working point, rather than a number made up.
+            classes[name] = {
+                "auc": None,
+                "auc_error": None,
+                "signal_events": positives,
+                "background_events": len(labels) - positives,
+                "absent": "no test event of this class" if positives == 0 else "no background",
+            }
+            continue
         roc = one_vs_rest(labels, scores, signal)
         points = {
             f"{efficiency:g}": vars(at_background_efficiency(roc, efficiency))
@@ -105,11 +117,13 @@ def evaluate(
                 ),
             }
             for signal, name in enumerate(CLASS_NAMES):
-                curves[name][label] = one_vs_rest(labels, scores, signal)
+                if "absent" not in metrics["classes"][name]:
+                    curves[name][label] = one_vs_rest(labels, scores, signal)
             results["models"][label] = metrics
         results["roc_plots"] = {
             name: plots.save(plots.roc_figure(by_model, name), folder / f"roc_{_slug(name)}.png")
             for name, by_model in curves.items()
+            if by_model
         }
         results["comparison"] = compare(scored, bootstrap)
         results["manifest"] = _manifest(Path(data))
@@ -132,6 +146,8 @@ def compare(scored: dict[str, tuple[str, np.ndarray, np.ndarray]], bootstrap: in
     classes = {}
     for signal, name in enumerate(CLASS_NAMES):
         is_signal = labels == signal
+        if is_signal.all() or not is_signal.any():
+            continue  # no AUC for a class without test events
         difference = (roc_curve(is_signal, scores[:, signal]).auc
                       - roc_curve(is_signal, base_scores[:, signal]).auc)  # fmt: skip
         error = bootstrap_auc_difference(

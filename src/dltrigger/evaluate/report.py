@@ -107,6 +107,9 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
     for name, m in models.items():
         for c in CLASS_NAMES:
             cls = m["classes"][c]
+            if "absent" in cls:
+                rows.append([name, c, *(f"— ({cls['absent']})",) * 4])
+                continue
             points = cls["signal_efficiency_at_background"]
             few = {t: float(t) * cls["background_events"] < FEW_EVENTS for t in points}
             cells = [
@@ -180,6 +183,8 @@ def _stage_rows(stages: dict[str, dict]) -> list[list[str]]:
 
 def auc_text(cls: dict[str, Any]) -> str:
     """``0.9876 ± 0.0012``, or the AUC alone when there is no bootstrap error."""
+    if cls.get("auc") is None:
+        return f"— ({cls.get('absent', 'no AUC')})"
     error = cls.get("auc_error")
     if error is None or math.isnan(error):
         return f"{cls['auc']:.4f}"

@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import uproot
 
-from ..errors import BranchNotFoundError, RootFileError, SchemaMismatchError, did_you_mean
+from ..errors import BranchNotFoundError, RootFileError, SchemaMismatchError
 
 #: TObject bookkeeping members of every Delphes class: never physics, skipped.
 BOOKKEEPING_MEMBERS = frozenset({"fUniqueID", "fBits"})
@@ -145,7 +145,8 @@ class TreeLayout:
         return paths + [s.branch for s in self.scalars]
 
     def select(self, requested: list[str], path: str = "?", tree: str = "?") -> TreeLayout:
-        """The layout restricted to ``requested`` collections, ``C.M`` members and scalars."""
+        """The layout restricted to ``requested`` collections, ``C.M`` members and scalars, in
+        the order requested (a member's collection where it is first named)."""
         if not requested:
             return self
         members: dict[str, list[Column]] = {}
@@ -167,17 +168,18 @@ class TreeLayout:
                     members[outer].append(found)
             else:
                 raise self._missing(name, path, tree)
-        collections = tuple(
-            Collection(c.name, tuple(members[c.name])) for c in self.collections if c.name in members
-        )
-        return TreeLayout(collections, tuple(s for s in self.scalars if s in scalars), self.skipped)
+        # In the order asked for, so that files that order their branches differently agree.
+        collections = tuple(Collection(name, tuple(found)) for name, found in members.items())
+        return TreeLayout(collections, tuple(scalars), self.skipped)
 
     def _missing(self, name: str, path: str, tree: str) -> RootFileError:
         if name in self.skipped:
             return RootFileError(
                 path, f"branch {name!r} of tree {tree!r} cannot be read: {self.skipped[name]}"
             )
-        return BranchNotFoundError(path, tree, name, self.names())
+        # A collection's name is compared with collections and scalars, a member with members.
+        candidates = self.names() if "." in name else self.top_names()
+        return BranchNotFoundError(path, tree, name, candidates)
 
     def arrow_schema(self, source_columns: bool = True) -> pa.Schema:
         fields = [pa.field(c.name, c.arrow_type) for c in self.collections]
@@ -350,21 +352,15 @@ def _bound(expected: Column, here: Column, name: str, path: str, tree: str) -> C
 
 
 def missing_names(layout: TreeLayout, union: TreeLayout) -> list[str]:
-    """What ``union`` has and ``layout`` lacks: whole collections, then ``C.M`` members."""
-    missing = []
-    for collection in union.collections:
-        present = layout.collection(collection.name)
-        if present is None:
-            missing.append(collection.name)
-            continue
-        missing += [
-            f"{collection.name}.{m.name}"
-            for m in collection.members
-            if present.member(m.name) is None
-        ]
-    missing += [s.name for s in union.scalars if layout.scalar(s.name) is None]
-    return missing
-
-
-def nearest(name: str, names: Iterable[str]) -> str:
-    return did_you_mean(name, names)
+    """What ``union`` has and ``layout`` lacks: whole collections and scalars first, then
+    ``C.M`` members of collections both have."""
+    whole = [c.name for c in union.collections if layout.collection(c.name) is None]
+    whole += [s.name for s in union.scalars if layout.scalar(s.name) is None]
+    members = [
+        f"{c.name}.{m.name}"
+        for c in union.collections
+        if layout.collection(c.name) is not None
+        for m in c.members
+        if layout.collection(c.name).member(m.name) is None
+    ]
+    return whole + members
