@@ -129,8 +129,11 @@ def test_missing_values_are_named_not_dropped():
     assert "?" not in str(clean.type)
 
 
-def reference_particles(event, lepton_row):
-    """The particle rows of one event with plain loops (order: descending ΔR to the lepton)."""
+def reference_particles(event, lepton_row, quirks=False):
+    """The particle rows of one event with plain loops (order: descending ΔR to the lepton).
+
+    ``quirks``: as the reference's code, Δφ wrapped at 2π in the cones, ChPFIso minus 1 for
+    every particle (quirk 15), track charge sign(PID) (§3.1)."""
     l_eta, l_phi = lepton_row[5], lepton_row[6]
     tracks = [t for t in event["EFlowTrack"] if t["PT"] > 0.5]
     photons = [p for p in event["EFlowPhoton"] if p["ET"] > 1.0][:150]
@@ -158,8 +161,9 @@ def reference_particles(event, lepton_row):
 
     rows = [lepton_row]
     kept = [t for t in tracks if dr(t["Eta"], t["Phi"]) > 1e-4][:450]
+    wrap = not quirks
     for t in kept:
-        isos = [pf_iso(t["PT"], t["Eta"], t["Phi"], m) for m in maps]
+        isos = [pf_iso(t["PT"], t["Eta"], t["Phi"], m, wrap_at_pi=wrap) for m in maps]
         isos[0] -= 1.0
         rows.append(
             [
@@ -173,12 +177,14 @@ def reference_particles(event, lepton_row):
                 0,
                 0,
                 0,
-                t["Charge"],
+                math.copysign(1.0, t["PID"]) if quirks else t["Charge"],
             ]
         )
     for kind, items in ((2, photons), (1, neutrals)):
         for p in items:
-            isos = [pf_iso(p["ET"], p["Eta"], p["Phi"], m) for m in maps]
+            isos = [pf_iso(p["ET"], p["Eta"], p["Phi"], m, wrap_at_pi=wrap) for m in maps]
+            if quirks:
+                isos[0] -= 1.0
             onehot = [0, 1, 0] if kind == 1 else [0, 0, 1]
             rows.append([*four(p["ET"], p["Eta"], p["Phi"]), 0, 0, 0, *isos, *onehot, 0, 0, 0])
     keyed = sorted(enumerate(rows), key=lambda r: (-dr(r[1][5], r[1][6]), r[0]))
@@ -193,12 +199,22 @@ def neutrals_all(event):
     return [n for n in event["EFlowNeutralHadron"] if n["ET"] > 1.0]
 
 
-def test_particle_lists_match_the_loop_reference(generated):
-    from dltrigger.physics.particles import PARTICLE_FEATURES, particle_lists
+@pytest.mark.parametrize("quirks", [False, True], ids=["fixed", "every-quirk-switch-on"])
+def test_particle_lists_match_the_loop_reference(generated, quirks):
+    from dltrigger.physics.particles import (
+        PARTICLE_FEATURES,
+        ParticleListOptions,
+        particle_lists,
+    )
 
     events = load_events(generated.files("ttbar")[0])[:40]
-    mask, lepton = select_lepton(events)
-    lists = particle_lists(events[mask], lepton)
+    selection = (
+        SelectionOptions(lepton_choice="reference", wrap_at_pi=False) if quirks
+        else SelectionOptions()
+    )  # fmt: skip
+    options = ParticleListOptions(reference_chpfiso=quirks, charge_from_pid=quirks)
+    mask, lepton = select_lepton(events, selection)
+    lists = particle_lists(events[mask], lepton, selection, options)
     assert len(lists) == int(mask.sum()) > 10
     for event, lep, rows in zip(
         events[mask].to_list(), lepton.to_list(), lists.to_list(), strict=True
@@ -209,7 +225,7 @@ def test_particle_lists_match_the_loop_reference(generated):
             pt, eta, phi, 0, 0, 0, lep["iso_ch"], lep["iso_gamma"], lep["iso_neu"], 0, 0, 0,
             lep["is_ele"], 1 - lep["is_ele"], lep["charge"],
         ]  # fmt: skip
-        expected = reference_particles(event, lepton_row)
+        expected = reference_particles(event, lepton_row, quirks)
         assert len(rows) == len(expected)
         assert all(len(r) == len(PARTICLE_FEATURES) for r in rows)
         # float32 storage: 1e-6 relative on the values, absolute 1e-5 near zero.
