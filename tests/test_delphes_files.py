@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -35,8 +34,8 @@ from dltrigger.errors import (
 )
 from dltrigger.features.job import features
 from dltrigger.ingest.job import REPORT_NAME, ingest
-from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 from dltrigger.io.root_layout import TreeLayout, unify
+from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 
 pytestmark = pytest.mark.spark
 
@@ -65,12 +64,12 @@ def leaf_branches(tree) -> dict[str, object]:
 @pytest.mark.parametrize("name", NAMES)
 def test_fixture_is_genuine_delphes_layout(name):
     with uproot.open(fixture(name)) as file:
-        assert "ProcessID0;1" in file.keys()  # the TRefs' process
+        assert "ProcessID0;1" in file  # the TRefs' process
         tree = file["Delphes"]
         assert tree.num_entries == 25
         paths = leaf_branches(tree)
         assert "Electron/Electron.PT" in paths and "Muon/Muon.PT" in paths
-        assert "MuonTight" not in tree.keys()
+        assert "MuonTight" not in tree
         assert tree["Jet/Jet.BTag"].typename == "uint32_t[]"
         assert tree.keys()[0] == "Event"
         if (SHARED / name).exists():  # the same events as the shared original, bit for bit
@@ -103,7 +102,7 @@ def test_every_member_is_a_column_or_a_reported_skip(name):
         }  # fmt: skip
     assert batch.num_rows == 25
     jets = ak.from_arrow(batch.column("Jet"))
-    assert ak.all(jets.PT == raw["Jet/Jet.PT"])
+    assert ak.all(raw["Jet/Jet.PT"] == jets.PT)
     # unsigned widened, values intact
     jet_type = batch.schema.field("Jet").type.value_type
     assert jet_type.field("BTag").type == pa.int64()
@@ -117,7 +116,7 @@ def test_every_member_is_a_column_or_a_reported_skip(name):
     fat = ak.from_arrow(batch.column("FatJet"))
     vector = raw["FatJet/FatJet.SoftDroppedJet"]
     assert ak.all(fat.SoftDroppedJet.px == vector.fP.fX)
-    assert ak.all(fat.SoftDroppedJet.E == vector.fE)
+    assert ak.all(vector.fE == fat.SoftDroppedJet.E)
     trimmed = raw["Jet/Jet.TrimmedP4[5]"]
     assert ak.all(jets.TrimmedP4.pz == trimmed.fP.fZ)
     assert ak.num(jets.TrimmedP4, axis=2).tolist() == ak.num(trimmed, axis=2).tolist()
@@ -170,7 +169,9 @@ def test_spark_source_reads_whole_collections(spark):
     assert sum(r.ht for r in rows) == pytest.approx(expected, rel=1e-6)
     assert all(len(f) == 5 for r in rows for f in r.FracPt)
     assert dict(df.dtypes)["Jet"].count("BTag:bigint") == 1
-    with pytest.raises(Exception, match=r"no branch or collection 'MuonTight'.*did you mean 'Muon'"):
+    with pytest.raises(
+        Exception, match=r"no branch or collection 'MuonTight'.*did you mean 'Muon'"
+    ):
         spark.read.format("root").option("branches", "MuonTight").load(fixture(NAMES[0])).count()
 
 
@@ -298,11 +299,18 @@ def test_types_that_cannot_be_reconciled_name_both_files():
     def layout(dtype: str) -> TreeLayout:
         return TreeLayout((Collection("Jet", (Column("BTag", "Jet.BTag", dtype),)),), ())
 
-    assert unify([("a.root", layout("<i4")), ("b.root", layout("<i8"))]).collections[0].members[
-        0
-    ].dtype == "<i8"
-    with pytest.raises(SchemaMismatchError, match=r"b\.root: branch 'Jet\.BTag' of tree "
-                                                  r"'Delphes' is float32 here but int32 in a\.root"):
+    assert (
+        unify([("a.root", layout("<i4")), ("b.root", layout("<i8"))])
+        .collections[0]
+        .members[0]
+        .dtype
+        == "<i8"
+    )
+    with pytest.raises(
+        SchemaMismatchError,
+        match=r"b\.root: branch 'Jet\.BTag' of tree "
+        r"'Delphes' is float32 here but int32 in a\.root",
+    ):
         unify([("a.root", layout("<i4")), ("b.root", layout("<f4"))])
 
 
@@ -345,7 +353,7 @@ def test_score_and_stream_take_genuine_files(genuine_run, spark, tmp_path):
     from dltrigger.stream.job import stream
     from dltrigger.stream.score import score
 
-    root, config, _ = genuine_run
+    root, _, _ = genuine_run
     run = root / "runs" / "hlf"
     settings = StreamConfig(model=run, threshold=0.5, input=str(tmp_path / "in"),
                             out=tmp_path / "stream", settle_seconds=0)  # fmt: skip

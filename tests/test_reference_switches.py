@@ -51,7 +51,8 @@ def events(*items) -> ak.Array:
     return ak.Array(list(items))
 
 
-def rows_of(options: ParticleListOptions, selection: SelectionOptions = SelectionOptions()):
+def rows_of(options: ParticleListOptions, selection: SelectionOptions | None = None):
+    selection = selection or SelectionOptions()
     sample = events(event())
     mask, lepton = select_lepton(sample, selection)
     return np.asarray(particle_lists(sample[mask], lepton, selection, options)[0].to_list())

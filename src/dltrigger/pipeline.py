@@ -102,6 +102,19 @@ def why_stale(stage: Stage, record: dict | None) -> str | None:
     return None
 
 
+def features_note(manifest: dict) -> str:
+    """What a user should know of a features run: the collections read, classes dropped."""
+    from .features.collections import ResolvedCollections
+
+    note = ResolvedCollections(**manifest["collections"]).describe()
+    for dropped in manifest.get("dropped_classes", []):
+        note += (
+            f"; class {dropped['class']} dropped: none of its {dropped['events']} events "
+            "passes the selection"
+        )
+    return note
+
+
 def _train_config(config: Config, model: str) -> TrainConfig:
     settings = config.train.model_copy(update={"model": model, "overwrite": True})
     if config.train.out is not None and len(config.run.models) > 1:
@@ -176,11 +189,13 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     def run_features() -> dict:
         manifests = features(overwriting("features"), spark=spark, progress=progress)
-        efficiency = manifests["full"]["selection_efficiency"].values()
+        full = manifests["full"]
+        efficiency = full["selection_efficiency"].values()
         return {
             "items": sum(e["events"] for e in efficiency),
             "unit": "events in",
             "selected": sum(e["selected"] for e in efficiency),
+            "note": features_note(full),
         }
 
     stages.append(

@@ -101,6 +101,17 @@ def add_commands(commands) -> None:
     feat.add_argument(
         "--balance", action=argparse.BooleanOptionalAction, default=None, help="write balanced/"
     )
+    feat.add_argument(
+        "--collections",
+        choices=["auto", "cms", "phase2", "dltrigger"],
+        help="collection names of a card: cms (Muon), phase2 or dltrigger (MuonTight); "
+        "auto (default): detected from the ingested columns",
+    )
+    feat.add_argument(
+        "--empty-classes",
+        choices=["error", "drop"],
+        help="a class with no selected event: stop (default) or write the datasets without it",
+    )
     feat.add_argument("--overwrite", action="store_true", default=None, help="replace the output")
     feat.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(feat)
@@ -153,10 +164,17 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _features(args: argparse.Namespace) -> int:
     from ..features.job import features
+    from ..pipeline import features_note
 
+    config = config_for(args)
+    collections = None
+    if args.collections:
+        collections = config.features.collections.model_copy(update={"preset": args.collections})
     config = with_overrides(
-        config_for(args),
+        config,
         "features",
+        collections=collections,
+        empty_classes=args.empty_classes,
         input=args.input,
         out=args.out,
         test_fraction=args.test_fraction,
@@ -175,4 +193,5 @@ def _features(args: argparse.Namespace) -> int:
         + f"; {full['bytes_per_event']:.0f} bytes/event on disk vs "
         f"{full['padded_bytes_per_event']} padded; {full['seconds']:.1f} s"
     )
+    print(features_note(full))
     return 0

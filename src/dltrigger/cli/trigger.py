@@ -16,6 +16,11 @@ def _add_trigger_options(parser: argparse.ArgumentParser) -> None:
         "--background-efficiency", type=float, help="working point on the run's test split"
     )
     parser.add_argument("--threshold", type=float, help="explicit cut on the summed score")
+    parser.add_argument(
+        "--collections",
+        choices=["auto", "cms", "phase2", "dltrigger"],
+        help="collection names of the scored files' card (default auto: detected per file)",
+    )
 
 
 def add_commands(commands) -> None:
@@ -62,8 +67,12 @@ def add_commands(commands) -> None:
 
 
 def _trigger_overrides(args: argparse.Namespace, **more):
+    config = config_for(args)
+    if args.collections:
+        collections = config.features.collections.model_copy(update={"preset": args.collections})
+        config = with_overrides(config, "features", collections=collections)
     return with_overrides(
-        config_for(args),
+        config,
         "stream",
         model=args.model,
         accept_classes=comma_list(args.accept) if args.accept else None,

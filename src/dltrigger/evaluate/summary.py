@@ -44,4 +44,7 @@ def print_stages(outcomes) -> None:
         )
     total = sum(o.seconds for o in outcomes)
     Console().print(table)
+    for outcome in outcomes:
+        if outcome.facts.get("note"):
+            Console().print(f"{outcome.name}: {outcome.facts['note']}", highlight=False)
     Console().print(f"stages run in {total:.1f} s")

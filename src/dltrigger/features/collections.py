@@ -115,8 +115,7 @@ def resolve_collections(
                 f" (try [features.collections] {role} = one of: {', '.join(known)})"
             )
             raise FeaturesError(
-                f"{where}: no collection {name!r} for the {role.replace('_', ' ')} "
-                f"({origin}){hint}"
+                f"{where}: no collection {name!r} for the {role.replace('_', ' ')} ({origin}){hint}"
             )
     return ResolvedCollections(names, origin)
 

@@ -77,7 +77,9 @@ def input_collections(inputs: list[InputFile], settings: FeaturesConfig) -> Reso
     import pyarrow.parquet as pq
 
     columns = pq.read_schema(inputs[0].path).names
-    return resolve_collections(settings.collections, columns, str(Path(inputs[0].path).parent.parent))
+    return resolve_collections(
+        settings.collections, columns, str(Path(inputs[0].path).parent.parent)
+    )
 
 
 def process_file(

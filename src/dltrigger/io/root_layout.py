@@ -295,7 +295,9 @@ def unify(layouts: Iterable[tuple[str, TreeLayout]], tree: str = "Delphes") -> T
             dtype = _merged_dtype(seen, column)
             if dtype is None:
                 name = ".".join(k for k in key if k)
-                raise SchemaMismatchError(path, tree, name, column.describe(), where, seen.describe())
+                raise SchemaMismatchError(
+                    path, tree, name, column.describe(), where, seen.describe()
+                )
             columns[key] = (replace(seen, dtype=dtype.str), where)
     collections: dict[str, list[Column]] = {}
     scalars: list[Column] = []

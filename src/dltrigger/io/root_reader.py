@@ -10,7 +10,6 @@ Spark data source.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import awkward as ak
 import numpy as np
@@ -23,13 +22,14 @@ from .root_layout import (  # noqa: F401 (re-exported: the reader's public names
     ENTRY_COLUMN,
     LORENTZ_FIELDS,
     SOURCE_FILE_COLUMN,
-    Column,
     Collection,
+    Column,
     TreeLayout,
     bind,
     infer_layout,
     unify,
 )
+
 
 def open_file(path: str, timeout: float = 30.0):
     """Open a ROOT file (local or ``root://``), turning every failure into a RootFileError."""
@@ -163,9 +163,7 @@ def read_record_batch(
         counts = ak.to_numpy(ak.num(first, axis=1))
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(counts, out=offsets[1:])
-        children = [
-            _values(ak.flatten(arrays[m.branch], axis=1), m) for m in collection.members
-        ]
+        children = [_values(ak.flatten(arrays[m.branch], axis=1), m) for m in collection.members]
         struct = pa.StructArray.from_arrays(children, names=[m.name for m in collection.members])
         columns.append(pa.ListArray.from_arrays(pa.array(offsets), struct))
     for scalar in layout.scalars:

@@ -336,7 +336,9 @@ class RootReader(DataSourceReader):
         self.batch_bytes = batch_bytes
         #: Spark's Arrow reader takes no fixed-size lists: make them plain lists (ingest keeps
         #: them fixed in Parquet).
-        self.spark_schema = _spark_schema(layout.arrow_schema(source_columns)) if spark_types else None
+        self.spark_schema = (
+            _spark_schema(layout.arrow_schema(source_columns)) if spark_types else None
+        )
         #: One record per file slice read (entries, compressed bytes) or skipped (the reason).
         self.records: list[dict] = []
 
@@ -377,9 +379,9 @@ class RootReader(DataSourceReader):
             with file:
                 starts = cluster_starts(tree, layout)
                 entries = slice_entries(piece.index, piece.count, tree.num_entries, starts)
-                per_entry = sum(
-                    tree[b].uncompressed_bytes for b in layout.branch_paths()
-                ) / max(tree.num_entries, 1)
+                per_entry = sum(tree[b].uncompressed_bytes for b in layout.branch_paths()) / max(
+                    tree.num_entries, 1
+                )
                 batches = batch_ranges(
                     entries, starts, per_entry, self.batch_events, self.batch_bytes
                 )

@@ -56,7 +56,9 @@ def wait_until_written(path: str, settle: float, max_wait: float) -> None:
         time.sleep(min(settle, 0.25))
 
 
-def read_events(path: str, tree_name: str, trigger: Trigger) -> tuple[pa.Table, ResolvedCollections]:
+def read_events(
+    path: str, tree_name: str, trigger: Trigger
+) -> tuple[pa.Table, ResolvedCollections]:
     """Every event of ``path``'s tree, as the ingested columns the physics needs, and which
     collection holds what."""
     from ..io.root_reader import check_not_truncated, infer_layout, open_tree, read_record_batch
@@ -64,9 +66,7 @@ def read_events(path: str, tree_name: str, trigger: Trigger) -> tuple[pa.Table, 
     file, tree = open_tree(path, tree_name)
     with file:
         layout = infer_layout(tree)
-        collections = resolve_collections(
-            trigger.features.collections, layout.top_names(), path
-        )
+        collections = resolve_collections(trigger.features.collections, layout.top_names(), path)
         layout = layout.select(list(collections.names.values()), path, tree_name)
         check_not_truncated(path, file, tree, layout)
         if tree.num_entries == 0:

@@ -5,8 +5,8 @@ its inputs scaled with the run's ``scaling.json``; the features are computed wit
 of the dataset the run was trained on (its ``_manifest.json``), so the stream sees what the
 model saw in training. Only where to find the objects (``[features.collections]``) is the
 current configuration's, since files from another card may be scored with the same model:
-with ``preset = "auto"`` each file's collections are detected. The working point is a cut on the summed scores of the accepted
-classes.
+with ``preset = "auto"`` each file's collections are detected. The working point is a cut on
+the summed scores of the accepted classes.
 """
 
 from __future__ import annotations
@@ -88,9 +88,7 @@ class Trigger:
         return accept_score, accept_score >= self.threshold
 
 
-def load_trigger(
-    settings: StreamConfig, collections: CollectionsConfig | None = None
-) -> Trigger:
+def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None = None) -> Trigger:
     """The trigger of ``settings.model`` at ``settings``' working point; errors name the file.
 
     ``collections`` (the current ``[features.collections]``) says where the objects are in
