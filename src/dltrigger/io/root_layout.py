@@ -114,6 +114,9 @@ class TreeLayout:
     scalars: tuple[Column, ...]
     #: Branches left out of the layout (full name, e.g. ``Jet.Constituents``), with the reason.
     skipped: dict[str, str] = field(default_factory=dict, compare=False)
+    #: Every collection and flat branch of the tree, also those not inferred (``only``):
+    #: the names an error suggests from.
+    available: tuple[str, ...] = field(default=(), compare=False)
 
     def collection(self, name: str) -> Collection | None:
         return next((c for c in self.collections if c.name == name), None)
@@ -170,7 +173,7 @@ class TreeLayout:
                 raise self._missing(name, path, tree)
         # In the order asked for, so that files that order their branches differently agree.
         collections = tuple(Collection(name, tuple(found)) for name, found in members.items())
-        return TreeLayout(collections, tuple(scalars), self.skipped)
+        return TreeLayout(collections, tuple(scalars), self.skipped, self.available)
 
     def _missing(self, name: str, path: str, tree: str) -> RootFileError:
         if name in self.skipped:
@@ -178,7 +181,7 @@ class TreeLayout:
                 path, f"branch {name!r} of tree {tree!r} cannot be read: {self.skipped[name]}"
             )
         # A collection's name is compared with collections and scalars, a member with members.
-        candidates = self.names() if "." in name else self.top_names()
+        candidates = self.names() if "." in name else (self.available or self.top_names())
         return BranchNotFoundError(path, tree, name, candidates)
 
     def arrow_schema(self, source_columns: bool = True) -> pa.Schema:
@@ -229,8 +232,22 @@ def member_column(name: str, path: str, branch) -> Column | str:
     return f"{typename}: a type the reader does not convert ({interpretation})"
 
 
-def infer_layout(tree) -> TreeLayout:
-    """The columns a tree offers (see module doc)."""
+def top_level_names(tree) -> list[str]:
+    """The tree's collections and flat branches by name, without reading any branch's type
+    (cheap: for choosing what to read)."""
+    names = []
+    for name in tree.keys(recursive=False):
+        base = name.split(".", 1)[0] if "." in name else name
+        if not name.endswith("_size") and base not in names:
+            names.append(base)
+    return names
+
+
+def infer_layout(tree, only: Iterable[str] | None = None) -> TreeLayout:
+    """The columns a tree offers (see module doc); ``only``: just these collections and
+    scalars (the types of the other branches are not even looked at: reading a genuine Delphes
+    file's ~440 branch types takes about as long as opening it)."""
+    wanted = None if only is None else {name.split(".", 1)[0] for name in only}
     members: dict[str, list[Column]] = {}
     scalars: list[Column] = []
     skipped: dict[str, str] = {}
@@ -239,6 +256,8 @@ def infer_layout(tree) -> TreeLayout:
             continue  # a split parent such as Delphes' "Electron": its leaves are read instead
         name = branch.name
         collection, _, member = name.partition(".")
+        if wanted is not None and collection not in wanted and name.replace(".", "_") not in wanted:
+            continue
         if member in BOOKKEEPING_MEMBERS:
             skipped[name] = "TObject bookkeeping member"
             continue
@@ -256,7 +275,7 @@ def infer_layout(tree) -> TreeLayout:
     # The counters are implied by the collections' list lengths.
     scalars = [s for s in scalars if not (s.name.endswith("_size") and s.name[:-5] in members)]
     collections = tuple(Collection(n, tuple(m)) for n, m in members.items())
-    return TreeLayout(collections, tuple(scalars), skipped)
+    return TreeLayout(collections, tuple(scalars), skipped, tuple(top_level_names(tree)))
 
 
 def _merged_dtype(a: Column, b: Column) -> np.dtype | None:
@@ -323,7 +342,9 @@ def bind(expected: TreeLayout, found: TreeLayout, path: str, tree: str = "Delphe
     for collection in expected.collections:
         present = found.collection(collection.name)
         if present is None:
-            raise BranchNotFoundError(path, tree, collection.name, found.top_names())
+            raise BranchNotFoundError(
+                path, tree, collection.name, found.available or found.top_names()
+            )
         members = []
         for member in collection.members:
             here = present.member(member.name)
@@ -339,7 +360,7 @@ def bind(expected: TreeLayout, found: TreeLayout, path: str, tree: str = "Delphe
     for scalar in expected.scalars:
         here = found.scalar(scalar.name)
         if here is None:
-            raise BranchNotFoundError(path, tree, scalar.name, found.top_names())
+            raise BranchNotFoundError(path, tree, scalar.name, found.available or found.top_names())
         scalars.append(_bound(scalar, here, scalar.name, path, tree))
     return TreeLayout(tuple(collections), tuple(scalars), found.skipped)
 

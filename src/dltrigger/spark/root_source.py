@@ -128,7 +128,7 @@ def file_layout(path: str, tree_name: str, requested: list[str]) -> TreeLayout:
     """One file's layout, restricted to ``requested`` (errors name the file and branch)."""
     file, tree = open_tree(path, tree_name)
     with file:
-        return infer_layout(tree).select(requested, path, tree_name)
+        return infer_layout(tree, requested or None).select(requested, path, tree_name)
 
 
 def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
@@ -360,7 +360,8 @@ class RootReader(DataSourceReader):
             self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         try:
-            layout = bind(self.layout, infer_layout(tree), piece.path, self.tree_name)
+            found = infer_layout(tree, self.layout.top_names())
+            layout = bind(self.layout, found, piece.path, self.tree_name)
             check_not_truncated(piece.path, file, tree, layout)
         except RootFileError as exc:
             file.close()

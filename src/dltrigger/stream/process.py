@@ -61,13 +61,14 @@ def read_events(
 ) -> tuple[pa.Table, ResolvedCollections]:
     """Every event of ``path``'s tree, as the ingested columns the physics needs, and which
     collection holds what."""
+    from ..io.root_layout import top_level_names
     from ..io.root_reader import check_not_truncated, infer_layout, open_tree, read_record_batch
 
     file, tree = open_tree(path, tree_name)
     with file:
-        layout = infer_layout(tree)
-        collections = resolve_collections(trigger.features.collections, layout.top_names(), path)
-        layout = layout.select(list(collections.names.values()), path, tree_name)
+        collections = resolve_collections(trigger.features.collections, top_level_names(tree), path)
+        names = list(collections.names.values())
+        layout = infer_layout(tree, names).select(names, path, tree_name)
         check_not_truncated(path, file, tree, layout)
         if tree.num_entries == 0:
             raise RootFileError(path, f"tree {tree_name!r} has no entries")
