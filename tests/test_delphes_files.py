@@ -368,3 +368,30 @@ def test_score_and_stream_take_genuine_files(genuine_run, spark, tmp_path):
     streamed = stream(Config(stream=settings), spark=spark, available_now=True, quiet=True)
     assert streamed["events"] == 25 and streamed["quarantined"] == []
     assert streamed["selected"] == manifest["selection_efficiency"]["ttbar"]["selected"]
+
+
+def test_spark_source_schema_from_the_first_file_checks_the_others(spark, generated, tmp_path):
+    from dltrigger.spark.root_source import register
+
+    register(spark)
+    mine = str(generated_file(generated, tmp_path))
+    fast = spark.read.format("root").option("schemaFrom", "first")
+    alike = fast.load([fixture(NAMES[0]), fixture(NAMES[1])])
+    merged = spark.read.format("root").load([fixture(NAMES[0]), fixture(NAMES[1])])
+    assert alike.schema == merged.schema and alike.count() == 50
+    # a generated file after a genuine one: named, not read with a narrower schema
+    with pytest.raises(Exception, match=r"wjets_0\.root: has MuonTight that the first file "
+                                        r"lacks.*schemaFrom=all"):  # fmt: skip
+        fast.load([fixture(NAMES[0]), mine]).count()
+    with pytest.raises(Exception, match=r"lacks .*, which .* has"):
+        spark.read.format("root").load([fixture(NAMES[0]), mine]).count()
+
+
+def test_ingest_of_alike_files_opens_only_the_first_on_the_driver(spark, tmp_path, monkeypatch):
+    import dltrigger.ingest.job as job
+
+    surveyed = []
+    monkeypatch.setattr(job, "survey", lambda *a, **k: surveyed.append(a) or None)
+    report = ingest(ingest_config(tmp_path / "out", branches=PHYSICS),
+                    inputs=[fixture(n) for n in NAMES], spark=spark, progress=False)  # fmt: skip
+    assert report.events == 75 and surveyed == []  # no merge needed: files alike

@@ -22,6 +22,9 @@ Options (all optional):
 - ``batchEvents`` / ``batchBytes``: bounds of one Arrow batch, in entries and uncompressed
   bytes (defaults 100,000 and 256 MiB): the memory a task holds at a time;
 - ``sourceColumns``: ``true`` (default) adds ``source_file`` and ``entry``;
+- ``schemaFrom``: ``all`` (default) opens every file's tree on the driver and merges the layouts
+  by name; ``first`` takes the first file's and checks every other against it by name in its
+  task (a file that differs fails the read, naming it): one tree open fewer per file;
 - ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch
   (or a collection other files have), have a branch of a conflicting type, or are truncated,
   instead of failing (a file corrupt *inside* its data still fails the read:
@@ -33,8 +36,9 @@ which ``dltrigger ingest`` builds its report.
 
 The driver opens every file's tree once for the schema (:func:`survey`, in threads: the
 layouts are merged by collection and member name, so file order never matters and no file's
-collections are dropped to match another's); each file is then opened again by the task that
-reads it, which checks it against the merged layout (see root_planning.py).
+collections are dropped to match another's; ``schemaFrom=first`` opens only the first); each
+file is then opened again by the task that reads it, which checks it against the schema by
+name (see root_planning.py).
 """
 
 from __future__ import annotations
@@ -51,7 +55,14 @@ import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import ArrayType, StructType
 
-from ..errors import DLTriggerError, IncompleteFileError, InputError, RootFileError
+from ..errors import (
+    BranchNotFoundError,
+    DLTriggerError,
+    IncompleteFileError,
+    InputError,
+    RootFileError,
+    SchemaMismatchError,
+)
 from ..io.paths import expand_inputs, is_remote
 from ..io.root_layout import missing_names
 from ..io.root_reader import (
@@ -137,6 +148,26 @@ def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
         return file_layout(path, tree_name, requested)
     except RootFileError as exc:
         return exc
+
+
+def first_layout(
+    paths: list[str], tree_name: str, requested: list[str], skip_bad_files: bool
+) -> tuple[TreeLayout, dict[str, str]]:
+    """The layout of the first readable file, and the files before it that were not (with
+    ``skip_bad_files``; otherwise the first error is raised)."""
+    bad: dict[str, str] = {}
+    for path in paths:
+        try:
+            return file_layout(path, tree_name, requested), bad
+        except RootFileError as exc:
+            if not skip_bad_files:
+                raise
+            bad[path] = exc.reason
+    first = next(iter(bad.items()), None)
+    raise InputError(
+        f"none of the {len(paths)} input file(s) could be read"
+        + (f"; first: {first[0]}: {first[1]}" if first else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -275,12 +306,23 @@ class RootDataSource(DataSource):
         text = self._options.get("branches", "")
         return [b.strip() for b in text.split(",") if b.strip()]
 
+    @property
+    def schema_from_first(self) -> bool:
+        value = self._options.get("schemafrom", "all")
+        if value not in ("all", "first"):
+            raise InputError(f"option schemaFrom must be all or first, got {value!r}")
+        return value == "first"
+
     def _survey(self, requested: list[str]) -> Survey:
         key = tuple(requested)
         if key not in self._surveys:
-            self._surveys[key] = survey(
-                self._inputs(), self.tree_name, requested, self.skip_bad_files
-            )
+            paths = self._inputs()
+            if self.schema_from_first:
+                layout, bad = first_layout(paths, self.tree_name, requested, self.skip_bad_files)
+                found = Survey(layout, [p for p in paths if p not in bad], bad)
+            else:
+                found = survey(paths, self.tree_name, requested, self.skip_bad_files)
+            self._surveys[key] = found
         return self._surveys[key]
 
     def schema(self) -> StructType:
@@ -293,6 +335,10 @@ class RootDataSource(DataSource):
         requested = names_in_schema(schema) or self._requested()
         found = self._survey(requested)
         layout = found.layout
+        # Reading every column of the first file: a file with more is a disagreement too.
+        read_all = self.schema_from_first and not self._requested()
+        if read_all:
+            read_all = set(requested) == set(self._survey([]).layout.column_names())
         sizes, bad = file_sizes(found.paths, self.skip_bad_files)
         for path, reason in {**found.bad, **bad}.items():
             log.warning("skipping %s: %s", path, reason)
@@ -309,6 +355,9 @@ class RootDataSource(DataSource):
             skip_bad_files=self.skip_bad_files,
             batch_events=int(self._options.get("batchevents", DEFAULT_BATCH_EVENTS)),
             batch_bytes=int(self._options.get("batchbytes", DEFAULT_BATCH_BYTES)),
+            speculative=self.schema_from_first,
+            read_all=read_all,
+            record_disagreements=False,
         )
 
 
@@ -326,6 +375,9 @@ class RootReader(DataSourceReader):
         batch_events: int,
         batch_bytes: int,
         spark_types: bool = True,
+        speculative: bool = False,
+        read_all: bool = False,
+        record_disagreements: bool = True,
     ):
         self.tree_name = tree_name
         self.layout = layout
@@ -334,6 +386,14 @@ class RootReader(DataSourceReader):
         self.skip_bad_files = skip_bad_files
         self.batch_events = batch_events
         self.batch_bytes = batch_bytes
+        #: ``layout`` is one file's, not yet every file's: a file that disagrees with it is
+        #: recorded (``disagrees``), not read; ``read_all``: the layout is the whole file's, so
+        #: a file with more is a disagreement too.
+        self.speculative = speculative
+        self.read_all = read_all
+        #: A disagreeing file: recorded for the caller to merge and re-read (ingest), or an
+        #: error (the data source with ``schemaFrom=first``, which cannot re-plan).
+        self.record_disagreements = record_disagreements
         #: Spark's Arrow reader takes no fixed-size lists: make them plain lists (ingest keeps
         #: them fixed in Parquet).
         self.spark_schema = (
@@ -360,7 +420,21 @@ class RootReader(DataSourceReader):
             self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         try:
-            found = infer_layout(tree, self.layout.top_names())
+            whole = self.speculative and self.read_all
+            found = infer_layout(tree, None if whole else self.layout.top_names())
+            if self.speculative:
+                reason = self._disagreement(found, piece.path)
+                if reason and not self.record_disagreements:
+                    raise RootFileError(
+                        piece.path,
+                        f"{reason}; the schema is the first file's (schemaFrom=first): load with "
+                        "schemaFrom=all to merge every file's by name",
+                    )
+                if reason:
+                    file.close()
+                    self.records.append({"path": piece.path, "slice": piece.index,
+                                         "error": None, "disagrees": reason})  # fmt: skip
+                    return None
             layout = bind(self.layout, found, piece.path, self.tree_name)
             check_not_truncated(piece.path, file, tree, layout)
         except RootFileError as exc:
@@ -370,6 +444,20 @@ class RootReader(DataSourceReader):
             self._note({"path": piece.path, "slice": piece.index, "error": exc.reason})
             return None
         return file, tree, layout
+
+    def _disagreement(self, found: TreeLayout, path: str) -> str | None:
+        """Why a file does not fit the speculative layout (None if it does)."""
+        if self.read_all:
+            more = missing_names(self.layout, found)
+            if more:
+                return f"has {', '.join(more[:3])} that the first file lacks"
+        try:
+            bind(self.layout, found, path, self.tree_name)
+        except (BranchNotFoundError, SchemaMismatchError) as exc:
+            return exc.reason
+        except RootFileError as exc:  # a member the first file reads is unreadable here
+            return exc.reason
+        return None
 
     def read(self, partition: RootPartition) -> Iterator[pa.RecordBatch]:
         for piece in partition.slices:
