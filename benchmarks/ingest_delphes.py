@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -82,6 +83,8 @@ def spark_source(spark, files: list[str], branches: list[str], schema_from: str 
     from dltrigger.spark.root_source import register
 
     register(spark)
+    for path in files:  # new stamps: the source's survey cache must not serve a repeat
+        os.utime(path)
     reader = spark.read.format("root").option("minPartitions", "4")
     reader = reader.option("schemaFrom", schema_from)
     if branches:

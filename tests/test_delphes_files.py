@@ -395,3 +395,19 @@ def test_ingest_of_alike_files_opens_only_the_first_on_the_driver(spark, tmp_pat
     report = ingest(ingest_config(tmp_path / "out", branches=PHYSICS),
                     inputs=[fixture(n) for n in NAMES], spark=spark, progress=False)  # fmt: skip
     assert report.events == 75 and surveyed == []  # no merge needed: files alike
+
+
+def test_spark_source_sees_a_file_changed_between_reads(spark, generated, tmp_path):
+    """The source remembers a survey for a while (Spark plans twice): keyed by the files'
+    sizes and times, so a changed file is surveyed again."""
+    from dltrigger.spark.root_source import register
+
+    register(spark)
+    path = tmp_path / "wjets_0.root"
+    shutil.copy(fixture(NAMES[0]), path)
+    before = spark.read.format("root").load(str(path))
+    assert "Particle" in before.columns and before.count() == 25
+    shutil.copy(generated.files("wjets")[0], path)
+    after = spark.read.format("root").load(str(path))
+    assert "Particle" not in after.columns and "MuonTight" in after.columns
+    assert after.count() == uproot.open(path)["Delphes"].num_entries

@@ -47,9 +47,11 @@ import functools
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -270,6 +272,57 @@ def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     return value.lower() == "true"
 
 
+#: How long a survey is reused by later plans of the same read (same files, sizes, times).
+SURVEY_CACHE_SECONDS = 120.0
+
+
+def _cache_file(key: tuple) -> Path:
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    return Path(tempfile.gettempdir()) / f"dltrigger-survey-{os.getuid()}-{digest}.pickle"
+
+
+def _cached_survey(key: tuple) -> Survey | None:
+    import pickle
+
+    path = _cache_file(key)
+    try:
+        stat = path.stat()
+        if stat.st_uid != os.getuid() or time.time() - stat.st_mtime > SURVEY_CACHE_SECONDS:
+            return None
+        with path.open("rb") as f:
+            stored_key, found = pickle.load(f)
+        return found if stored_key == key else None
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError):
+        return None
+
+
+def _cache_survey(key: tuple, found: Survey) -> None:
+    import pickle
+
+    from ..io.atomic import atomic_path
+
+    try:
+        with atomic_path(_cache_file(key)) as temporary:
+            temporary.write_bytes(pickle.dumps((key, found)))
+    except OSError:
+        pass  # a cache only
+
+
+def _stamps(paths: list[str]) -> tuple:
+    """(size, modification time) of each local file; remote ones by name only."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = os.stat(path) if not is_remote(path) else None
+        except OSError:
+            stat = None
+        stamps.append((stat.st_size, stat.st_mtime_ns) if stat else None)
+    return tuple(stamps)
+
+
 class RootDataSource(DataSource):
     """The ``root`` format (see module doc)."""
 
@@ -317,11 +370,23 @@ class RootDataSource(DataSource):
         key = tuple(requested)
         if key not in self._surveys:
             paths = self._inputs()
-            if self.schema_from_first:
-                layout, bad = first_layout(paths, self.tree_name, requested, self.skip_bad_files)
-                found = Survey(layout, [p for p in paths if p not in bad], bad)
-            else:
-                found = survey(paths, self.tree_name, requested, self.skip_bad_files)
+            # Spark plans schema() and reader() in separate Python workers: the survey is kept
+            # in a small file on the driver's machine for a while, keyed by the files' sizes
+            # and times, so that the files' trees are opened once per read.
+            cache_key = (
+                tuple(paths), _stamps(paths), self.tree_name, key, self.skip_bad_files,
+                self.schema_from_first,
+            )  # fmt: skip
+            found = _cached_survey(cache_key)
+            if found is None:
+                if self.schema_from_first:
+                    layout, bad = first_layout(
+                        paths, self.tree_name, requested, self.skip_bad_files
+                    )
+                    found = Survey(layout, [p for p in paths if p not in bad], bad)
+                else:
+                    found = survey(paths, self.tree_name, requested, self.skip_bad_files)
+                _cache_survey(cache_key, found)
             self._surveys[key] = found
         return self._surveys[key]
 
