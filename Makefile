@@ -47,6 +47,7 @@ format: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ingest_delphes.py
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/tune.py

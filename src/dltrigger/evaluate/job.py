@@ -97,7 +97,7 @@ def evaluate(
         raise EvaluationError(f"run folders need distinct names, got {names}")
     loaded = [load_run(Path(r)) for r in runs]  # every run checked before any work
     results: dict[str, Any] = {"data": str(data), "models": {}, "stages": stages or {}}
-    with atomic_folder(out, overwrite=overwrite) as folder:
+    with atomic_folder(out, overwrite=overwrite, kind="report", inputs=[data, *runs]) as folder:
         folder.mkdir()
         curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
         scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}

@@ -251,7 +251,9 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
             raise FeaturesError(f"features failed, nothing written: {root_cause(exc)}") from None
 
     manifests: dict[str, dict] = {}
-    with atomic_folder(settings.out, settings.overwrite) as folder:
+    with atomic_folder(
+        settings.out, settings.overwrite, kind="features", inputs=[settings.input]
+    ) as folder:
         (folder / "full").mkdir(parents=True)
         out = str(folder)
         results = run(

@@ -206,7 +206,7 @@ def ingest(
         except Exception as exc:
             raise IngestError(f"ingest failed, nothing written: {root_cause(exc)}") from None
 
-    with atomic_folder(settings.out, settings.overwrite) as folder:
+    with atomic_folder(settings.out, settings.overwrite, kind="ingest", inputs=all_files) as folder:
         folder.mkdir(parents=True)
         tasks = plan()
         slices = run(folder, tasks, layout, speculative=True)

@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 TEMPORARY_MARK = ".tmp-"
@@ -41,30 +41,41 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_folder(target: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+def atomic_folder(
+    target: str | os.PathLike[str],
+    overwrite: bool = False,
+    *,
+    kind: str,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Path]:
     """Yield a temporary folder to fill; it replaces ``target`` only if the block succeeds.
 
-    ``target`` existing is refused unless ``overwrite``; the old folder is then moved aside
-    and removed only after the new one is in place.
+    ``target`` existing is refused unless ``overwrite`` and it is a dltrigger output of this
+    ``kind`` holding none of ``inputs`` (io/ownership.py); the old folder is then moved aside
+    and removed only after the new one, with its marker, is in place. The writer's lock is
+    held throughout: a second writer of ``target`` fails at once.
     """
     from ..errors import OutputError
+    from .ownership import check_replaceable, write_marker, writing
 
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise OutputError(f"output {target} already exists (use --overwrite to replace it)")
+    check_replaceable(target, kind, overwrite, inputs)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {target.parent}: {exc.strerror}") from None
-    temporary = temporary_folder(target)
-    try:
-        yield temporary
-        if target.exists():
-            old = temporary_folder(target)
-            os.replace(target, old)
-            os.replace(temporary, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(temporary, target)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+    with writing(target):
+        check_replaceable(target, kind, overwrite, inputs)  # as it is now, under the lock
+        temporary = temporary_folder(target)
+        try:
+            yield temporary
+            write_marker(temporary, kind)
+            if target.exists():
+                old = temporary_folder(target)
+                os.replace(target, old)
+                os.replace(temporary, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(temporary, target)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)

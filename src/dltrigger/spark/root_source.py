@@ -366,6 +366,11 @@ class RootDataSource(DataSource):
             raise InputError(f"option schemaFrom must be all or first, got {value!r}")
         return value == "first"
 
+    def _cache_key(self, requested: list[str]) -> tuple:
+        paths = self._inputs()
+        return (tuple(paths), _stamps(paths), self.tree_name, tuple(requested),
+                self.skip_bad_files, self.schema_from_first)  # fmt: skip
+
     def _survey(self, requested: list[str]) -> Survey:
         key = tuple(requested)
         if key not in self._surveys:
@@ -373,11 +378,7 @@ class RootDataSource(DataSource):
             # Spark plans schema() and reader() in separate Python workers: the survey is kept
             # in a small file on the driver's machine for a while, keyed by the files' sizes
             # and times, so that the files' trees are opened once per read.
-            cache_key = (
-                tuple(paths), _stamps(paths), self.tree_name, key, self.skip_bad_files,
-                self.schema_from_first,
-            )  # fmt: skip
-            found = _cached_survey(cache_key)
+            found = _cached_survey(self._cache_key(requested))
             if found is None:
                 if self.schema_from_first:
                     layout, bad = first_layout(
@@ -386,14 +387,17 @@ class RootDataSource(DataSource):
                     found = Survey(layout, [p for p in paths if p not in bad], bad)
                 else:
                     found = survey(paths, self.tree_name, requested, self.skip_bad_files)
-                _cache_survey(cache_key, found)
+                _cache_survey(self._cache_key(requested), found)
             self._surveys[key] = found
         return self._surveys[key]
 
     def schema(self) -> StructType:
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        layout = self._survey(self._requested()).layout
+        found = self._survey(self._requested())
+        # reader() gets this schema back and asks for exactly its columns: the same survey
+        _cache_survey(self._cache_key(found.layout.column_names()), found)
+        layout = found.layout
         return from_arrow_schema(layout.arrow_schema(_flag(self._options, "sourceColumns", True)))
 
     def reader(self, schema: StructType) -> RootReader:

@@ -55,7 +55,7 @@ def score(config: Config, inputs: list[str], out: Path, overwrite: bool = False,
     paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(len(files))
     rows = paths.mapInArrow(udf, from_arrow_schema(OUTPUT_SCHEMA)).persist()
     try:
-        with atomic_folder(out, overwrite) as folder:
+        with atomic_folder(out, overwrite, kind="scores", inputs=files) as folder:
             folder.mkdir(parents=True)
             events = rows.where(F.col("quarantine").isNull()).drop("quarantine")
             events.drop("hlf").write.parquet(str(folder / "scores"))

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig
-from ..errors import TrainingError
+from ..errors import OutputError, TrainingError
 from ..io.atomic import atomic_path
+from ..io.ownership import check_replaceable, write_marker
 from .metrics import CLASS_NAMES
 
 #: Settings a resumed run may change; any other difference means another model or data.
@@ -37,8 +38,13 @@ def prepare_run_folder(config: TrainConfig, resume: bool) -> Path:
                 f"run folder {out} exists and is not empty "
                 "(--resume to continue it, --overwrite to replace it)"
             )
+        try:  # only a run folder dltrigger wrote, and not the training data
+            check_replaceable(out, "run", overwrite=True, inputs=[config.data])
+        except OutputError as exc:
+            raise TrainingError(str(exc)) from None
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, "run")  # at once: a run killed before its first epoch is still ours
     return out
 
 

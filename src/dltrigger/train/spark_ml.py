@@ -89,7 +89,9 @@ def train_baselines(
     train, test = _frames(spark, Path(config.data))
     results: dict[str, dict[str, Any]] = {}
     try:
-        with atomic_folder(config.out, overwrite=config.overwrite) as out:
+        with atomic_folder(
+            config.out, overwrite=config.overwrite, kind="baselines", inputs=[config.data]
+        ) as out:
             for name in config.models:
                 folder = out / name
                 folder.mkdir(parents=True)

@@ -176,7 +176,9 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
         "training_events": len(train_events),
         "best": best,
     }
-    with atomic_folder(out, overwrite=settings.overwrite) as folder:
+    with atomic_folder(
+        out, overwrite=settings.overwrite, kind="tune", inputs=[settings.data]
+    ) as folder:
         folder.mkdir()
         _write_csv(folder / "results.csv", rows)
         (folder / "best.json").write_text(

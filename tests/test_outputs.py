@@ -1,0 +1,121 @@
+"""Never destroy a user's files (issue 14, cases 1-3): ``--overwrite`` replaces only a dltrigger
+output of the same kind that holds none of the inputs, and one writer at a time."""
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dltrigger.cli import main
+from dltrigger.config import Config, IngestConfig, TrainConfig
+from dltrigger.errors import OutputError, TrainingError
+from dltrigger.ingest.job import ingest
+from dltrigger.io.ownership import MARKER, kind_of
+
+pytestmark = pytest.mark.spark
+
+
+def user_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main([*args, "--master", "local[2]"])
+    return code, capsys.readouterr().err
+
+
+def test_case_1_overwrite_never_deletes_the_inputs(spark, generated, ingested, tmp_path, capsys):
+    victim = tmp_path / "victim"
+    (victim / "raw").mkdir(parents=True)
+    for path in generated.files("wjets"):
+        shutil.copy(path, victim / "raw" / path.name)
+    (victim / "notes.txt").write_text("mine")
+    before = user_files(victim)
+    code, err = run_cli(capsys, "ingest", str(victim / "raw"), "--out", str(victim),
+                        "--overwrite", "--quiet")  # fmt: skip
+    assert code == 1 and "holds the input" in err and "victim/raw/wjets_0.root" in err
+    assert user_files(victim) == before
+    # features: an ingested dataset inside the output
+    shutil.copytree(ingested, victim / "ingested")
+    before = user_files(victim)
+    code, err = run_cli(capsys, "features", str(victim / "ingested"), "--out", str(victim),
+                        "--overwrite", "--quiet")  # fmt: skip
+    assert code == 1 and "holds the input" in err
+    assert user_files(victim) == before
+
+
+def test_case_2_overwrite_refuses_what_dltrigger_did_not_write(spark, generated, tmp_path,
+                                                               capsys):  # fmt: skip
+    user = tmp_path / "userdir"
+    (user / "sub").mkdir(parents=True)
+    (user / "thesis.tex").write_text("\\documentclass{article}")
+    (user / "sub" / "figure.pdf").write_bytes(b"%PDF")
+    before = user_files(user)
+    wjets = str(generated.files("wjets")[0])
+    code, err = run_cli(capsys, "ingest", wjets, "--out", str(user), "--overwrite", "--quiet")
+    assert code == 1 and "not a dltrigger output" in err and "thesis.tex" in err
+    assert user_files(user) == before
+    # a training run folder likewise
+    runs = tmp_path / "userdir2"
+    runs.mkdir()
+    (runs / "analysis.C").write_text("void analysis() {}")
+    with pytest.raises(TrainingError, match=r"not a dltrigger output.*analysis\.C"):
+        from dltrigger.train.run_folder import prepare_run_folder
+
+        prepare_run_folder(TrainConfig(out=runs, overwrite=True), resume=False)
+    assert (runs / "analysis.C").read_text() == "void analysis() {}"
+    # what dltrigger wrote is replaced: marked, then overwritten; another kind is refused
+    out = tmp_path / "ingested"
+    config = Config(ingest=IngestConfig(out=out, overwrite=True))
+    ingest(config, inputs=[wjets], spark=spark, progress=False)
+    assert kind_of(out) == "ingest" and (out / MARKER).exists()
+    ingest(config, inputs=[wjets], spark=spark, progress=False)
+    code, err = run_cli(capsys, "features", str(out), "--out", str(out.parent / "features"),
+                        "--quiet")  # fmt: skip
+    assert code == 0
+    code, err = run_cli(capsys, "ingest", wjets, "--out", str(out.parent / "features"),
+                        "--overwrite", "--quiet")  # fmt: skip
+    assert code == 1 and "is a dltrigger features output, not an ingest output" in err
+    # an output written before markers existed is still recognised by its own files
+    (out / MARKER).unlink()
+    assert kind_of(out) == "ingest"
+    ingest(config, inputs=[wjets], spark=spark, progress=False)
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from dltrigger.io.ownership import writing
+with writing(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_case_3_a_second_writer_fails_at_once_naming_the_first(spark, generated, tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out), "30"],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        start = time.monotonic()
+        with pytest.raises(OutputError, match=rf"being written by another dltrigger \(pid "
+                                              rf"{holder.pid} on "):  # fmt: skip
+            ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(generated.files("qcd")[0])],
+                   spark=spark, progress=False)  # fmt: skip
+        assert time.monotonic() - start < 20
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the dead writer's lock is free again, and its temporary folder is cleaned up
+    stale = tmp_path / ".tmp-out-0123456789ab"
+    (stale / "label=0").mkdir(parents=True)
+    kept = tmp_path / ".tmp-out-else-0123456789ab"
+    kept.mkdir()
+    ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(generated.files("qcd")[0])],
+           spark=spark, progress=False)  # fmt: skip
+    assert kind_of(out) == "ingest" and not stale.exists() and kept.exists()
