@@ -32,7 +32,7 @@ from dltrigger import __version__
 from dltrigger.config import Config, GenerateConfig, IngestConfig, SparkConfig
 from dltrigger.io.paths import expand_inputs
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
-from dltrigger.spark.root_source import file_sizes
+from dltrigger.io.root_survey import file_sizes
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 

@@ -35,7 +35,7 @@ from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, IngestConfig, SparkConfig
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
-from dltrigger.spark.root_source import survey
+from dltrigger.io.root_survey import survey
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "delphes"

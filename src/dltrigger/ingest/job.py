@@ -36,9 +36,10 @@ from ..config import Config, IngestConfig
 from ..errors import IngestError, InputError
 from ..io.atomic import atomic_folder
 from ..io.root_reader import TreeLayout
+from ..io.root_survey import file_sizes, first_layout, survey
 from ..spark.failures import root_cause
 from ..spark.root_planning import FileSlice, plan_slices
-from ..spark.root_source import RootPartition, RootReader, file_sizes, first_layout, survey
+from ..spark.root_source import RootPartition, RootReader
 from .samples import resolve_samples
 
 #: Leading underscore: Spark and pyarrow skip it when reading the folder as a dataset.

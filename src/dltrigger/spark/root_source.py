@@ -43,15 +43,10 @@ name (see root_planning.py).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -60,12 +55,11 @@ from pyspark.sql.types import ArrayType, StructType
 from ..errors import (
     BranchNotFoundError,
     DLTriggerError,
-    IncompleteFileError,
     InputError,
     RootFileError,
     SchemaMismatchError,
 )
-from ..io.paths import expand_inputs, is_remote
+from ..io.paths import expand_inputs
 from ..io.root_layout import missing_names
 from ..io.root_reader import (
     ENTRY_COLUMN,
@@ -78,7 +72,15 @@ from ..io.root_reader import (
     infer_layout,
     open_tree,
     read_record_batch,
-    unify,
+)
+from ..io.root_survey import (
+    Survey,
+    cache_survey,
+    cached_survey,
+    file_sizes,
+    first_layout,
+    stamps,
+    survey,
 )
 from .root_planning import FileSlice, batch_ranges, plan_slices, slice_entries
 
@@ -93,160 +95,6 @@ DEFAULT_BATCH_BYTES = 256 * 2**20
 @dataclass(frozen=True)
 class RootPartition(InputPartition):
     slices: tuple[FileSlice, ...]
-
-
-def file_size(path: str) -> int:
-    """Bytes on disk of a local or remote file (a stat, no ROOT parsing)."""
-    try:
-        if not is_remote(path):
-            return os.path.getsize(path)
-        import fsspec
-
-        scheme, rest = path.split("://", 1)
-        host, _, name = rest.partition("/")
-        fs = fsspec.filesystem(scheme, hostid=host)
-        return int(fs.info("/" + name.lstrip("/"))["size"])
-    except FileNotFoundError:
-        raise RootFileError(path, "file not found") from None
-    except Exception as exc:
-        raise RootFileError(path, f"cannot reach the file ({exc})") from None
-
-
-def file_sizes(
-    paths: list[str], skip_bad_files: bool, threads: int = 16
-) -> tuple[list[tuple[str, int]], dict[str, str]]:
-    """Sizes of ``paths`` (in threads: remote stats are round trips); bad ones raise or are
-    returned with their reason."""
-
-    def attempt(path: str):
-        try:
-            return file_size(path)
-        except RootFileError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=min(threads, max(len(paths), 1))) as pool:
-        results = list(pool.map(attempt, paths))
-    sizes, bad = [], {}
-    for path, result in zip(paths, results, strict=True):
-        if isinstance(result, RootFileError):
-            if not skip_bad_files:
-                raise result
-            bad[path] = result.reason
-        else:
-            sizes.append((path, result))
-    return sizes, bad
-
-
-def file_layout(path: str, tree_name: str, requested: list[str]) -> TreeLayout:
-    """One file's layout, restricted to ``requested`` (errors name the file and branch)."""
-    file, tree = open_tree(path, tree_name)
-    with file:
-        return infer_layout(tree, requested or None).select(requested, path, tree_name)
-
-
-def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
-    """``file_layout`` for a Spark task or a thread: the layout, or the error (picklable)."""
-    try:
-        return file_layout(path, tree_name, requested)
-    except RootFileError as exc:
-        return exc
-
-
-def first_layout(
-    paths: list[str], tree_name: str, requested: list[str], skip_bad_files: bool
-) -> tuple[TreeLayout, dict[str, str]]:
-    """The layout of the first readable file, and the files before it that were not (with
-    ``skip_bad_files``; otherwise the first error is raised)."""
-    bad: dict[str, str] = {}
-    for path in paths:
-        try:
-            return file_layout(path, tree_name, requested), bad
-        except RootFileError as exc:
-            if not skip_bad_files:
-                raise
-            bad[path] = exc.reason
-    first = next(iter(bad.items()), None)
-    raise InputError(
-        f"none of the {len(paths)} input file(s) could be read"
-        + (f"; first: {first[0]}: {first[1]}" if first else "")
-    )
-
-
-@dataclass(frozen=True)
-class Survey:
-    """The layouts of all input files merged by name, and the files left out (and why)."""
-
-    layout: TreeLayout
-    paths: list[str]
-    bad: dict[str, str]
-
-
-def survey(
-    paths: list[str],
-    tree_name: str,
-    requested: list[str],
-    skip_bad_files: bool,
-    mapper: Callable | None = None,
-) -> Survey:
-    """Open every input file's tree and merge the layouts by collection and member name.
-
-    ``mapper(function, paths)`` runs the per-file part (default: threads here; ``dltrigger
-    ingest`` passes a Spark job for many files). A file that cannot be read, whose types
-    conflict with the others', or that lacks a collection or member another file has raises,
-    naming it (:class:`~dltrigger.errors.SchemaMismatchError`,
-    :class:`~dltrigger.errors.IncompleteFileError`), or with ``skip_bad_files`` is left out.
-    Nothing is ever dropped from the good files to match a bad one.
-    """
-    work = functools.partial(_layout_or_reason, tree_name=tree_name, requested=requested)
-    if mapper is None:
-        with ThreadPoolExecutor(max_workers=min(16, max(len(paths), 1))) as pool:
-            results = list(pool.map(work, paths))
-    else:
-        results = mapper(work, paths)
-    bad: dict[str, str] = {}
-    good: list[tuple[str, TreeLayout]] = []
-    union: TreeLayout | None = None
-
-    def reject(path: str, error: RootFileError) -> None:
-        if not skip_bad_files:
-            raise error
-        bad[path] = error.reason
-
-    for path, result in zip(paths, results, strict=True):
-        if isinstance(result, RootFileError):
-            reject(path, result)
-            continue
-        try:
-            earlier = [(_earlier(good), union)] if union is not None else []
-            union = unify([*earlier, (path, result)], tree_name)
-        except RootFileError as exc:
-            reject(path, exc)
-            continue
-        good.append((path, result))
-    if union is None:
-        first = next(iter(bad.items()), None)
-        raise InputError(
-            f"none of the {len(paths)} input file(s) could be read"
-            + (f"; first: {first[0]}: {first[1]}" if first else "")
-        )
-    complete = []
-    for path, layout in good:
-        missing = missing_names(layout, union)
-        if missing:
-            having = next(p for p, other in good if missing[0] not in missing_names(other, union))
-            reject(path, IncompleteFileError(path, tree_name, missing, having))
-        else:
-            complete.append(path)
-    if not complete:
-        raise InputError(
-            f"none of the {len(paths)} input file(s) has every collection the others have; "
-            + "; ".join(f"{p}: {r}" for p, r in list(bad.items())[:2])
-        )
-    return Survey(union, complete, bad)
-
-
-def _earlier(good: list[tuple[str, TreeLayout]]) -> str:
-    return good[0][0] if len(good) == 1 else f"{good[0][0]} and {len(good) - 1} other file(s)"
 
 
 def names_in_schema(schema: StructType) -> list[str]:
@@ -270,57 +118,6 @@ def _flag(options: dict[str, str], name: str, default: bool = False) -> bool:
     if value.lower() not in ("true", "false"):
         raise InputError(f"option {name} must be true or false, got {value!r}")
     return value.lower() == "true"
-
-
-#: How long a survey is reused by later plans of the same read (same files, sizes, times).
-SURVEY_CACHE_SECONDS = 120.0
-
-
-def _cache_file(key: tuple) -> Path:
-    import hashlib
-    import tempfile
-
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-    return Path(tempfile.gettempdir()) / f"dltrigger-survey-{os.getuid()}-{digest}.pickle"
-
-
-def _cached_survey(key: tuple) -> Survey | None:
-    import pickle
-
-    path = _cache_file(key)
-    try:
-        stat = path.stat()
-        if stat.st_uid != os.getuid() or time.time() - stat.st_mtime > SURVEY_CACHE_SECONDS:
-            return None
-        with path.open("rb") as f:
-            stored_key, found = pickle.load(f)
-        return found if stored_key == key else None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError):
-        return None
-
-
-def _cache_survey(key: tuple, found: Survey) -> None:
-    import pickle
-
-    from ..io.atomic import atomic_path
-
-    try:
-        with atomic_path(_cache_file(key)) as temporary:
-            temporary.write_bytes(pickle.dumps((key, found)))
-    except OSError:
-        pass  # a cache only
-
-
-def _stamps(paths: list[str]) -> tuple:
-    """(size, modification time) of each local file; remote ones by name only."""
-    stamps = []
-    for path in paths:
-        try:
-            stat = os.stat(path) if not is_remote(path) else None
-        except OSError:
-            stat = None
-        stamps.append((stat.st_size, stat.st_mtime_ns) if stat else None)
-    return tuple(stamps)
 
 
 class RootDataSource(DataSource):
@@ -368,7 +165,7 @@ class RootDataSource(DataSource):
 
     def _cache_key(self, requested: list[str]) -> tuple:
         paths = self._inputs()
-        return (tuple(paths), _stamps(paths), self.tree_name, tuple(requested),
+        return (tuple(paths), stamps(paths), self.tree_name, tuple(requested),
                 self.skip_bad_files, self.schema_from_first)  # fmt: skip
 
     def _survey(self, requested: list[str]) -> Survey:
@@ -378,7 +175,7 @@ class RootDataSource(DataSource):
             # Spark plans schema() and reader() in separate Python workers: the survey is kept
             # in a small file on the driver's machine for a while, keyed by the files' sizes
             # and times, so that the files' trees are opened once per read.
-            found = _cached_survey(self._cache_key(requested))
+            found = cached_survey(self._cache_key(requested))
             if found is None:
                 if self.schema_from_first:
                     layout, bad = first_layout(
@@ -387,7 +184,7 @@ class RootDataSource(DataSource):
                     found = Survey(layout, [p for p in paths if p not in bad], bad)
                 else:
                     found = survey(paths, self.tree_name, requested, self.skip_bad_files)
-                _cache_survey(self._cache_key(requested), found)
+                cache_survey(self._cache_key(requested), found)
             self._surveys[key] = found
         return self._surveys[key]
 
@@ -396,7 +193,7 @@ class RootDataSource(DataSource):
 
         found = self._survey(self._requested())
         # reader() gets this schema back and asks for exactly its columns: the same survey
-        _cache_survey(self._cache_key(found.layout.column_names()), found)
+        cache_survey(self._cache_key(found.layout.column_names()), found)
         layout = found.layout
         return from_arrow_schema(layout.arrow_schema(_flag(self._options, "sourceColumns", True)))
 
