@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,20 +35,12 @@ from dltrigger import __version__
 from dltrigger.config import Config, IngestConfig, SparkConfig
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 from dltrigger.io.root_survey import survey
+from ingest import best_of
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "delphes"
 PHYSICS = ["Electron", "Muon", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron", "Jet",
            "MissingET"]  # fmt: skip
-
-
-def best_of(repeats: int, function) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def copies(source: Path, target: Path, n: int) -> list[str]:

@@ -119,3 +119,43 @@ def test_case_3_a_second_writer_fails_at_once_naming_the_first(spark, generated,
     ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(generated.files("qcd")[0])],
            spark=spark, progress=False)  # fmt: skip
     assert kind_of(out) == "ingest" and not stale.exists() and kept.exists()
+
+
+def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_dataset, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from dltrigger.train.data import DatasetError
+    from dltrigger.train.trainer import train
+
+    full = features_dataset / "full"
+
+    def subset(name: str, keep) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(full / "_scaling.json", folder)
+        table = pq.read_table(sorted(full.glob("part-*.parquet")))
+        pq.write_table(table.filter(keep(table)), folder / "part-00000.parquet")
+        return folder
+
+    import pyarrow.compute as pc
+
+    one_class = subset("one-class", lambda t: pc.equal(t["label"], 2))
+    with pytest.raises(DatasetError, match=r"the train split has \d+ events \(label 2: \d+\); "
+                                           r"training needs at least two classes"):  # fmt: skip
+        train(TrainConfig(model="hlf", data=one_class, out=tmp_path / "r1", epochs=1, export=[]))
+    assert not (tmp_path / "r1").exists()
+    tiny = subset("tiny", lambda t: pc.less(pc.cumulative_sum(pc.cast(pc.is_valid(t["entry"]),
+                                                                      "int64")), 4))  # fmt: skip
+    with pytest.raises(DatasetError, match=r"split has [0-3] events"):
+        train(TrainConfig(model="hlf", data=tiny, out=tmp_path / "r2", epochs=1, export=[]))
+    # two classes for training, one of three absent: its AUC is null with a reason, valid JSON
+    two = subset("two", lambda t: pc.not_equal(t["label"], 0))
+    run = tmp_path / "r3"
+    train(TrainConfig(model="hlf", data=two, out=run, epochs=1, batch_size=16, export=[]))
+    summary = json.loads((run / "summary.json").read_text(), parse_constant=pytest.fail)
+    assert summary["best"]["val_auc_QCD"] is None
+    assert "undefined" in summary["undefined"]["val_auc_QCD"]
+    history = json.loads((run / "metrics.json").read_text(), parse_constant=pytest.fail)
+    assert history[0]["val_auc_QCD"] is None and history[0]["val_auc_ttbar"] is not None

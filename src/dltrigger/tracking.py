@@ -49,7 +49,9 @@ class RunLogger:
     def history(self, rows: list[dict[str, Any]]) -> None:
         """One step per epoch."""
         for row in rows:
-            self.metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"])
+            # an undefined AUC (null in metrics.json) is not logged
+            values = {k: v for k, v in row.items() if k != "epoch" and v is not None}
+            self.metrics(values, step=row["epoch"])
 
     def artifacts(self, paths: list[Path], folder: str | None = None) -> None:
         if self.mlflow:

@@ -95,6 +95,38 @@ def dataset_files(folder: Path) -> list[Path]:
     return files
 
 
+#: Fewest events a training or validation split may have (below, a loss and an AUC say nothing).
+MIN_SPLIT_EVENTS = 5
+
+
+def class_counts(folder: Path) -> dict[str, dict[int, int]]:
+    """Events per class in each split of a features dataset (reads two small columns)."""
+    import pyarrow.dataset as ds
+
+    table = ds.dataset([str(f) for f in dataset_files(folder)], format="parquet").to_table(
+        columns=["split", "label"]
+    )
+    counts: dict[str, dict[int, int]] = {"train": {}, "test": {}}
+    for split, label in zip(table["split"].to_pylist(), table["label"].to_pylist(), strict=True):
+        counts[split][label] = counts[split].get(label, 0) + 1
+    return counts
+
+
+def check_trainable(folder: Path) -> dict[str, dict[int, int]]:
+    """Refuse a dataset whose training or validation (test) split has fewer than two classes
+    or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts."""
+    counts = class_counts(folder)
+    for split, per_class in counts.items():
+        total = sum(per_class.values())
+        shown = ", ".join(f"label {k}: {v}" for k, v in sorted(per_class.items())) or "none"
+        if len(per_class) < 2 or total < MIN_SPLIT_EVENTS:
+            raise DatasetError(
+                f"{folder}: the {split} split has {total} events ({shown}); training needs at "
+                f"least two classes and {MIN_SPLIT_EVENTS} events in each of train and test"
+            )
+    return counts
+
+
 @dataclass
 class Events:
     """Events as flat numpy arrays: particle rows of all events end to end with ``counts``."""

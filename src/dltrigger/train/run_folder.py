@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -98,8 +99,27 @@ def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, i
     write_metrics(out, history)
 
 
+#: Why a validation AUC has no value (``null`` in the run folder's JSON).
+UNDEFINED_AUC = "no event of this class in the validation split: AUC undefined"
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(value) -> str:
+    """Strict JSON: NaN and infinities (an undefined AUC) become ``null``."""
+    return json.dumps(_finite(value), indent=2, allow_nan=False)
+
+
 def write_metrics(out: Path, history: list[dict]) -> None:
-    write_text(out / "metrics.json", json.dumps(history, indent=2))
+    write_text(out / "metrics.json", json_text(history))
     with atomic_path(out / "metrics.csv") as temporary, open(temporary, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()

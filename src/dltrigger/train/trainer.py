@@ -31,7 +31,7 @@ from .data import (
     Batch,
     Events,
     Scaling,
-    dataset_files,
+    check_trainable,
     in_memory_batches,
     iterate_batches,
     load_split,
@@ -40,7 +40,9 @@ from .data import (
 from .display import EpochDisplay, epoch_line
 from .metrics import CLASS_NAMES, per_class_auc
 from .run_folder import (
+    UNDEFINED_AUC,
     check_resumable,
+    json_text,
     prepare_run_folder,
     save_epoch,
     write_text,
@@ -174,7 +176,8 @@ def train(
     session to use; one is started from the defaults when None). With ``tracking``, the run's
     settings, per-epoch metrics and files are logged to MLflow.
     """
-    Scaling.load(config.data), dataset_files(config.data)  # a bad dataset fails before any change
+    # a bad or degenerate dataset fails before any change to the run folder
+    Scaling.load(config.data), check_trainable(config.data)
     out = prepare_run_folder(config, resume)
     if resume:
         saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
@@ -303,7 +306,12 @@ def fit(
             "processes": replica.world,
             "exported": list(config.export),
         }
-        write_text(out / "summary.json", json.dumps(summary, indent=2))
+        undefined = {
+            k: UNDEFINED_AUC for k, v in best_row.items() if isinstance(v, float) and math.isnan(v)
+        }
+        if undefined:  # valid JSON: null, with the reason beside it
+            summary["undefined"] = undefined
+        write_text(out / "summary.json", json_text(summary))
     return history, core
 
 
