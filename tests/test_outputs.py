@@ -159,3 +159,46 @@ def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_da
     assert "undefined" in summary["undefined"]["val_auc_QCD"]
     history = json.loads((run / "metrics.json").read_text(), parse_constant=pytest.fail)
     assert history[0]["val_auc_QCD"] is None and history[0]["val_auc_ttbar"] is not None
+
+
+def test_case_7_run_sees_a_new_input_copied_with_an_old_time(generated, tmp_path):
+    from dltrigger.pipeline import Stage, digest, inputs_digest, why_stale
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy2(generated.files("wjets")[0], raw / "wjets_0.root")
+    marker = tmp_path / "out" / "_ingest_report.json"
+    marker.parent.mkdir()
+    marker.write_text("{}")  # the stage's output, newer than its input
+    stage = Stage("ingest", lambda: {"a": 1}, lambda: [marker], lambda: sorted(raw.iterdir()),
+                  lambda: {})  # fmt: skip
+    record = {"digest": digest({"a": 1}), "inputs": inputs_digest(stage.inputs())}
+    assert why_stale(stage, record) is None
+    # `cp -p`: a new file whose modification time is older than the outputs
+    shutil.copy2(generated.files("wjets")[1], raw / "wjets_1.root")
+    assert (raw / "wjets_1.root").stat().st_mtime < marker.stat().st_mtime
+    assert why_stale(stage, record) == "inputs changed"
+    # a file replaced by another of the same name, its old time restored
+    (raw / "wjets_1.root").unlink()
+    assert why_stale(stage, record) is None
+    shutil.copy2(generated.files("qcd")[0], raw / "wjets_0.root")
+    assert why_stale(stage, record) == "inputs changed"
+
+
+@pytest.mark.xrootd
+def test_case_8_an_unreachable_root_url_fails_within_the_timeout(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XRD_")}
+    (tmp_path / "dltrigger.toml").write_text("[ingest]\nremote_timeout = 5\n")
+    for url in ("root://127.0.0.1:1//nope/wjets_0.root", "root://127.0.0.1:1//nope/wjets_*.root"):
+        start = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "dltrigger", "ingest", url, "--out", str(tmp_path / "out"),
+             "--master", "local[1]", "--quiet"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        seconds = time.monotonic() - start
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert "dltrigger ingest: error:" in result.stderr and "127.0.0.1:1" in result.stderr
+        assert seconds < 60, f"{url}: {seconds:.0f} s"

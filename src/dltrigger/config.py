@@ -136,6 +136,9 @@ class IngestConfig(_Strict):
     batch_bytes: int = Field(default=256 * 2**20, gt=0)
     skip_bad_files: bool = False
     overwrite: bool = False
+    #: Seconds before an unreachable or unresponsive ``root://`` server fails the read (XRootD
+    #: connection window and request timeout; the client's own default waits for minutes).
+    remote_timeout: float = Field(default=30.0, gt=0)
 
 
 #: The physics objects the features read, each from one ingested collection.

@@ -8,7 +8,9 @@ Spark session and one progress display. A stage is *up to date*, and skipped, wh
   a run folder's ``summary.json``, ``evaluation.json``);
 - it last ran with the same settings: the digest of the config it depends on, recorded in
   ``run.state`` when it finished, is unchanged;
-- its outputs are newer than its inputs (the upstream stage's markers, or the input files).
+- its inputs are those it last ran on: a digest of their names, sizes and modification times
+  (every file under an input folder) is unchanged, so a new input copied with its old time
+  (``cp -p``, ``rsync -a``, a moved download) is seen; and its outputs are newer than them.
 
 A stage that fails stops the run with an error naming the stage and its cause; earlier stages'
 outputs and records are kept, so the next ``dltrigger run`` resumes at the failed stage.
@@ -86,6 +88,24 @@ def _newest(paths: list[Path]) -> float:
     return newest
 
 
+def inputs_digest(paths: list[Path]) -> str:
+    """A digest of the files ``paths`` name (folders: every file under them): names, sizes
+    and modification times; content-level freshness without reading the data."""
+    entries = []
+    for path in paths:
+        path = Path(path)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if TEMPORARY_MARK in str(file):
+                continue
+            try:
+                stat = file.stat()
+                entries.append((str(file), stat.st_size, stat.st_mtime_ns))
+            except OSError:
+                entries.append((str(file), None, None))
+    return digest(entries)
+
+
 def why_stale(stage: Stage, record: dict | None) -> str | None:
     """Why ``stage`` must run, or None when it is up to date."""
     if record is None:
@@ -96,8 +116,12 @@ def why_stale(stage: Stage, record: dict | None) -> str | None:
         return f"output incomplete ({missing[0] if missing else 'no outputs'})"
     if record.get("digest") != digest(stage.settings()):
         return "settings changed"
+    inputs = stage.inputs()
+    # records of dltrigger 0.1 have no inputs digest: judged by times alone
+    if "inputs" in record and record["inputs"] != inputs_digest(inputs):
+        return "inputs changed"
     oldest_output = min(m.stat().st_mtime for m in markers)
-    if _newest(stage.inputs()) > oldest_output:
+    if _newest(inputs) > oldest_output:
         return "inputs changed"
     return None
 
@@ -296,9 +320,11 @@ def run_pipeline(config: Config, spark=None, progress: bool = True) -> list[Stag
                 display.stage_done(stage.name, "up to date")
                 continue
             display.stage_start(stage.name, reason)
+            inputs = inputs_digest(stage.inputs())  # what this run reads, before it runs
             facts = _run_stage(stage, done=[o.name for o in outcomes])
             state[stage.name] = {
                 "digest": digest(stage.settings()),  # after the run: a tuned point exists now
+                "inputs": inputs,
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 **facts,
             }

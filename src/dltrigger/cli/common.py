@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..config import Config, load_config, with_overrides
+from ..io.paths import bound_remote_waits
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -50,6 +51,7 @@ def comma_list(text: str) -> list[str]:
 
 def config_for(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
+    bound_remote_waits(config.ingest.remote_timeout)  # before any root:// access of any command
     if args.master:
         config = with_overrides(config, "spark", master=args.master)
     if getattr(args, "tracking", None) is not None:

@@ -35,6 +35,7 @@ import numpy as np
 from ..config import Config, IngestConfig
 from ..errors import IngestError, InputError
 from ..io.atomic import atomic_folder
+from ..io.paths import bound_remote_waits
 from ..io.root_reader import TreeLayout
 from ..io.root_survey import file_sizes, first_layout, survey
 from ..spark.failures import root_cause
@@ -162,6 +163,7 @@ def ingest(
     from ..spark.session import get_spark
 
     settings = config.ingest
+    bound_remote_waits(settings.remote_timeout)
     start = time.perf_counter()
     files_by_sample = resolve_samples(settings, inputs)
     all_files = [f for files in files_by_sample.values() for f in files]

@@ -13,6 +13,24 @@ from ..errors import InputError
 ROOT_SUFFIX = ".root"
 
 
+def bound_remote_waits(seconds: float) -> None:
+    """Make an unreachable XRootD server or a stuck request fail within about ``seconds``.
+
+    The XRootD client's defaults retry a refused connection for minutes (an unreachable URL
+    was silent for 8 minutes before its error). Its settings are environment variables read
+    when the client starts, so this must run before the first ``root://`` access; variables the
+    user set are kept. Spark's local workers inherit them.
+    """
+    limit = str(max(1, int(seconds)))
+    for name, value in (
+        ("XRD_CONNECTIONWINDOW", limit),  # seconds to establish a connection
+        ("XRD_CONNECTIONRETRY", "1"),  # attempts
+        ("XRD_REQUESTTIMEOUT", limit),  # seconds for one request (stat, open, read, list)
+        ("XRD_STREAMTIMEOUT", limit),
+    ):
+        os.environ.setdefault(name, value)
+
+
 def is_remote(path: str) -> bool:
     """True for URLs such as ``root://host:port//path`` (anything with a scheme but file)."""
     return "://" in path and not path.startswith("file://")
