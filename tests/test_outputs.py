@@ -202,3 +202,41 @@ def test_case_8_an_unreachable_root_url_fails_within_the_timeout(tmp_path):
         assert result.returncode == 1, result.stderr[-2000:]
         assert "dltrigger ingest: error:" in result.stderr and "127.0.0.1:1" in result.stderr
         assert seconds < 60, f"{url}: {seconds:.0f} s"
+
+
+def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark, generated,
+                                                                          tmp_path):  # fmt: skip
+    import pyarrow.dataset as ds
+    import uproot
+
+    from dltrigger.errors import IngestError
+    from dltrigger.io.delphes_writer import DelphesWriter
+    from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
+    from dltrigger.physics.events import events_from_arrow
+
+    good = generated.files("wjets")[0]
+    file, tree = open_tree(str(good), "Delphes")
+    with file:
+        events = events_from_arrow(read_record_batch(tree, infer_layout(tree), 0, 300))
+    bad = tmp_path / "wjets_bad.root"
+    with DelphesWriter(bad) as writer:  # three baskets per branch: 100 events each
+        for start in (0, 100, 200):
+            writer.extend({name: events[name][start : start + 100] for name in events.fields})
+    branch = uproot.open(bad)["Delphes"]["EFlowTrack.PT"]
+    seek, size = int(branch.member("fBasketSeek")[2]), int(branch.member("fBasketBytes")[2])
+    data = bytearray(bad.read_bytes())
+    key = 100  # past the basket's key header (~70 bytes)
+    data[seek + key : seek + size] = b"\xff" * (size - key)  # the third basket's payload
+    bad.write_bytes(bytes(data))
+    inputs = [str(good), str(bad)]
+    settings = {"batch_events": 100, "partition_bytes": 10**9}  # one task reads both files
+    with pytest.raises(IngestError, match=r"wjets_bad\.root: cannot read entries 200-300"):
+        ingest(Config(ingest=IngestConfig(out=tmp_path / "strict", **settings)), inputs=inputs,
+               spark=spark, progress=False)  # fmt: skip
+    out = tmp_path / "skipping"
+    report = ingest(Config(ingest=IngestConfig(out=out, skip_bad_files=True, **settings)),
+                    inputs=inputs, spark=spark, progress=False)  # fmt: skip
+    assert "cannot read entries 200-300" in report.skipped[str(bad)]
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert set(table.column("source_file").to_pylist()) == {str(good)}  # none of its events
+    assert len(table) == report.events == report.events_written == 300

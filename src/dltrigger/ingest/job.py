@@ -15,8 +15,9 @@ source's reader and writes them with pyarrow as zstd Parquet under ``label=N/``,
 ``partitionBy("label")`` makes. Writing from the task keeps the events in Arrow from ROOT to
 Parquet: measured 5x faster than a DataFrame write, whose JVM side converts every nested
 value to rows and back (docs/benchmarks.md). A file that cannot be opened, lacks the tree
-or a branch, or is truncated stops the run with its name, or with ``skip_bad_files`` is left
-out; tasks return one record per slice (entries, compressed bytes, or the skip reason), from
+or a branch, is truncated or corrupt inside its data stops the run with its name, or with
+``skip_bad_files`` is left out whole (rows already written of a file found corrupt mid-way are
+removed again); tasks return one record per slice (entries, compressed bytes, or the skip reason), from
 which the JSON report is built. Everything lands in a temporary folder that replaces the
 output only when complete, report included, and the event count checked.
 """
@@ -34,7 +35,7 @@ import numpy as np
 
 from ..config import Config, IngestConfig
 from ..errors import IngestError, InputError
-from ..io.atomic import atomic_folder
+from ..io.atomic import atomic_folder, atomic_path
 from ..io.paths import bound_remote_waits
 from ..io.root_reader import TreeLayout
 from ..io.root_survey import file_sizes, first_layout, survey
@@ -117,6 +118,7 @@ def _write_partitions(
             spark_types=False,
             speculative=speculative,
             read_all=read_all,
+            skip_corrupt=settings.skip_bad_files,
         )
         target = Path(folder) / f"label={task.label}" / f"part-{task.index:05d}.parquet"
         writer = None
@@ -134,6 +136,24 @@ def _write_partitions(
             if writer is not None:
                 writer.close()
         yield from reader.records
+
+
+def _remove_rows_of(part: str, paths: list[str]) -> None:
+    """Rewrite one written Parquet part without the rows of ``paths`` (deleted if none stay)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    sources = pq.read_table(part, columns=["source_file"]).column("source_file")
+    drop = pc.is_in(sources, value_set=pa.array(paths, pa.string()))
+    if not pc.any(drop).as_py():
+        return
+    table = pq.read_table(part).filter(pc.invert(drop))
+    if table.num_rows == 0:
+        Path(part).unlink()
+        return
+    with atomic_path(part) as temporary:
+        pq.write_table(table, temporary, compression="zstd")
 
 
 #: More input files than this are surveyed in Spark tasks (a tree's metadata takes ~0.2 s to
@@ -241,9 +261,20 @@ def ingest(
         for record in slices:
             if record["error"] is not None:
                 skipped[record["path"]] = record["error"]
-            else:
-                read[record["path"]][0] += record["entries"]
-                read[record["path"]][1] += record["compressed_bytes"]
+        # A file corrupt inside its data is left out whole: the rows already written of it
+        # (its readable part, or its other slices) are removed again.
+        written = {r["path"] for r in slices if r["error"] is None or r.get("partial")}
+        purge = sorted(written & set(skipped))
+        if purge:
+            parts = sorted(str(p) for p in Path(folder).glob("label=*/*.parquet"))
+            spark.sparkContext.parallelize(parts, max(len(parts), 1)).foreach(
+                lambda part: _remove_rows_of(part, purge)
+            )
+        for record in slices:
+            if record["error"] is not None:
+                continue
+            read[record["path"]][0] += record["entries"]
+            read[record["path"]][1] += record["compressed_bytes"]
         report.skipped = skipped
         for path in all_files:
             if path in read and path not in skipped:

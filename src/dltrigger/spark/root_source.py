@@ -54,7 +54,6 @@ from pyspark.sql.types import ArrayType, StructType
 
 from ..errors import (
     BranchNotFoundError,
-    DLTriggerError,
     InputError,
     RootFileError,
     SchemaMismatchError,
@@ -244,6 +243,7 @@ class RootReader(DataSourceReader):
         speculative: bool = False,
         read_all: bool = False,
         record_disagreements: bool = True,
+        skip_corrupt: bool = False,
     ):
         self.tree_name = tree_name
         self.layout = layout
@@ -260,6 +260,10 @@ class RootReader(DataSourceReader):
         #: A disagreeing file: recorded for the caller to merge and re-read (ingest), or an
         #: error (the data source with ``schemaFrom=first``, which cannot re-plan).
         self.record_disagreements = record_disagreements
+        #: A file whose data turn out unreadable mid-way is recorded (``partial``) and the
+        #: reader goes on with the next; the caller removes its rows already passed on
+        #: (ingest does; a DataFrame cannot take back rows, so the source fails instead).
+        self.skip_corrupt = skip_corrupt
         #: Spark's Arrow reader takes no fixed-size lists: make them plain lists (ingest keeps
         #: them fixed in Parquet).
         self.spark_schema = (
@@ -340,6 +344,7 @@ class RootReader(DataSourceReader):
                 batches = batch_ranges(
                     entries, starts, per_entry, self.batch_events, self.batch_bytes
                 )
+                failed = None
                 for start, stop in batches:
                     try:
                         batch = read_record_batch(
@@ -349,17 +354,22 @@ class RootReader(DataSourceReader):
                             stop,
                             piece.path if self.source_columns else None,
                         )
-                    except DLTriggerError:
-                        raise
                     except Exception as exc:
-                        raise RootFileError(
+                        failed = exc if isinstance(exc, RootFileError) else RootFileError(
                             piece.path,
                             f"cannot read entries {start}-{stop} of tree {self.tree_name!r} "
                             f"({type(exc).__name__}: {exc})",
-                        ) from None
+                        )  # fmt: skip
+                        if not self.skip_corrupt:
+                            raise failed from None
+                        break
                     if self.spark_schema is not None:
                         batch = _cast(batch, self.spark_schema)
                     yield batch
+                if failed is not None:
+                    self._note({"path": piece.path, "slice": piece.index,
+                                "error": failed.reason, "partial": True})  # fmt: skip
+                    continue
                 self._note(
                     {
                         "path": piece.path,
