@@ -138,19 +138,36 @@ def process_file(
         "events": computed.events,
         "selected": n,
         "rejected": computed.rejected,
-        **_stats(hlf, rows, counts, split),
+        **_stats(hlf, rows, counts, split, np.full(n, task.label)),
         "bytes": target.stat().st_size if n else 0,
         "particle_rows": int(counts.sum()),
     }
 
 
-def _stats(hlf: np.ndarray, rows: np.ndarray, counts: np.ndarray, split: np.ndarray) -> dict:
+def _stats(
+    hlf: np.ndarray, rows: np.ndarray, counts: np.ndarray, split: np.ndarray, labels: np.ndarray
+) -> dict:
     train = split == "train"
     return {
         "hlf_stats": FeatureStats.of(hlf[train]).to_lists(),
         "particle_stats": FeatureStats.of(rows[np.repeat(train, counts)]).to_lists(),
         "per_split": {s: int((split == s).sum()) for s in ("train", "test")},
+        "split_counts": {
+            s: {str(k): int(((split == s) & (labels == k)).sum()) for k in np.unique(labels)}
+            for s in ("train", "test")
+        },
     }
+
+
+def _split_counts(results: list[dict]) -> dict[str, dict[str, int]]:
+    """Events per split and class (label) over the parts, for training's checks."""
+    total: dict[str, dict[str, int]] = {"train": {}, "test": {}}
+    for r in results:
+        for split, per_label in r["split_counts"].items():
+            for label, n in per_label.items():
+                if n:
+                    total[split][label] = total[split].get(label, 0) + n
+    return {s: dict(sorted(c.items())) for s, c in total.items()}
 
 
 def subset_file(path: str, out: str, index: int, keep_fraction: dict[int, float]) -> dict:
@@ -173,7 +190,7 @@ def subset_file(path: str, out: str, index: int, keep_fraction: dict[int, float]
     if table.num_rows:
         pq.write_table(table, Path(out) / f"part-{index:05d}.parquet", compression="zstd")
     per_label = {int(k): int((label[keep] == k).sum()) for k in np.unique(label)}
-    return {"per_label": per_label, **_stats(hlf, rows, counts, split)}
+    return {"per_label": per_label, **_stats(hlf, rows, counts, split, label[keep])}
 
 
 def _merge(results: list[dict], key: str, n: int) -> FeatureStats:
@@ -306,6 +323,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 "per_split": {
                     s: sum(r["per_split"][s] for r in results) for s in ("train", "test")
                 },
+                "split_counts": _split_counts(results),
                 "bytes_per_event": full_bytes / full_events,
                 "padded_bytes_per_event": PADDED_BYTES_PER_EVENT,
                 "mean_particles_per_event": full_rows / full_events,
@@ -344,6 +362,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                     "per_split": {
                         s: sum(r["per_split"][s] for r in part_results) for s in ("train", "test")
                     },
+                    "split_counts": _split_counts(part_results),
                     "sampling_fraction": {str(k): v for k, v in fractions.items()},
                 },
             )

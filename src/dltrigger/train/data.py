@@ -100,15 +100,22 @@ MIN_SPLIT_EVENTS = 5
 
 
 def class_counts(folder: Path) -> dict[str, dict[int, int]]:
-    """Events per class in each split of a features dataset (reads two small columns)."""
-    import pyarrow.dataset as ds
-
-    table = ds.dataset([str(f) for f in dataset_files(folder)], format="parquet").to_table(
-        columns=["split", "label"]
-    )
+    """Events per class in each split of a features dataset: from its manifest, or (a
+    dataset without those counts) by reading two small columns of every part."""
+    manifest = Path(folder) / "_manifest.json"
+    if manifest.exists():
+        saved = json.loads(manifest.read_text()).get("split_counts")
+        if saved is not None:
+            return {s: {int(k): v for k, v in c.items()} for s, c in saved.items()}
     counts: dict[str, dict[int, int]] = {"train": {}, "test": {}}
-    for split, label in zip(table["split"].to_pylist(), table["label"].to_pylist(), strict=True):
-        counts[split][label] = counts[split].get(label, 0) + 1
+    for path in dataset_files(folder):
+        try:
+            table = pq.read_table(path, columns=["split", "label"])
+        except Exception as exc:
+            raise DatasetError(f"{path}: cannot be read ({exc})") from None
+        for split, label in zip(table["split"].to_pylist(), table["label"].to_pylist(),
+                                strict=True):  # fmt: skip
+            counts[split][label] = counts[split].get(label, 0) + 1
     return counts
 
 
