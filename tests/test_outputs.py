@@ -240,3 +240,54 @@ def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark,
     table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
     assert set(table.column("source_file").to_pylist()) == {str(good)}  # none of its events
     assert len(table) == report.events == report.events_written == 300
+
+
+def test_case_12_a_nan_track_is_not_an_isolated_lepton():
+    """A NaN-poisoned track was left out of every cone sum, so its lepton's own track went
+    missing: LepIsoCh = -1 passed the isolation. Such an event is now dropped, counted."""
+    import awkward as ak
+    import numpy as np
+
+    from dltrigger.config import FeaturesConfig
+    from dltrigger.features.collections import PRESETS, ResolvedCollections
+    from dltrigger.features.compute import NON_FINITE_INPUT, compute_features
+
+    def event(own_track_pt: float) -> dict:
+        return {
+            "Electron": [{"PT": 40.0, "Eta": 0.5, "Phi": 0.0, "Charge": -1}],
+            "MuonTight": [{"PT": 10.0, "Eta": -2.0, "Phi": 3.0, "Charge": 1}],  # below 23 GeV
+            "EFlowTrack": [
+                {
+                    "PT": own_track_pt,
+                    "Eta": 0.5,
+                    "Phi": 0.0,
+                    "X": 0.0,
+                    "Y": 0.0,
+                    "Z": 0.0,
+                    "Charge": -1,
+                    "PID": 11,
+                },
+                {
+                    "PT": 30.0,
+                    "Eta": 0.6,
+                    "Phi": 0.1,
+                    "X": 0.0,
+                    "Y": 0.0,
+                    "Z": 0.0,
+                    "Charge": 1,
+                    "PID": 211,
+                },
+            ],
+            "EFlowPhoton": [{"ET": 2.0, "Eta": -1.0, "Phi": 2.0}],
+            "EFlowNeutralHadron": [{"ET": 2.0, "Eta": 1.0, "Phi": -2.0}],
+            "Jet": [{"PT": 50.0, "Eta": 0.0, "BTag": 0}],
+            "MissingET": [{"MET": 20.0, "Phi": 1.0}],
+        }
+
+    table = ak.to_arrow_table(ak.Array([event(40.0), event(np.nan)]), list_to32=True,
+                              extensionarray=False)  # fmt: skip
+    collections = ResolvedCollections(PRESETS["dltrigger"], "preset dltrigger")
+    computed = compute_features(table, FeaturesConfig(), collections)
+    # the clean event: a 30 GeV track at ΔR 0.14 makes it non-isolated (0.75 > 0.45)
+    assert computed.kept.tolist() == [] and computed.rejected[NON_FINITE_INPUT] == 1
+    assert computed.rejected["no isolated lepton"] == 1

@@ -18,7 +18,9 @@ from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
 from ..physics.selection import SelectionOptions
 from .collections import ResolvedCollections, physics_table
 
-#: Why an event was dropped after passing the selection.
+#: Why an event was dropped: a NaN/inf input value (before the selection), or a non-finite
+#: feature (after it).
+NON_FINITE_INPUT = "non-finite input values"
 NON_FINITE = "non-finite features"
 
 
@@ -64,7 +66,12 @@ def compute_features(
     from ..physics.particles import particle_lists
     from ..physics.selection import select_events
 
-    events = events_from_arrow(physics_table(table, collections, where))
+    physics = physics_table(table, collections, where)
+    # An event with a NaN or infinite input value is dropped before the selection, counted:
+    # a NaN track is left out of every cone sum and could make a lepton look isolated.
+    clean = np.flatnonzero(~nonfinite_events(physics))
+    n_events = physics.num_rows
+    events = events_from_arrow(physics.take(clean) if len(clean) < n_events else physics)
     selection, plist = options(settings)
     result = select_events(events, selection)
     mask, lepton = result.mask, result.lepton
@@ -81,10 +88,31 @@ def compute_features(
         else np.zeros(0, dtype=bool)
     )
     return EventFeatures(
-        kept=np.flatnonzero(mask)[finite],
+        kept=clean[np.flatnonzero(mask)[finite]],
         hlf=hlf[finite],
         rows=rows[np.repeat(finite, counts)],
         counts=counts[finite],
-        events=len(events),
-        rejected={**result.rejected, NON_FINITE: int((~finite).sum())},
+        events=n_events,
+        rejected={
+            NON_FINITE_INPUT: n_events - len(clean),
+            **result.rejected,
+            NON_FINITE: int((~finite).sum()),
+        },
     )
+
+
+def nonfinite_events(table) -> np.ndarray:
+    """Per event: does any number the physics reads (a collection member) hold NaN or ±inf?"""
+    import pyarrow as pa
+
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for column in table.columns:
+        lists = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        offsets = lists.offsets.to_numpy()
+        for child in lists.values.flatten():
+            values = child.to_numpy(zero_copy_only=False)
+            if values.dtype.kind != "f":
+                continue
+            running = np.concatenate([[0], np.cumsum(~np.isfinite(values))])
+            bad |= running[offsets[1:]] - running[offsets[:-1]] > 0
+    return bad

@@ -214,4 +214,30 @@ def generate(config: Config, spark=None, progress: bool = True) -> list[FileRepo
             rows = rdd.collect()
     except Exception as exc:
         raise GenerationError(f"event generation failed: {root_cause(exc)}") from exc
+    _record_written(Path(config.generate.out), [t.path for t in tasks])
     return [FileReport(**row) for row in rows]
+
+
+#: The files the last ``dltrigger generate`` wrote into its folder (JSON list of names).
+WRITTEN_RECORD = "_generate.json"
+
+
+def _record_written(out: Path, paths: list[str]) -> None:
+    """Remember what this run wrote; files an earlier run wrote that this one did not (an
+    ``--overwrite`` with fewer files) are removed, so no stale file joins the next ingest.
+    Only files dltrigger recorded are ever removed."""
+    import json
+
+    from ..io.atomic import atomic_path
+
+    record = out / WRITTEN_RECORD
+    names = sorted(Path(p).name for p in paths)
+    try:
+        earlier = json.loads(record.read_text()) if record.exists() else []
+    except ValueError:
+        earlier = []
+    for name in set(earlier) - set(names):
+        if isinstance(name, str) and "/" not in name:
+            (out / name).unlink(missing_ok=True)
+    with atomic_path(record) as temporary:
+        temporary.write_text(json.dumps(names, indent=1))
