@@ -178,3 +178,18 @@ def test_cli_evaluate(runs, features_dataset, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path), "--data", str(features_dataset / "full"),
                  "--out", str(tmp_path / "x")]) == 1  # fmt: skip
     assert "no config.json" in capsys.readouterr().err
+
+
+def test_an_unfinished_run_is_said_so(runs, features_dataset, tmp_path, capsys):
+    """Issue 14, case 12: evaluating a run whose training did not finish says so."""
+    import shutil
+
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(runs[0], unfinished)
+    (unfinished / "summary.json").unlink()
+    out = tmp_path / "report"
+    args = [str(unfinished), "--data", str(features_dataset / "full"), "--out", str(out)]
+    assert main(["evaluate", *args, "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: run unfinished did not finish training" in " ".join(printed.split())
+    assert "training did not finish" in (out / "report.md").read_text()

@@ -22,6 +22,13 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
         table.add_row(name, m["model"], str(m["test_events"]), f"{m['accuracy']:.4f}", *aucs)
     console = Console()
     console.print(table)
+    for name, m in results["models"].items():
+        if not m.get("complete", True):
+            console.print(
+                f"[yellow]warning[/yellow]: run {name} did not finish training (no summary.json "
+                f"in {m.get('run_folder', name)}): its best checkpoint so far was evaluated",
+                highlight=False,
+            )
     text = verdict(results.get("comparison"))
     if text:
         console.print(text.replace("**", ""))
