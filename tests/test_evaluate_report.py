@@ -15,7 +15,7 @@ from dltrigger.evaluate.job import evaluate, evaluate_model
 from dltrigger.evaluate.metrics import one_vs_rest
 from dltrigger.evaluate.report import verdict
 from dltrigger.evaluate.scoring import load_run, score
-from dltrigger.train.metrics import CLASS_NAMES
+from dltrigger.schema import CLASS_NAMES
 from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -9,7 +9,7 @@ from dltrigger.config import TrainConfig
 from dltrigger.errors import EvaluationError
 from dltrigger.evaluate.scoring import load_run, score
 from dltrigger.train.data import DatasetError
-from dltrigger.train.metrics import per_class_auc
+from dltrigger.evaluate.metrics import per_class_auc
 from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

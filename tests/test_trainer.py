@@ -11,7 +11,7 @@ from dltrigger.config import TrainConfig
 from dltrigger.models import build_model
 from dltrigger.models.export import OnnxScorer
 from dltrigger.train.data import DatasetError, iterate_batches
-from dltrigger.train.metrics import roc_auc
+from dltrigger.evaluate.metrics import roc_auc
 from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

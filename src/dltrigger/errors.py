@@ -116,6 +116,10 @@ class TrainingError(DLTriggerError):
     """Training cannot go on (NaN loss, a checkpoint of another config, an existing run...)."""
 
 
+class DatasetError(DLTriggerError):
+    """A features dataset that cannot be used (names the folder or file and what is wrong)."""
+
+
 class EvaluationError(DLTriggerError):
     """A trained model cannot be evaluated (no checkpoint, another feature schema...)."""
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import FeaturesDataset, RunFolder
 from ..errors import EvaluationError
 from ..io.atomic import atomic_folder
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 from . import plots
 from .metrics import (
     BACKGROUND_EFFICIENCIES,
@@ -168,7 +169,7 @@ def _run_facts(run) -> dict:
         "best_epoch": run.best_epoch,
         "run_folder": str(run.folder),
     }
-    metrics = run.folder / "metrics.json"
+    metrics = run.folder / RunFolder.METRICS
     if metrics.exists():
         history = json.loads(metrics.read_text())
         facts["epochs_trained"] = len(history)
@@ -177,9 +178,6 @@ def _run_facts(run) -> dict:
 
 
 def _manifest(data: Path) -> dict:
-    path = data / "_manifest.json"
-    if not path.exists():
-        return {}
-    manifest = json.loads(path.read_text())
+    manifest = FeaturesDataset(data).manifest()
     keep = ("dataset", "counts", "per_split", "selection_efficiency", "mean_particles_per_event")
     return {k: manifest[k] for k in keep if k in manifest}

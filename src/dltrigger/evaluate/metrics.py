@@ -63,6 +63,22 @@ def roc_curve(is_signal: np.ndarray, scores: np.ndarray) -> Roc:
     )
 
 
+def roc_auc(is_signal: np.ndarray, scores: np.ndarray) -> float:
+    """The ROC curve's area; NaN when a class is absent or a score is not finite (a
+    diverged training's validation), where no curve exists."""
+    is_signal = np.asarray(is_signal, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    if is_signal.all() or not is_signal.any() or not np.isfinite(scores).all():
+        return float("nan")
+    return roc_curve(is_signal, scores).auc
+
+
+def per_class_auc(labels: np.ndarray, probabilities: np.ndarray) -> list[float]:
+    """One-vs-rest AUC of each class's column (NaN for a class without events)."""
+    labels = np.asarray(labels)
+    return [roc_auc(labels == k, probabilities[:, k]) for k in range(probabilities.shape[1])]
+
+
 def one_vs_rest(labels: np.ndarray, probabilities: np.ndarray, signal: int) -> Roc:
     """Class ``signal`` against the others, cutting on that class's score."""
     return roc_curve(np.asarray(labels) == signal, np.asarray(probabilities)[:, signal])

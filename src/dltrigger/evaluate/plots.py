@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 from .metrics import Roc
 
 

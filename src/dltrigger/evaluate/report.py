@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 
 #: Published results of the reference (reference-pipeline.md §7): accuracy and AUC per class.
 REFERENCE_RESULTS = [

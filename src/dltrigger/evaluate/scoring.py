@@ -1,23 +1,23 @@
 """Scores of a trained model (a run folder of ``dltrigger train``) on a dataset's test split.
 
 The model is the run's ``best.pt``; the inputs are scaled with the run's own ``scaling.json``
-(the statistics it was trained with), after checking that the dataset has the same features.
+(the statistics it was trained with), after checking that the dataset was made with the
+same feature settings and names (:meth:`~dltrigger.artifacts.RunFolder.check_dataset`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import ValidationError
 
+from ..artifacts import FeaturesDataset, RunFolder, Scaling
 from ..config import TrainConfig
-from ..errors import EvaluationError
+from ..errors import DatasetError, EvaluationError
 from ..models import build_model
-from ..train.data import DatasetError, Scaling, iterate_batches
+from ..train.data import iterate_batches
 from ..train.trainer import forward
 
 
@@ -27,23 +27,25 @@ class TrainedModel:
     config: TrainConfig
     model: torch.nn.Module
     scaling: Scaling
-    feature_names: dict[str, list[str]]
+    run: RunFolder
     complete: bool  # the training finished (summary.json), not stopped half-way
     best_epoch: int
 
 
 def load_run(folder: Path) -> TrainedModel:
     """The best model of a run folder, ready to score (errors name what is missing)."""
-    folder = Path(folder)
-    if not (folder / "config.json").exists():
-        raise EvaluationError(f"{folder}: not a run folder of `dltrigger train` (no config.json)")
-    if not (folder / "best.pt").exists():
-        raise EvaluationError(f"{folder}: no best.pt (the training never finished an epoch)")
+    run = RunFolder(Path(folder))
+    folder = run.path
+    run.require(run.BEST, hint=" (the training never finished an epoch)")
+    run.require(run.SCALING)
+    config = run.train_config()
     try:
-        config = TrainConfig.model_validate_json((folder / "config.json").read_text())
-    except ValidationError as exc:
-        raise EvaluationError(f"{folder / 'config.json'}: {exc.errors()[0]['msg']}") from None
-    state = torch.load(folder / "best.pt", map_location="cpu", weights_only=False)
+        state = torch.load(folder / run.BEST, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or overwritten file: pickle, zip or EOF errors
+        raise EvaluationError(
+            f"{folder / run.BEST}: not a readable checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})"
+        ) from None
     model = build_model(config.model, **config.model_options)
     if hasattr(model, "packed"):
         model.packed = config.packed_sequences
@@ -51,33 +53,25 @@ def load_run(folder: Path) -> TrainedModel:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
         raise EvaluationError(
-            f"{folder / 'best.pt'} does not fit model {config.model!r}: {str(exc).splitlines()[0]}"
+            f"{folder / run.BEST} does not fit model {config.model!r}: {str(exc).splitlines()[0]}"
         ) from None
-    stats = json.loads((folder / "scaling.json").read_text())
     return TrainedModel(
         folder=folder,
         config=config,
         model=model.eval(),
-        scaling=Scaling.from_file(folder / "scaling.json"),
-        feature_names={k: stats[k].get("names", []) for k in ("hlf", "particles")},
-        complete=(folder / "summary.json").exists(),
+        scaling=Scaling.from_file(folder / run.SCALING),
+        run=run,
+        complete=run.complete,
         best_epoch=int(state.get("epoch", 0)),
     )
 
 
 def check_features(run: TrainedModel, data: Path) -> None:
-    """The dataset must have the features the model was trained on, in the same order."""
-    path = Path(data) / "_scaling.json"
-    if not path.exists():
-        raise DatasetError(f"{data}: no _scaling.json (is it a dltrigger features dataset?)")
-    stats = json.loads(path.read_text())
-    for kind, names in run.feature_names.items():
-        theirs = stats.get(kind, {}).get("names", [])
-        if names and theirs != names:
-            raise DatasetError(
-                f"{data} has other {kind} features than {run.folder} was trained on: "
-                f"{theirs} vs {names}"
-            )
+    """The dataset must have been made with the feature settings and names the model was
+    trained with (the test split's settings included)."""
+    dataset = FeaturesDataset(Path(data))
+    dataset.scaling()  # a dltrigger features dataset at all
+    run.run.check_dataset(dataset, split=True)
 
 
 def score(run: TrainedModel, data: Path, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 from .report import auc_text, verdict
 
 

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..config import FeaturesConfig
 from ..physics.hlf import JetSelection
-from ..physics.particles import PARTICLE_FEATURES, ParticleListOptions
+from ..physics.particles import ParticleListOptions
 from ..physics.selection import SelectionOptions
+from ..schema import PARTICLE_FEATURES
 from .collections import ResolvedCollections, physics_table
 
 #: Why an event was dropped: a NaN/inf input value (before the selection), or a non-finite

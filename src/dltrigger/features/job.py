@@ -29,13 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts import FeaturesDataset
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..io.atomic import atomic_folder
-from ..physics.hlf import HLF_NAMES
-from ..physics.particles import PARTICLE_FEATURES
+from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES
 from ..spark.failures import root_cause
-from ..train.metrics import CLASS_NAMES
 from .collections import ResolvedCollections, resolve_collections
 from .stats import FeatureStats
 
@@ -201,6 +200,7 @@ def _merge(results: list[dict], key: str, n: int) -> FeatureStats:
 
 
 def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict:
+    """The dataset's statistics (training split only) and manifest."""
     scaling = {
         "fitted_on": "train split only",
         "hlf": _merge(results, "hlf_stats", len(HLF_NAMES)).summary(HLF_NAMES),
@@ -208,10 +208,7 @@ def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict
             PARTICLE_FEATURES
         ),
     }
-    (folder / "_scaling.json").write_text(json.dumps(scaling, indent=2))
-    manifest = {**manifest, "scaling": scaling}
-    (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return FeaturesDataset(folder).write_side_files(scaling, manifest)
 
 
 def _empty_classes(selected: dict[int, int], results: list[dict], settings: FeaturesConfig):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-N_HLF = 14
-N_CLASSES = 3
+from ..schema import CLASS_NAMES, HLF_WIDTH
+
+N_HLF = HLF_WIDTH
+N_CLASSES = len(CLASS_NAMES)
 
 
 class HLFClassifier(nn.Module):

@@ -15,9 +15,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..schema import PARTICLE_WIDTH as N_PARTICLE_FEATURES
 from .hlf import N_CLASSES, N_HLF
-
-N_PARTICLE_FEATURES = 19
 
 
 def last_hidden(rnn: nn.RNNBase, particles: Tensor, lengths: Tensor, packed: bool = True) -> Tensor:

@@ -13,24 +13,10 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from ..schema import HLF_NAMES
 from .kinematics import transverse_mass
 
-HLF_NAMES = (
-    "HT",
-    "MET",
-    "phiMET",
-    "MT",
-    "nJets",
-    "nBjets",
-    "LepPt",
-    "LepEta",
-    "LepPhi",
-    "LepIsoCh",
-    "LepIsoGamma",
-    "LepIsoNeu",
-    "LepCharge",
-    "LepIsEle",
-)
+__all__ = ["HLF_NAMES", "JetSelection", "high_level_features"]
 
 
 @dataclass(frozen=True)

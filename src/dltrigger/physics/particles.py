@@ -25,15 +25,12 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
+from ..schema import PARTICLE_FEATURES
 from .isolation import cone_sums_flat
 from .kinematics import delta_r, massless_four_vector
 from .selection import DEFAULT_SELECTION, SelectionOptions, pf_maps
 
-PARTICLE_FEATURES = (
-    "E", "Px", "Py", "Pz", "Pt", "Eta", "Phi", "vtxX", "vtxY", "vtxZ",
-    "ChPFIso", "GammaPFIso", "NeuPFIso", "isChHad", "isNeuHad", "isGamma", "isEle", "isMu",
-    "Charge",
-)  # fmt: skip
+__all__ = ["PARTICLE_FEATURES", "ParticleListOptions", "particle_lists"]
 
 
 @dataclass(frozen=True)

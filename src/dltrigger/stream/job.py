@@ -33,7 +33,7 @@ from ..config import Config
 from ..errors import InputError, StreamError
 from ..io.atomic import TEMPORARY_MARK
 from ..io.paths import is_remote
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 from .process import OUTPUT_SCHEMA, score_paths
 from .trigger import Trigger, load_trigger
 

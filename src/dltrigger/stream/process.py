@@ -9,18 +9,21 @@ is waited for first.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from ..errors import FeaturesError, RootFileError
+from ..artifacts import SPLIT_SETTINGS, FeaturesDataset, setting_differences
+from ..errors import DLTriggerError, FeaturesError, RootFileError
 from ..features.collections import ResolvedCollections, resolve_collections
 from ..features.compute import compute_features
 from ..io.paths import is_remote
-from ..train.metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES, HLF_WIDTH, PARTICLE_WIDTH
 from .trigger import Trigger
 
 SCORE_COLUMNS = ("score_qcd", "score_ttbar", "score_wjets")
@@ -97,11 +100,13 @@ def score_events(table: pa.Table, trigger: Trigger, collections: ResolvedCollect
 def score_feature_table(table: pa.Table, trigger: Trigger) -> pa.Table:
     """Output rows of a features dataset's table (``hlf`` and ``particles`` columns): every
     event there passed the selection already."""
-    hlf = table.column("hlf").combine_chunks().flatten().to_numpy().reshape(-1, 14)
+    hlf = table.column("hlf").combine_chunks().flatten().to_numpy().reshape(-1, HLF_WIDTH)
     particles = table.column("particles").combine_chunks()
     counts = np.diff(particles.offsets.to_numpy()).astype(np.int64)
-    rows = particles.flatten().flatten().to_numpy().reshape(-1, 19) if len(particles) else (
-        np.zeros((0, 19), np.float32))  # fmt: skip
+    if len(particles):
+        rows = particles.flatten().flatten().to_numpy().reshape(-1, PARTICLE_WIDTH)
+    else:
+        rows = np.zeros((0, PARTICLE_WIDTH), np.float32)
     scores = trigger.scores(hlf, rows, counts)
     return output_rows(table, len(table), np.arange(len(table)), scores, hlf, trigger)
 
@@ -149,6 +154,9 @@ def process_parquet(path: str, trigger: Trigger) -> pa.Table:
     except Exception as exc:
         return quarantined(path, f"not a readable Parquet file ({exc})")
     if {"hlf", "particles", "source_file", "entry"} <= set(names):
+        problem = feature_settings_problem(path, trigger)
+        if problem:
+            return quarantined(path, problem)
         table = pq.read_table(path, columns=["source_file", "entry", "hlf", "particles"])
         return score_feature_table(table, trigger)
     if {"source_file", "entry"} <= set(names):
@@ -160,6 +168,25 @@ def process_parquet(path: str, trigger: Trigger) -> pa.Table:
         return score_events(pq.read_table(path, columns=needed), trigger, collections, path)
     return quarantined(path, "neither a dltrigger features nor an ingest Parquet file "
                              f"(columns: {', '.join(names)})")  # fmt: skip
+
+
+def feature_settings_problem(path: str, trigger: Trigger) -> str | None:
+    """Why a features Parquet file's values are not what the model expects (None: they are):
+    its dataset's settings must equal the training's in every value-changing setting."""
+    dataset = FeaturesDataset(Path(path).parent)
+    try:
+        made_with = dataset.settings()
+    except DLTriggerError as exc:
+        return str(exc)
+    if made_with is None:
+        return (f"no {dataset.MANIFEST} beside it, so the feature settings it was made with "
+                "cannot be checked against the model's")  # fmt: skip
+    trained = json.loads(trigger.features.model_dump_json())
+    differences = setting_differences(trained, made_with, ignore=SPLIT_SETTINGS)
+    if differences:
+        return ("made with other feature settings than the model was trained with: "
+                + "; ".join(differences))  # fmt: skip
+    return None
 
 
 def process_file(

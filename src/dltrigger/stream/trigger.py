@@ -1,26 +1,27 @@
 """A trained model as a trigger filter: features in, scores and an accept/reject decision out.
 
 The model is the run's exported ``model.onnx`` (ONNX Runtime: no PyTorch in the scoring path),
-its inputs scaled with the run's ``scaling.json``; the features are computed with the settings
-of the dataset the run was trained on (its ``_manifest.json``), so the stream sees what the
-model saw in training. Only where to find the objects (``[features.collections]``) is the
-current configuration's, since files from another card may be scored with the same model:
-with ``preset = "auto"`` each file's collections are detected. The working point is a cut on
-the summed scores of the accepted classes.
+its inputs scaled with the run's ``scaling.json``; the features are computed with the feature
+settings recorded in the run folder at training time (``features.json``), so the stream sees
+what the model saw in training, wherever its dataset is now. Only where to find the objects
+(``[features.collections]``) is the current configuration's, since files from another card
+may be scored with the same model: with ``preset = "auto"`` each file's collections are
+detected. The working point is a cut on the summed scores of the accepted classes.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..config import CollectionsConfig, FeaturesConfig, StreamConfig, TrainConfig
+from ..artifacts import RunFolder, Scaling
+from ..config import CollectionsConfig, FeaturesConfig, StreamConfig
 from ..errors import EvaluationError
-from ..train.data import Scaling
-from ..train.metrics import CLASS_NAMES
+from ..models.export import FORMATS
+from ..schema import CLASS_NAMES
+from ..train.data import model_inputs, padded
 
 #: ONNX Runtime sessions of this Python process, by model file (Spark reuses its workers).
 _SESSIONS: dict[tuple[str, float], object] = {}
@@ -58,29 +59,20 @@ class Trigger:
         scorer = self._session()
         n = len(hlf)
         out = np.empty((n, len(CLASS_NAMES)), dtype=np.float32)
-        scaled_hlf = ((hlf - self.scaling.hlf_mean) / self.scaling.hlf_std).astype(np.float32)
-        starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        events = model_inputs(
+            np.zeros(n, np.int64), hlf, rows, counts, self.scaling, self.max_particles
+        )
         # Events of similar lengths together: a batch is padded to its longest list only.
         order = np.argsort(counts, kind="stable") if self.uses_particles else np.arange(n)
         for begin in range(0, n, self.batch_size):
-            chosen = order[begin : begin + self.batch_size]
-            inputs = {"hlf": scaled_hlf[chosen]}
+            chosen = events.take(order[begin : begin + self.batch_size])
+            inputs = {"hlf": chosen.hlf}
             if self.uses_particles:
-                inputs.update(self._padded(rows, starts[chosen], counts[chosen]))
-            out[chosen] = scorer(**inputs)
+                inputs["particles"] = padded(chosen.rows, chosen.counts)
+                inputs["lengths"] = chosen.counts
+            out[order[begin : begin + self.batch_size]] = scorer(**inputs)
         return out
-
-    def _padded(self, rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> dict:
-        kept = np.minimum(counts, self.max_particles)
-        width = rows.shape[1]
-        padded = np.zeros((len(kept), max(int(kept.max(initial=0)), 1), width), np.float32)
-        event = np.repeat(np.arange(len(kept)), kept)
-        position = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-        source = np.repeat(starts + counts - kept, kept) + position
-        padded[event, position] = (rows[source] - self.scaling.particle_mean) / (
-            self.scaling.particle_std
-        )
-        return {"particles": padded, "lengths": np.maximum(kept, 1).astype(np.int64)}
 
     def decide(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The summed score of the accepted classes and the decision (score >= threshold)."""
@@ -93,21 +85,21 @@ def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None =
 
     ``collections`` (the current ``[features.collections]``) says where the objects are in
     the scored files; unset: auto-detected per file."""
-    folder = Path(settings.model)
-    for name in ("config.json", "scaling.json", "model.onnx"):
-        if not (folder / name).exists():
-            hint = (" (train with export including onnx)" if name == "model.onnx"
-                    else " (is it a run folder of `dltrigger train`?)")  # fmt: skip
-            raise EvaluationError(f"{folder}: no {name}{hint}")
-    config = TrainConfig.model_validate_json((folder / "config.json").read_text())
+    run = RunFolder(Path(settings.model))
+    folder = run.path
+    onnx = FORMATS["onnx"]
+    run.require(run.SCALING)
+    run.require(onnx, hint=" (train with export including onnx)")
+    check_onnx(folder / onnx)
+    config = run.train_config()
     accept = tuple(CLASS_NAMES.index(c) for c in settings.accept_classes)
     trigger = Trigger(
         run=str(folder),
         model=config.model,
-        onnx=str((folder / "model.onnx").resolve()),
-        scaling=Scaling.from_file(folder / "scaling.json"),
+        onnx=str((folder / onnx).resolve()),
+        scaling=Scaling.from_file(folder / run.SCALING),
         max_particles=config.max_particles,
-        features=_training_features(config).model_copy(
+        features=run.feature_settings().model_copy(
             update={"collections": collections or CollectionsConfig()}
         ),
         accept=accept,
@@ -120,14 +112,15 @@ def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None =
     return trigger
 
 
-def _training_features(config: TrainConfig) -> FeaturesConfig:
-    """The feature settings of the run's training dataset (defaults if it is gone)."""
-    manifest = Path(config.data) / "_manifest.json"
-    if manifest.exists():
-        saved = json.loads(manifest.read_text()).get("config")
-        if saved:
-            return FeaturesConfig.model_validate(saved)
-    return FeaturesConfig()
+def check_onnx(path: Path) -> None:
+    """Refuse a model file ONNX Runtime cannot load, before any Spark task tries."""
+    from ..models.export import OnnxScorer
+
+    try:
+        OnnxScorer(path, threads=1)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EvaluationError(f"{path}: not a loadable ONNX model ({first})") from None
 
 
 def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: float) -> float:

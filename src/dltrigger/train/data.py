@@ -14,7 +14,6 @@ model's 14 numbers per event fit easily).
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,47 +26,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from ..errors import DLTriggerError
+from ..artifacts import FeaturesDataset, Scaling
+from ..errors import DatasetError
+from ..schema import HLF_WIDTH, PARTICLE_WIDTH
 
-HLF_WIDTH, PARTICLE_WIDTH = 14, 19
+__all__ = ["Batch", "DatasetError", "Events", "Scaling", "iterate_batches", "load_split"]
+
 COLUMNS = ("label", "split", "hlf", "particles")
-
-
-class DatasetError(DLTriggerError):
-    """A dataset that cannot be trained on (names the folder or file and what is wrong)."""
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """Standardisation of HLF and particle features (training-split statistics)."""
-
-    hlf_mean: np.ndarray
-    hlf_std: np.ndarray
-    particle_mean: np.ndarray
-    particle_std: np.ndarray
-
-    @classmethod
-    def load(cls, folder: Path) -> Scaling:
-        """The statistics saved beside a features dataset (``_scaling.json``)."""
-        path = Path(folder) / "_scaling.json"
-        if not path.exists():
-            raise DatasetError(f"{folder}: no _scaling.json (is it a dltrigger features dataset?)")
-        return cls.from_file(path)
-
-    @classmethod
-    def from_file(cls, path: Path) -> Scaling:
-        stats = json.loads(Path(path).read_text())
-
-        def safe(std):  # constant features (one-hot flags of one kind) are left unscaled
-            std = np.asarray(std, dtype=np.float32)
-            return np.where(std > 0, std, 1.0).astype(np.float32)
-
-        return cls(
-            np.asarray(stats["hlf"]["mean"], dtype=np.float32),
-            safe(stats["hlf"]["std"]),
-            np.asarray(stats["particles"]["mean"], dtype=np.float32),
-            safe(stats["particles"]["std"]),
-        )
 
 
 @dataclass
@@ -82,7 +47,7 @@ class Batch:
 
 
 def dataset_files(folder: Path) -> list[Path]:
-    files = sorted(Path(folder).glob("part-*.parquet"))
+    files = FeaturesDataset(Path(folder)).parts()
     if not files:
         raise DatasetError(f"{folder}: no part-*.parquet files (empty or not a features dataset)")
     for path in files[:1]:
@@ -102,11 +67,9 @@ MIN_SPLIT_EVENTS = 5
 def class_counts(folder: Path) -> dict[str, dict[int, int]]:
     """Events per class in each split of a features dataset: from its manifest, or (a
     dataset without those counts) by reading two small columns of every part."""
-    manifest = Path(folder) / "_manifest.json"
-    if manifest.exists():
-        saved = json.loads(manifest.read_text()).get("split_counts")
-        if saved is not None:
-            return {s: {int(k): v for k, v in c.items()} for s, c in saved.items()}
+    saved = FeaturesDataset(Path(folder)).manifest().get("split_counts")
+    if saved is not None:
+        return {s: {int(k): v for k, v in c.items()} for s, c in saved.items()}
     counts: dict[str, dict[int, int]] = {"train": {}, "test": {}}
     for path in dataset_files(folder):
         try:
@@ -192,19 +155,38 @@ def events_from_table(
 ) -> Events:
     """Scaled numpy events from a features table (particle lists capped at their last rows)."""
     labels = table.column("label").to_numpy().astype(np.int64)
-    hlf = (_flat_values(table.column("hlf"), HLF_WIDTH, "hlf") - scaling.hlf_mean) / (
-        scaling.hlf_std
-    )
+    hlf = _flat_values(table.column("hlf"), HLF_WIDTH, "hlf")
     if not with_particles:
-        return Events(labels, hlf, None, None)
+        return Events(labels, scaling.scale_hlf(hlf), None, None)
     particles = table.column("particles").combine_chunks()
-    offsets = particles.offsets.to_numpy(zero_copy_only=False)
     rows = _flat_values(particles.flatten(), PARTICLE_WIDTH, "particles")
-    counts = np.diff(offsets).astype(np.int64)
+    counts = np.diff(particles.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+    return model_inputs(labels, hlf, rows, counts, scaling, max_particles)
+
+
+def model_inputs(
+    labels: np.ndarray,
+    hlf: np.ndarray,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    scaling: Scaling,
+    max_particles: int,
+) -> Events:
+    """Unscaled features as the models take them: each particle list capped at its last
+    ``max_particles`` rows (those nearest the lepton), HLF and rows standardised. The one
+    cap-and-scale of training, evaluation and the ONNX trigger; :func:`padded` pads."""
     kept = np.minimum(counts, max_particles)
-    rows = rows[_ragged_index(offsets[:-1] + counts - kept, kept)]
-    rows = (rows - scaling.particle_mean) / scaling.particle_std
-    return Events(labels, hlf.astype(np.float32), kept, rows.astype(np.float32, copy=False))
+    starts = np.cumsum(counts) - counts
+    rows = rows[_ragged_index(starts + counts - kept, kept)]
+    return Events(labels, scaling.scale_hlf(hlf), kept, scaling.scale_particles(rows))
+
+
+def padded(rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Ragged rows zero-padded to ``(events, longest list (at least 1), width)``."""
+    out = np.zeros((len(counts), max(int(counts.max(initial=0)), 1), rows.shape[1]), np.float32)
+    event = np.repeat(np.arange(len(counts)), counts)
+    out[event, _ragged_index(np.zeros_like(counts), counts)] = rows
+    return out
 
 
 def to_batch(events: Events) -> Batch:
@@ -213,12 +195,8 @@ def to_batch(events: Events) -> Batch:
     hlf = torch.from_numpy(np.ascontiguousarray(events.hlf, dtype=np.float32))
     if events.counts is None:
         return Batch(hlf, None, None, labels)
-    counts = events.counts
-    padded = np.zeros((len(counts), max(int(counts.max()), 1), PARTICLE_WIDTH), np.float32)
-    event = np.repeat(np.arange(len(counts)), counts)
-    position = _ragged_index(np.zeros_like(counts), counts)
-    padded[event, position] = events.rows
-    return Batch(hlf, torch.from_numpy(padded), torch.from_numpy(counts), labels)
+    particles = torch.from_numpy(padded(events.rows, events.counts))
+    return Batch(hlf, particles, torch.from_numpy(events.counts), labels)
 
 
 def _batch_indices(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .metrics import CLASS_NAMES
+from ..schema import CLASS_NAMES
 
 
 class EpochDisplay:

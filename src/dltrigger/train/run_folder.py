@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
 
 import torch
 
+from ..artifacts import RunFolder
 from ..config import TrainConfig
 from ..errors import OutputError, TrainingError
 from ..io.atomic import atomic_path
-from ..io.ownership import check_replaceable, write_marker
-from .metrics import CLASS_NAMES
+from ..io.ownership import check_replaceable, marker_of, write_marker
+from ..schema import CLASS_NAMES
+
+log = logging.getLogger("dltrigger")
 
 #: Settings a resumed run may change; any other difference means another model or data.
 RESUMABLE_CHANGES = frozenset(
@@ -26,13 +30,30 @@ RESUMABLE_CHANGES = frozenset(
 )
 
 
-def prepare_run_folder(config: TrainConfig, resume: bool) -> Path:
-    """The run folder, ready: refused if it holds a run and neither resume nor overwrite."""
+def prepare_run_folder(config: TrainConfig, resume: bool) -> tuple[Path, bool]:
+    """The run folder, ready, and whether there is a checkpoint to resume: refused if it
+    holds a run and neither resume nor overwrite.
+
+    ``resume`` of a run killed before its first epoch ended (its folder marked and
+    configured, no checkpoint yet) starts it again from epoch 1, if the settings are the
+    same."""
     out = config.run_folder
+    run = RunFolder(out)
     if resume:
-        if not (out / "checkpoint.pt").exists():
-            raise TrainingError(f"nothing to resume: {out / 'checkpoint.pt'} does not exist")
-        return out
+        if (out / run.CHECKPOINT).exists():
+            return out, True
+        if marker_of(out) is None or not (out / run.CONFIG).exists():
+            raise TrainingError(
+                f"nothing to resume in {out}: no {run.CHECKPOINT} and not a run folder that "
+                "dltrigger started (train without --resume)"
+            )
+        saved = json.loads((out / run.CONFIG).read_text())
+        check_resumable(config, saved, out / run.CONFIG)
+        log.warning(
+            "%s: the run was stopped before its first epoch ended (no %s): training from "
+            "epoch 1", out, run.CHECKPOINT,
+        )  # fmt: skip
+        return out, False
     if out.exists() and any(out.iterdir()):
         if not config.overwrite:
             raise TrainingError(
@@ -46,7 +67,7 @@ def prepare_run_folder(config: TrainConfig, resume: bool) -> Path:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     write_marker(out, "run")  # at once: a run killed before its first epoch is still ours
-    return out
+    return out, False
 
 
 def check_resumable(config: TrainConfig, saved: dict, path: Path) -> None:

@@ -21,12 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import BaselinesConfig, TrackingConfig
+from ..evaluate.metrics import per_class_auc
 from ..io.atomic import atomic_folder
+from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
 from .data import dataset_files
-from .metrics import CLASS_NAMES, per_class_auc
 
-N_CLASSES = 3
+N_CLASSES = len(CLASS_NAMES)
 
 
 def _frames(spark, data: Path):

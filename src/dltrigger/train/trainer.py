@@ -1,6 +1,8 @@
 """Single-process training: Adam, optional LR schedule, validation, checkpoints, resume, export.
 
-A run folder holds ``config.json`` (the :class:`~dltrigger.config.TrainConfig`),
+A run folder (:class:`~dltrigger.artifacts.RunFolder`) holds ``config.json`` (the
+:class:`~dltrigger.config.TrainConfig`), ``features.json`` (the feature settings and schema
+of the dataset it was trained on),
 ``scaling.json`` (the dataset's scaling, which exported models expect applied),
 ``metrics.csv`` and ``metrics.json`` (one row per epoch: training loss, validation loss,
 accuracy, per-class AUC, learning rate, samples/s), ``checkpoint.pt`` (the last epoch, to
@@ -13,19 +15,20 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..artifacts import FeaturesDataset, RunFolder
 from ..config import TrackingConfig, TrainConfig
 from ..errors import TrainingError
+from ..evaluate.metrics import per_class_auc
 from ..models import build_model
 from ..models.export import FORMATS, export_model
+from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
 from .data import (
     Batch,
@@ -38,7 +41,6 @@ from .data import (
     prefetch,
 )
 from .display import EpochDisplay, epoch_line
-from .metrics import CLASS_NAMES, per_class_auc
 from .run_folder import (
     UNDEFINED_AUC,
     check_resumable,
@@ -92,11 +94,8 @@ class BatchSource:
     def split_size(self, split: str) -> int | None:
         if split in self._memory:
             return len(self._memory[split])
-        manifest = Path(self.config.data) / "_manifest.json"
-        if manifest.exists():
-            size = json.loads(manifest.read_text()).get("per_split", {}).get(split)
-            return None if size is None else -(-size // self.shard[1])
-        return None
+        size = FeaturesDataset(self.config.data).manifest().get("per_split", {}).get(split)
+        return None if size is None else -(-size // self.shard[1])
 
     def __call__(self, split: str, epoch: int) -> Iterator[Batch]:
         c = self.config
@@ -178,10 +177,13 @@ def train(
     """
     # a bad or degenerate dataset fails before any change to the run folder
     Scaling.load(config.data), check_trainable(config.data)
-    out = prepare_run_folder(config, resume)
+    out, resume = prepare_run_folder(config, resume)
     if resume:
         saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
         check_resumable(config, saved["config"], out / "checkpoint.pt")
+        write_text(out / RunFolder.CONFIG, config.model_dump_json(indent=2))  # epochs may grow
+    else:  # at once: a run stopped before its first epoch can be resumed with the same settings
+        RunFolder(out).record_training(config)
     (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until it says so
     with tracked_run(tracking or TrackingConfig(enabled=False), f"train {config.model}") as log:
         log.params({**config.model_dump(mode="json"), "resume": resume})
@@ -197,8 +199,9 @@ def train(
             if (out / "metrics.json").exists():
                 log.history(json.loads((out / "metrics.json").read_text()))
         write_training_plot(out, history)
-        names = ["config.json", "summary.json", "metrics.csv", "scaling.json", "best.pt",
-                 "training.png", *FORMATS.values()]  # fmt: skip
+        r = RunFolder
+        names = [r.CONFIG, r.FEATURES, r.SUMMARY, r.METRICS_CSV, r.SCALING, r.BEST, r.PLOT,
+                 *FORMATS.values()]  # fmt: skip
         log.artifacts([out / name for name in names])
     return history
 
@@ -250,10 +253,6 @@ def fit(
         start_epoch = state["epoch"] + 1
         if not parallel:
             torch.set_rng_state(state["torch_rng"])
-    if replica.main:
-        write_text(out / "config.json", config.model_dump_json(indent=2))
-        shutil.copyfile(Path(config.data) / "_scaling.json", out / "scaling.json")
-
     display = EpochDisplay(progress and replica.main, source.split_size("train"))
     stopped_early = False
     with display:

@@ -1,0 +1,293 @@
+"""The folders one stage hands the next: the only code that names their files and checks them.
+
+- :class:`FeaturesDataset`: ``full/``, ``balanced/`` or ``dev/`` of ``dltrigger features``:
+  ``part-*.parquet``, ``_scaling.json`` (training-split statistics) and ``_manifest.json``
+  (counts, the feature settings that made it, the schema).
+- :class:`RunFolder`: a folder of ``dltrigger train``: ``config.json`` (the training
+  settings), ``features.json`` (the full feature settings and schema of the dataset it was
+  trained on, copied at training time so that the run does not depend on that dataset still
+  being there), ``scaling.json``, ``checkpoint.pt``, ``best.pt``, ``metrics.json``/``.csv``,
+  ``summary.json`` (written last: the run finished), ``model.onnx``, ``model.torchscript.pt``.
+
+Whoever reads a dataset with a trained model (``evaluate``, ``score``, ``stream``) asks
+:meth:`RunFolder.check_settings` first: every feature setting that changes a value must be the
+same, not just the feature names, and a difference is refused with the list of differences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from .config import FeaturesConfig, TrainConfig
+from .errors import DatasetError, EvaluationError
+from .io.atomic import atomic_path
+from .schema import feature_schema
+
+log = logging.getLogger("dltrigger")
+
+#: Feature settings that change no event's feature values: where the data are and go, which
+#: datasets are written, where the objects are found (files of another card may be scored
+#: with the same model), what to do with an empty class.
+NOT_VALUE_SETTINGS = frozenset(
+    {"input", "out", "overwrite", "balance", "dev_per_class", "collections", "empty_classes"}
+)
+#: Settings that decide only which events form the test split: compared by ``evaluate``
+#: (another split would test on training events), not by ``score``/``stream`` (every event).
+SPLIT_SETTINGS = frozenset({"test_fraction"})
+
+RUN_FEATURES_VERSION = "dltrigger-run-features/1"
+
+
+def value_settings(settings: FeaturesConfig | dict) -> dict[str, Any]:
+    """The settings that change feature values (a newer setting missing from an older record
+    takes its default, which is what that older version computed)."""
+    if isinstance(settings, dict):
+        settings = FeaturesConfig.model_validate(settings)
+    dumped = json.loads(settings.model_dump_json())
+    return {k: v for k, v in dumped.items() if k not in NOT_VALUE_SETTINGS}
+
+
+def setting_differences(
+    trained: dict, other: dict, ignore: frozenset[str] = frozenset()
+) -> list[str]:
+    """``"name: A in training, B here"`` for each value-changing setting that differs."""
+    mine, theirs = value_settings(trained), value_settings(other)
+    return [
+        f"{key}: {mine[key]!r} in training, {theirs.get(key)!r} here"
+        for key in mine
+        if key not in ignore and mine[key] != theirs.get(key)
+    ]
+
+
+def schema_differences(trained: dict, other: dict) -> list[str]:
+    return [
+        f"{kind} features: {trained[kind]} in training, {other.get(kind)} here"
+        for kind in ("hlf", "particles")
+        if trained.get(kind) and other.get(kind) and trained[kind] != other[kind]
+    ]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Standardisation of HLF and particle features (training-split statistics)."""
+
+    hlf_mean: np.ndarray
+    hlf_std: np.ndarray
+    particle_mean: np.ndarray
+    particle_std: np.ndarray
+
+    @classmethod
+    def load(cls, folder: Path) -> Scaling:
+        """The statistics saved beside a features dataset (``_scaling.json``)."""
+        return FeaturesDataset(Path(folder)).scaling()
+
+    @classmethod
+    def from_file(cls, path: Path) -> Scaling:
+        stats = _read_json(Path(path))
+
+        def safe(std):  # constant features (one-hot flags of one kind) are left unscaled
+            std = np.asarray(std, dtype=np.float32)
+            return np.where(std > 0, std, 1.0).astype(np.float32)
+
+        try:
+            return cls(
+                np.asarray(stats["hlf"]["mean"], dtype=np.float32),
+                safe(stats["hlf"]["std"]),
+                np.asarray(stats["particles"]["mean"], dtype=np.float32),
+                safe(stats["particles"]["std"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise DatasetError(f"{path}: not feature statistics (missing {exc})") from None
+
+    def scale_hlf(self, hlf: np.ndarray) -> np.ndarray:
+        return ((hlf - self.hlf_mean) / self.hlf_std).astype(np.float32, copy=False)
+
+    def scale_particles(self, rows: np.ndarray) -> np.ndarray:
+        return ((rows - self.particle_mean) / self.particle_std).astype(np.float32, copy=False)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
+@dataclass(frozen=True)
+class FeaturesDataset:
+    """One dataset folder of ``dltrigger features``."""
+
+    path: Path
+
+    SCALING = "_scaling.json"
+    MANIFEST = "_manifest.json"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def scaling_file(self) -> Path:
+        return self.path / self.SCALING
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.path / self.MANIFEST
+
+    def parts(self) -> list[Path]:
+        return sorted(self.path.glob("part-*.parquet"))
+
+    def scaling(self) -> Scaling:
+        if not self.scaling_file.exists():
+            raise DatasetError(
+                f"{self.path}: no {self.SCALING} (is it a dltrigger features dataset?)"
+            )
+        return Scaling.from_file(self.scaling_file)
+
+    def manifest(self) -> dict:
+        """The manifest, or ``{}`` for a dataset without one (made by hand)."""
+        return _read_json(self.manifest_file) if self.manifest_file.exists() else {}
+
+    def settings(self) -> dict | None:
+        """The ``[features]`` settings that made the dataset (None: not recorded)."""
+        return self.manifest().get("config")
+
+    def schema(self) -> dict[str, list[str]]:
+        """Feature names of the dataset (manifest, else the statistics file)."""
+        manifest = self.manifest()
+        if "hlf_names" in manifest:
+            return {"hlf": manifest["hlf_names"], "particles": manifest["particle_features"]}
+        stats = _read_json(self.scaling_file) if self.scaling_file.exists() else {}
+        return {k: stats.get(k, {}).get("names", []) for k in ("hlf", "particles")}
+
+    def write_side_files(self, scaling: dict, manifest: dict) -> dict:
+        """Write ``_scaling.json`` and ``_manifest.json`` (the scaling in it too)."""
+        self.scaling_file.write_text(json.dumps(scaling, indent=2))
+        manifest = {**manifest, "scaling": scaling}
+        self.manifest_file.write_text(json.dumps(manifest, indent=2))
+        return manifest
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run folder of ``dltrigger train``."""
+
+    path: Path
+
+    CONFIG = "config.json"
+    FEATURES = "features.json"
+    SCALING = "scaling.json"
+    CHECKPOINT = "checkpoint.pt"
+    BEST = "best.pt"
+    METRICS = "metrics.json"
+    METRICS_CSV = "metrics.csv"
+    SUMMARY = "summary.json"
+    PLOT = "training.png"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def complete(self) -> bool:
+        """The training finished (``summary.json`` is written last)."""
+        return (self.path / self.SUMMARY).exists()
+
+    def require(self, *names: str, hint: str = "") -> None:
+        """Refuse a folder without ``names``, naming the first missing file."""
+        if not (self.path / self.CONFIG).exists():
+            raise EvaluationError(
+                f"{self.path}: not a run folder of `dltrigger train` (no {self.CONFIG})"
+            )
+        for name in names:
+            if not (self.path / name).exists():
+                raise EvaluationError(f"{self.path}: no {name}{hint}")
+
+    def train_config(self) -> TrainConfig:
+        self.require()
+        try:
+            return TrainConfig.model_validate_json((self.path / self.CONFIG).read_text())
+        except ValidationError as exc:
+            raise EvaluationError(f"{self.path / self.CONFIG}: {exc.errors()[0]['msg']}") from None
+
+    def record_training(self, config: TrainConfig) -> None:
+        """Copy what the model depends on into the folder: settings, statistics and the
+        full feature settings and schema of its dataset."""
+        dataset = FeaturesDataset(Path(config.data))
+        _write_text(self.path / self.CONFIG, config.model_dump_json(indent=2))
+        _write_text(self.path / self.SCALING, dataset.scaling_file.read_text())
+        manifest = dataset.manifest()
+        record = {
+            "version": RUN_FEATURES_VERSION,
+            "dataset": str(dataset.path),
+            "settings": manifest.get("config"),
+            "schema": {"classes": feature_schema()["classes"], **dataset.schema()},
+            "collections": manifest.get("collections"),
+        }
+        _write_text(self.path / self.FEATURES, json.dumps(record, indent=2))
+
+    def features(self) -> dict:
+        """The feature settings and schema the run was trained with.
+
+        A run folder written before ``features.json`` existed takes them from its dataset's
+        manifest if that dataset is still there; otherwise they are unknown (settings None)."""
+        path = self.path / self.FEATURES
+        if path.exists():
+            return _read_json(path)
+        dataset = FeaturesDataset(self.train_config().data)
+        return {
+            "version": None,
+            "dataset": str(dataset.path),
+            "settings": dataset.settings() if dataset.manifest_file.exists() else None,
+            "schema": dataset.schema() if dataset.path.exists() else {},
+        }
+
+    def feature_settings(self) -> FeaturesConfig:
+        """The ``[features]`` settings to compute features for this model with; refused if
+        the run does not record them (never the defaults in their place)."""
+        saved = self.features().get("settings")
+        if saved is None:
+            raise EvaluationError(
+                f"{self.path}: the feature settings it was trained with are unknown (no "
+                f"{self.FEATURES}, and its dataset's {FeaturesDataset.MANIFEST} is gone): "
+                "features computed for it could differ from training's; retrain it"
+            )
+        return FeaturesConfig.model_validate(saved)
+
+    def check_dataset(self, dataset: FeaturesDataset, *, split: bool = True) -> None:
+        """Refuse a dataset made with other feature settings or names than training's
+        (``split``: also the settings that decide the test split)."""
+        recorded = self.features()
+        differences = schema_differences(recorded.get("schema") or {}, dataset.schema())
+        trained, theirs = recorded.get("settings"), dataset.settings()
+        if trained is not None and theirs is not None:
+            differences += setting_differences(
+                trained, theirs, ignore=frozenset() if split else SPLIT_SETTINGS
+            )
+        elif not differences:
+            side = "the run" if trained is None else "the dataset"
+            log.warning(
+                "%s was not checked against %s: %s does not record its feature settings "
+                "(only the feature names were compared)", dataset.path, self.path, side,
+            )  # fmt: skip
+        if differences:
+            raise DatasetError(
+                f"{dataset.path} was made with other feature settings than {self.path} was "
+                f"trained on: {'; '.join(differences)}. Make the features with the training's "
+                "settings (or train on this dataset)"
+            )
