@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dltrigger.config import BaselinesConfig
-from dltrigger.train.data import DatasetError
 from dltrigger.evaluate.metrics import per_class_auc
+from dltrigger.train.data import DatasetError
 from dltrigger.train.spark_ml import train_baselines
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

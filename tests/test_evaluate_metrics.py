@@ -12,9 +12,9 @@ from dltrigger.evaluate.metrics import (
     bootstrap_auc_difference,
     confusion_matrix,
     one_vs_rest,
+    roc_auc,
     roc_curve,
 )
-from dltrigger.evaluate.metrics import roc_auc
 
 
 @pytest.fixture(scope="module")

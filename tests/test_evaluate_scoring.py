@@ -7,9 +7,9 @@ import pytest
 
 from dltrigger.config import TrainConfig
 from dltrigger.errors import EvaluationError
+from dltrigger.evaluate.metrics import per_class_auc
 from dltrigger.evaluate.scoring import load_run, score
 from dltrigger.train.data import DatasetError
-from dltrigger.evaluate.metrics import per_class_auc
 from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -49,5 +49,5 @@ def test_bad_runs_and_datasets(run, features_dataset, tmp_path):
     stats = json.loads((other / "_scaling.json").read_text())
     stats["hlf"]["names"][0] = "HTx"
     (other / "_scaling.json").write_text(json.dumps(stats))
-    with pytest.raises(DatasetError, match="other hlf features"):
+    with pytest.raises(DatasetError, match=r"hlf features: \['HT'"):
         score(load_run(run), other)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from dltrigger.config import TrainConfig
+from dltrigger.evaluate.metrics import roc_auc
 from dltrigger.models import build_model
 from dltrigger.models.export import OnnxScorer
 from dltrigger.train.data import DatasetError, iterate_batches
-from dltrigger.evaluate.metrics import roc_auc
 from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -41,6 +41,11 @@ NOT_VALUE_SETTINGS = frozenset(
 #: Settings that decide only which events form the test split: compared by ``evaluate``
 #: (another split would test on training events), not by ``score``/``stream`` (every event).
 SPLIT_SETTINGS = frozenset({"test_fraction"})
+#: Settings of the particle lists only: no HLF changes with them, so an HLF model ignores them.
+PARTICLE_SETTINGS = frozenset(
+    {"order", "max_tracks", "max_photons", "max_neutrals", "reference_chpfiso",
+     "reference_track_charge"}
+)  # fmt: skip
 
 RUN_FEATURES_VERSION = "dltrigger-run-features/1"
 
@@ -166,12 +171,15 @@ class FeaturesDataset:
         return self.manifest().get("config")
 
     def schema(self) -> dict[str, list[str]]:
-        """Feature names of the dataset (manifest, else the statistics file)."""
-        manifest = self.manifest()
-        if "hlf_names" in manifest:
-            return {"hlf": manifest["hlf_names"], "particles": manifest["particle_features"]}
+        """Feature names of the dataset, as its statistics file names them (the columns its
+        scaling applies to), else as its manifest does."""
         stats = _read_json(self.scaling_file) if self.scaling_file.exists() else {}
-        return {k: stats.get(k, {}).get("names", []) for k in ("hlf", "particles")}
+        names = {k: stats.get(k, {}).get("names", []) for k in ("hlf", "particles")}
+        if not all(names.values()):
+            manifest = self.manifest()
+            names = {"hlf": manifest.get("hlf_names", []),
+                     "particles": manifest.get("particle_features", [])}  # fmt: skip
+        return names
 
     def write_side_files(self, scaling: dict, manifest: dict) -> dict:
         """Write ``_scaling.json`` and ``_manifest.json`` (the scaling in it too)."""
@@ -269,6 +277,14 @@ class RunFolder:
             )
         return FeaturesConfig.model_validate(saved)
 
+    def ignored_settings(self, *, split: bool) -> frozenset[str]:
+        """The settings a dataset may differ in for this model: the particle lists' for an
+        HLF model; without ``split``, the test split's."""
+        ignored = frozenset() if split else SPLIT_SETTINGS
+        if not self.train_config().uses_particles():
+            ignored |= PARTICLE_SETTINGS
+        return ignored
+
     def check_dataset(self, dataset: FeaturesDataset, *, split: bool = True) -> None:
         """Refuse a dataset made with other feature settings or names than training's
         (``split``: also the settings that decide the test split)."""
@@ -277,7 +293,7 @@ class RunFolder:
         trained, theirs = recorded.get("settings"), dataset.settings()
         if trained is not None and theirs is not None:
             differences += setting_differences(
-                trained, theirs, ignore=frozenset() if split else SPLIT_SETTINGS
+                trained, theirs, ignore=self.ignored_settings(split=split)
             )
         elif not differences:
             side = "the run" if trained is None else "the dataset"

@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..artifacts import SPLIT_SETTINGS, FeaturesDataset, setting_differences
+from ..artifacts import (
+    PARTICLE_SETTINGS,
+    SPLIT_SETTINGS,
+    FeaturesDataset,
+    setting_differences,
+)
 from ..errors import DLTriggerError, FeaturesError, RootFileError
 from ..features.collections import ResolvedCollections, resolve_collections
 from ..features.compute import compute_features
@@ -182,7 +187,8 @@ def feature_settings_problem(path: str, trigger: Trigger) -> str | None:
         return (f"no {dataset.MANIFEST} beside it, so the feature settings it was made with "
                 "cannot be checked against the model's")  # fmt: skip
     trained = json.loads(trigger.features.model_dump_json())
-    differences = setting_differences(trained, made_with, ignore=SPLIT_SETTINGS)
+    ignore = SPLIT_SETTINGS if trigger.uses_particles else SPLIT_SETTINGS | PARTICLE_SETTINGS
+    differences = setting_differences(trained, made_with, ignore=ignore)
     if differences:
         return ("made with other feature settings than the model was trained with: "
                 + "; ".join(differences))  # fmt: skip

@@ -1,0 +1,161 @@
+"""What stages hand each other is checked by value (issue 14, cases 5, 6, 12): a trained model
+carries the feature settings it was trained with, and every reader refuses other ones."""
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dltrigger.artifacts import RunFolder
+from dltrigger.cli import main
+from dltrigger.config import Config, FeaturesConfig, StreamConfig, TrainConfig
+from dltrigger.errors import EvaluationError, TrainingError
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+#: Settings other than the defaults, each changing feature values (MT, particle lists).
+OTHER_SETTINGS = {"mt_squared": True, "max_tracks": 20}
+
+
+@pytest.fixture(scope="module")
+def other_dataset(spark, ingested, tmp_path_factory) -> Path:
+    """The shared ingested sample through ``dltrigger features`` with OTHER_SETTINGS."""
+    from dltrigger.features.job import features
+
+    out = tmp_path_factory.mktemp("features-other") / "features"
+    settings = FeaturesConfig(input=ingested, out=out, **OTHER_SETTINGS)
+    features(Config(features=settings), spark=spark, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def other_run(other_dataset, tmp_path_factory) -> Path:
+    """An inclusive model trained on ``other_dataset`` (one epoch, exported to ONNX)."""
+    from dltrigger.train.trainer import train
+
+    folder = tmp_path_factory.mktemp("other-run") / "inclusive"
+    train(TrainConfig(model="inclusive", data=other_dataset / "full", out=folder, epochs=1,
+                      max_particles=40, export=["onnx"]))  # fmt: skip
+    return folder
+
+
+def scores_of(path: Path, trigger) -> np.ndarray:
+    from dltrigger.stream.process import SCORE_COLUMNS, process_file
+
+    table = process_file(str(path), trigger, "Delphes", settle=0, max_wait=1)
+    assert table.column("quarantine").null_count == len(table)
+    return np.stack([table.column(c).to_numpy(zero_copy_only=False) for c in SCORE_COLUMNS], 1)
+
+
+def test_case_5_score_uses_the_settings_the_model_was_trained_with(
+    other_dataset, other_run, generated, tmp_path, capsys
+):
+    from dltrigger.stream.trigger import load_trigger
+
+    root_file = generated.files("wjets")[0]
+    settings = StreamConfig(model=other_run, threshold=0.5)
+    trigger = load_trigger(settings)
+    assert trigger.features.mt_squared and trigger.features.max_tracks == 20
+    expected = scores_of(root_file, trigger)
+    # the defaults in their place would change the scores: the check below can fail
+    defaults = replace(trigger, features=FeaturesConfig())
+    assert np.nanmax(np.abs(scores_of(root_file, defaults) - expected)) > 1e-3
+
+    moved = tmp_path / "elsewhere"
+    shutil.move(other_dataset, moved)  # the training dataset is gone from its recorded path
+    try:
+        assert load_trigger(settings).features == trigger.features
+        out = tmp_path / "scored"
+        assert main(["score", str(root_file), "--model", str(other_run), "--out", str(out),
+                     "--threshold", "0.5", "--master", "local[2]"]) == 0  # fmt: skip
+        import pyarrow.parquet as pq
+
+        from dltrigger.stream.process import SCORE_COLUMNS
+
+        table = pq.read_table(out / "scores").sort_by("entry")
+        got = np.stack([table.column(c).to_numpy(zero_copy_only=False) for c in SCORE_COLUMNS], 1)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+        # a run folder from before features.json, its dataset gone: refused, not defaults
+        legacy = tmp_path / "legacy"
+        shutil.copytree(other_run, legacy)
+        (legacy / RunFolder.FEATURES).unlink()
+        with pytest.raises(EvaluationError, match=r"feature settings it was trained with are "
+                                                  r"unknown"):  # fmt: skip
+            load_trigger(StreamConfig(model=legacy, threshold=0.5))
+    finally:
+        shutil.move(moved, other_dataset)
+
+
+def test_case_5_a_features_file_made_with_other_settings_is_quarantined(
+    other_run, features_dataset
+):
+    from dltrigger.stream.process import process_file
+    from dltrigger.stream.trigger import load_trigger
+
+    trigger = load_trigger(StreamConfig(model=other_run, threshold=0.5))
+    part = sorted((features_dataset / "dev").glob("part-*.parquet"))[0]  # default settings
+    table = process_file(str(part), trigger, "Delphes", settle=0, max_wait=1)
+    reason = table.column("quarantine")[0].as_py()
+    assert len(table) == 1 and "other feature settings" in reason
+    assert "mt_squared: True in training, False here" in reason and "max_tracks: 20" in reason
+
+
+def test_case_6_evaluate_refuses_a_dataset_made_with_other_settings(
+    other_dataset, other_run, features_dataset, tmp_path, capsys
+):
+    out = tmp_path / "report"
+    code = main(["evaluate", str(other_run), "--data", str(features_dataset / "full"),
+                 "--out", str(out), "--bootstrap", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists()
+    assert "dltrigger evaluate: error:" in err and "other feature settings" in err
+    assert "mt_squared: True in training, False here" in err
+    assert "max_tracks: 20 in training, 450 here" in err
+    # its own settings (another dataset of them: dev) pass
+    assert main(["evaluate", str(other_run), "--data", str(other_dataset / "dev"),
+                 "--out", str(out), "--bootstrap", "2"]) == 0  # fmt: skip
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["models"]["inclusive"]["test_events"] > 0
+
+
+def test_case_6_an_hlf_model_ignores_particle_list_settings(
+    other_dataset, features_dataset, tmp_path
+):
+    """``max_tracks`` changes no HLF: an HLF model may be evaluated across it, not across
+    ``mt_squared`` (MT)."""
+    from dltrigger.artifacts import FeaturesDataset
+    from dltrigger.errors import DatasetError
+    from dltrigger.train.trainer import train
+
+    run = tmp_path / "hlf"
+    train(TrainConfig(model="hlf", data=other_dataset / "dev", out=run, epochs=1, export=[]))
+    folder = RunFolder(run)
+    made = json.loads((run / RunFolder.FEATURES).read_text())
+    assert made["settings"]["max_tracks"] == 20 and made["schema"]["hlf"][3] == "MT"
+    with pytest.raises(DatasetError) as refused:
+        folder.check_dataset(FeaturesDataset(features_dataset / "dev"))
+    assert "mt_squared: True in training, False here" in str(refused.value)
+    assert "max_tracks" not in str(refused.value)
+
+
+def test_case_12_resume_after_a_kill_before_the_first_epoch(features_dataset, tmp_path):
+    from dltrigger.train.trainer import train
+
+    config = TrainConfig(model="hlf", data=features_dataset / "dev", out=tmp_path / "run",
+                         epochs=1, export=[])  # fmt: skip
+    train(config)
+    run = RunFolder(config.run_folder)
+    for name in (run.CHECKPOINT, run.BEST, run.METRICS, run.METRICS_CSV, run.SUMMARY):
+        (run / name).unlink()  # as a run killed during its first epoch leaves it
+    with pytest.raises(TrainingError, match=r"another configuration \(batch_size"):
+        train(config.model_copy(update={"batch_size": 7}), resume=True)
+    history = train(config.model_copy(update={"epochs": 2}), resume=True)
+    assert [h["epoch"] for h in history] == [1, 2] and run.complete
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(TrainingError, match=r"nothing to resume in .*empty: no checkpoint\.pt"):
+        train(config.model_copy(update={"out": empty}), resume=True)
