@@ -159,3 +159,83 @@ def test_case_12_resume_after_a_kill_before_the_first_epoch(features_dataset, tm
     empty.mkdir()
     with pytest.raises(TrainingError, match=r"nothing to resume in .*empty: no checkpoint\.pt"):
         train(config.model_copy(update={"out": empty}), resume=True)
+
+
+#: What Java 17 prints as the JVM starts (Spark 4 enables an incubator module); not ours.
+JVM_BANNER = "WARNING: Using incubator modules: jdk.incubator.vector"
+
+
+def dltrigger(*args: str, cwd: Path, timeout: float = 300):
+    """The command in a process of its own (its own JVM, so its own logging), stderr without
+    blank lines and the JVM's start-up banner."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK")}
+    result = subprocess.run([sys.executable, "-m", "dltrigger", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if line.strip() and line != JVM_BANNER]
+    result.stderr = "\n".join(lines)
+    return result
+
+
+def test_case_11_an_unreachable_master_fails_at_once_in_one_line(generated, tmp_path):
+    import time
+
+    from tests.conftest import free_port
+
+    master = f"spark://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    result = dltrigger("ingest", str(generated.files("wjets")[0]), "--out", str(tmp_path / "o"),
+                       "--master", master, "--quiet", cwd=tmp_path)  # fmt: skip
+    assert time.monotonic() - start < 60
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith(f"dltrigger ingest: error: cannot reach Spark master {master}")
+
+
+def test_case_11_a_corrupt_model_is_refused_before_spark_starts(other_run, generated, tmp_path):
+    """With an unreachable master, the error is about the model: it was checked first."""
+    from tests.conftest import free_port
+
+    master = f"spark://127.0.0.1:{free_port()}"
+    bad = tmp_path / "bad-onnx"
+    shutil.copytree(other_run, bad)
+    (bad / "model.onnx").write_bytes((bad / "model.onnx").read_bytes()[:500])
+    result = dltrigger("score", str(generated.files("wjets")[0]), "--model", str(bad),
+                       "--threshold", "0.5", "--out", str(tmp_path / "s"), "--master", master,
+                       cwd=tmp_path)  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith(f"dltrigger score: error: {bad / 'model.onnx'}: not a loadable ONNX")
+    # a truncated best.pt (evaluate) and checkpoint.pt (train --resume): one line, the file
+    (bad / "best.pt").write_bytes(b"PK\x03\x04 truncated")
+    result = dltrigger("evaluate", str(bad), "--out", str(tmp_path / "r"), cwd=tmp_path)
+    assert result.stderr.strip().splitlines() == [
+        f"dltrigger evaluate: error: {bad / 'best.pt'}: not a readable checkpoint "
+        + result.stderr.split("not a readable checkpoint ", 1)[1].strip()
+    ]
+    (bad / "checkpoint.pt").write_bytes(b"")
+    data = json.loads((bad / "config.json").read_text())["data"]
+    result = dltrigger("train", "--model", "inclusive", "--data", data, "--out", str(bad),
+                       "--resume", "--quiet", cwd=tmp_path)  # fmt: skip
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and "checkpoint.pt: not a readable checkpoint" in last
+
+
+def test_case_11_a_failed_task_gives_one_line_and_a_log_file(spark, generated, tmp_path):
+    from tests.test_outputs import corrupt_inside_baskets
+
+    bad = corrupt_inside_baskets(generated.files("wjets")[0], tmp_path / "wjets_bad.root")
+    args = ("ingest", str(bad), "--out", str(tmp_path / "o"), "--master", "local[1]", "--quiet")
+    result = dltrigger(*args, cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 2, result.stderr[-3000:]
+    assert lines[-1].startswith("dltrigger ingest: error:") and "wjets_bad.root" in lines[-1]
+    assert "Spark's log (Java stack traces): " in lines[0]
+    log = Path(lines[0].split("Spark's log (Java stack traces): ")[1])
+    assert "\tat org.apache.spark" in log.read_text()
+    verbose = dltrigger(*args, "--verbose", cwd=tmp_path)
+    assert verbose.returncode == 1 and "\tat org.apache.spark" in verbose.stderr
+    assert verbose.stderr.strip().splitlines()[-1].startswith("dltrigger ingest: error:")

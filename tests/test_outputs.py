@@ -204,21 +204,18 @@ def test_case_8_an_unreachable_root_url_fails_within_the_timeout(tmp_path):
         assert seconds < 60, f"{url}: {seconds:.0f} s"
 
 
-def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark, generated,
-                                                                          tmp_path):  # fmt: skip
-    import pyarrow.dataset as ds
+def corrupt_inside_baskets(good: Path, bad: Path) -> Path:
+    """300 events of ``good`` rewritten in baskets of 100, the third basket of one branch
+    overwritten: the file opens and its first 200 events read, the rest cannot."""
     import uproot
 
-    from dltrigger.errors import IngestError
     from dltrigger.io.delphes_writer import DelphesWriter
     from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
     from dltrigger.physics.events import events_from_arrow
 
-    good = generated.files("wjets")[0]
     file, tree = open_tree(str(good), "Delphes")
     with file:
         events = events_from_arrow(read_record_batch(tree, infer_layout(tree), 0, 300))
-    bad = tmp_path / "wjets_bad.root"
     with DelphesWriter(bad) as writer:  # three baskets per branch: 100 events each
         for start in (0, 100, 200):
             writer.extend({name: events[name][start : start + 100] for name in events.fields})
@@ -228,6 +225,17 @@ def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark,
     key = 100  # past the basket's key header (~70 bytes)
     data[seek + key : seek + size] = b"\xff" * (size - key)  # the third basket's payload
     bad.write_bytes(bytes(data))
+    return bad
+
+
+def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark, generated,
+                                                                          tmp_path):  # fmt: skip
+    import pyarrow.dataset as ds
+
+    from dltrigger.errors import IngestError
+
+    good = generated.files("wjets")[0]
+    bad = corrupt_inside_baskets(good, tmp_path / "wjets_bad.root")
     inputs = [str(good), str(bad)]
     settings = {"batch_events": 100, "partition_bytes": 10**9}  # one task reads both files
     with pytest.raises(IngestError, match=r"wjets_bad\.root: cannot read entries 200-300"):

@@ -36,6 +36,14 @@ class SparkConfig(_Strict):
     app_name: str = "dltrigger"
     #: Extra ``spark.*`` settings passed to the session builder unchanged.
     conf: dict[str, str] = Field(default_factory=dict)
+    #: Folder of the JVM's log files (warnings, Java stack traces), one per session, written
+    #: only when something is logged; unset: ``<system temp>/dltrigger-logs``.
+    log_dir: Path | None = None
+    #: JVM log lines also shown on the console. The commands show none ("off": the log file
+    #: has them, its path is printed with an error) unless ``--verbose`` ("warn").
+    console_log_level: Literal["off", "error", "warn", "info"] = "error"
+    #: Seconds a ``spark://`` master has to accept a connection before the command gives up.
+    connect_timeout: float = Field(default=10.0, gt=0)
 
 
 class ProcessSettings(_Strict):

@@ -104,6 +104,10 @@ class OutputError(DLTriggerError):
     """An output location that cannot be written, or exists and may not be replaced."""
 
 
+class SparkError(DLTriggerError):
+    """Spark cannot be started or reached (names the master URL)."""
+
+
 class IngestError(DLTriggerError):
     """The ingest job failed while reading or writing (the cause names the file)."""
 

@@ -26,16 +26,38 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure ends in one ``dltrigger <command>: error: ...`` line."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
     try:
         return args.handler(args)
     except DLTriggerError as exc:
-        print(f"dltrigger {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _failed(args.command, str(exc), verbose)
     except KeyboardInterrupt:
         print(f"dltrigger {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # not one of ours: a bug, or a failure nobody foresaw
+        if verbose:
+            raise
+        from ..spark.failures import root_cause
+
+        cause = root_cause(exc).splitlines()[0]
+        return _failed(
+            args.command,
+            f"{cause} (unexpected {type(exc).__name__}: --verbose shows the traceback)",
+            verbose,
+        )
+
+
+def _failed(command: str, message: str, verbose: bool) -> int:
+    from ..spark.session import log_file
+
+    log = log_file()
+    if log is not None and not verbose:
+        print(f"dltrigger {command}: Spark's log (Java stack traces): {log}", file=sys.stderr)
+    print(f"dltrigger {command}: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

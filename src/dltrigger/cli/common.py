@@ -42,6 +42,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="configuration file (default: ./dltrigger.toml if present)"
     )
     parser.add_argument("--master", help="Spark master URL, e.g. local[2] or spark://host:7077")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Spark's warnings and Java stack traces on the console (else in a log file, "
+        "named with an error), and the Python traceback of an unexpected error",
+    )
 
 
 def comma_list(text: str) -> list[str]:
@@ -54,6 +60,8 @@ def config_for(args: argparse.Namespace) -> Config:
     bound_remote_waits(config.ingest.remote_timeout)  # before any root:// access of any command
     if args.master:
         config = with_overrides(config, "spark", master=args.master)
+    console = "warn" if getattr(args, "verbose", False) else "off"
+    config = with_overrides(config, "spark", console_log_level=console)
     if getattr(args, "tracking", None) is not None:
         config = with_overrides(config, "tracking", enabled=args.tracking)
     return config

@@ -18,6 +18,7 @@ from ..config import TrainConfig
 from ..errors import DatasetError, EvaluationError
 from ..models import build_model
 from ..train.data import iterate_batches
+from ..train.run_folder import read_checkpoint
 from ..train.trainer import forward
 
 
@@ -39,13 +40,7 @@ def load_run(folder: Path) -> TrainedModel:
     run.require(run.BEST, hint=" (the training never finished an epoch)")
     run.require(run.SCALING)
     config = run.train_config()
-    try:
-        state = torch.load(folder / run.BEST, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a truncated or overwritten file: pickle, zip or EOF errors
-        raise EvaluationError(
-            f"{folder / run.BEST}: not a readable checkpoint ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})"
-        ) from None
+    state = read_checkpoint(folder / run.BEST, EvaluationError)
     model = build_model(config.model, **config.model_options)
     if hasattr(model, "packed"):
         model.packed = config.packed_sequences

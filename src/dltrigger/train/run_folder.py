@@ -85,6 +85,19 @@ def check_resumable(config: TrainConfig, saved: dict, path: Path) -> None:
         )
 
 
+def read_checkpoint(path: Path, error: type[Exception] = TrainingError, map_location="cpu"):
+    """A checkpoint written by :func:`save_epoch`, or ``error`` naming the file when it is
+    truncated, overwritten or not a checkpoint at all."""
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # pickle, zip and EOF errors alike
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
+        raise error(f"{path}: not a readable checkpoint ({type(exc).__name__}: {detail})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise error(f"{path}: not a dltrigger checkpoint (no model state)")
+    return state
+
+
 def save(obj, path: Path) -> None:
     with atomic_path(path) as temporary:
         torch.save(obj, temporary)
@@ -101,7 +114,7 @@ def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, i
         save(
             {"model": model.state_dict(), "config": config.model_dump(mode="json"),
              "epoch": epoch},
-            out / "best.pt",
+            out / RunFolder.BEST,
         )  # fmt: skip
     save(
         {
@@ -115,7 +128,7 @@ def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, i
             "stale": stale,
             "torch_rng": torch.get_rng_state(),
         },
-        out / "checkpoint.pt",
+        out / RunFolder.CHECKPOINT,
     )
     write_metrics(out, history)
 

@@ -46,6 +46,7 @@ from .run_folder import (
     check_resumable,
     json_text,
     prepare_run_folder,
+    read_checkpoint,
     save_epoch,
     write_text,
     write_training_plot,
@@ -179,8 +180,8 @@ def train(
     Scaling.load(config.data), check_trainable(config.data)
     out, resume = prepare_run_folder(config, resume)
     if resume:
-        saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
-        check_resumable(config, saved["config"], out / "checkpoint.pt")
+        saved = read_checkpoint(out / RunFolder.CHECKPOINT)
+        check_resumable(config, saved["config"], out / RunFolder.CHECKPOINT)
         write_text(out / RunFolder.CONFIG, config.model_dump_json(indent=2))  # epochs may grow
     else:  # at once: a run stopped before its first epoch can be resumed with the same settings
         RunFolder(out).record_training(config)
@@ -244,7 +245,7 @@ def fit(
     history: list[dict] = []
     start_epoch, best, stale = 1, math.inf, 0
     if resume:
-        state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=False)
+        state = read_checkpoint(out / RunFolder.CHECKPOINT, map_location=device)
         core.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):
@@ -289,8 +290,8 @@ def fit(
                 if parallel:  # a rank's stdout reaches the driver through Spark line by line
                     print(epoch_line(row), flush=True)
     if replica.main:
-        if config.export and (out / "best.pt").exists():
-            best_state = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+        if config.export and (out / RunFolder.BEST).exists():
+            best_state = read_checkpoint(out / RunFolder.BEST)
             best_model = build_model(config.model, **config.model_options)
             best_model.load_state_dict(best_state["model"])
             export_model(best_model, config.model, out, config.export)
