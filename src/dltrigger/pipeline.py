@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .artifacts import FeaturesDataset, RunFolder
 from .config import Config, TrainConfig
 from .errors import DLTriggerError, PipelineError
 from .io.atomic import TEMPORARY_MARK
@@ -175,7 +176,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     ingested = Path(config.ingest.out) / REPORT_NAME
     # dev/ is the features stage's last dataset (full/ and balanced/ come before it)
-    featured = Path(config.features.out) / "dev" / "_manifest.json"
+    featured = FeaturesDataset(Path(config.features.out) / "dev").manifest_file
     stages: list[Stage] = []
 
     if config.run.generate:
@@ -265,7 +266,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             Stage(
                 f"train {model}",
                 lambda m=model: _train_config(config, m).model_dump(mode="json"),
-                lambda s=settings: [s.run_folder / "summary.json"],
+                lambda s=settings: [RunFolder(s.run_folder) / RunFolder.SUMMARY],
                 lambda inputs=inputs: inputs,
                 run_train,
             )
@@ -296,7 +297,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
                 "data": str(config.train.data),
             },
             lambda: [evaluation],
-            lambda: [featured, *(r / "summary.json" for r in runs)],
+            lambda: [featured, *(RunFolder(r) / RunFolder.SUMMARY for r in runs)],
             run_evaluate,
         )
     )

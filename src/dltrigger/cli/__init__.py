@@ -30,10 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
+    from ..spark.session import log_size
+
+    logged = log_size()  # a session reused in this process may have logged before
     try:
         return args.handler(args)
     except DLTriggerError as exc:
-        return _failed(args.command, str(exc), verbose)
+        return _failed(args.command, str(exc), verbose, logged)
     except KeyboardInterrupt:
         print(f"dltrigger {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -47,13 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.command,
             f"{cause} (unexpected {type(exc).__name__}: --verbose shows the traceback)",
             verbose,
+            logged,
         )
 
 
-def _failed(command: str, message: str, verbose: bool) -> int:
+def _failed(command: str, message: str, verbose: bool, logged: int) -> int:
+    """Print the error line, after the JVM log's path if Spark logged during the command."""
     from ..spark.session import log_file
 
-    log = log_file()
+    log = log_file(since=logged)
     if log is not None and not verbose:
         print(f"dltrigger {command}: Spark's log (Java stack traces): {log}", file=sys.stderr)
     print(f"dltrigger {command}: error: {message}", file=sys.stderr)

@@ -24,11 +24,17 @@ from ..errors import SparkError
 _LOG_FILE: Path | None = None
 
 
-def log_file() -> Path | None:
-    """The JVM log of this process's session, if anything has been logged to it."""
-    if _LOG_FILE is not None and _LOG_FILE.exists() and _LOG_FILE.stat().st_size:
-        return _LOG_FILE
-    return None
+def log_file(since: int = 0) -> Path | None:
+    """The JVM log of this process's session, if it has grown beyond ``since`` bytes."""
+    return _LOG_FILE if log_size() > since else None
+
+
+def log_size() -> int:
+    """Bytes in this process's JVM log so far (0: none)."""
+    try:
+        return _LOG_FILE.stat().st_size if _LOG_FILE is not None else 0
+    except OSError:
+        return 0
 
 
 def check_master_reachable(master: str, timeout: float) -> None:

@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from ..artifacts import RunFolder
 from ..config import TrainConfig
 from .trainer import Replica, TrainingError, fit, resolve_device
 
@@ -68,7 +69,7 @@ def fit_distributed(config: TrainConfig, resume: bool, spark=None) -> None:
     try:
         distributor.run(rank_main, config.model_dump_json(), resume)
     except Exception as exc:  # Spark wraps the rank's error in the task's output
-        checkpoint = config.run_folder / "checkpoint.pt"
+        checkpoint = config.run_folder / RunFolder.CHECKPOINT
         last = ""
         if checkpoint.exists():
             last = " (the last complete epoch is in checkpoint.pt: --resume continues it)"

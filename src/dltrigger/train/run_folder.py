@@ -153,8 +153,11 @@ def json_text(value) -> str:
 
 
 def write_metrics(out: Path, history: list[dict]) -> None:
-    write_text(out / "metrics.json", json_text(history))
-    with atomic_path(out / "metrics.csv") as temporary, open(temporary, "w", newline="") as f:
+    write_text(out / RunFolder.METRICS, json_text(history))
+    with (
+        atomic_path(out / RunFolder.METRICS_CSV) as temporary,
+        open(temporary, "w", newline="") as f,
+    ):
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)

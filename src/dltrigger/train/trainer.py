@@ -185,7 +185,7 @@ def train(
         write_text(out / RunFolder.CONFIG, config.model_dump_json(indent=2))  # epochs may grow
     else:  # at once: a run stopped before its first epoch can be resumed with the same settings
         RunFolder(out).record_training(config)
-    (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until it says so
+    (out / RunFolder.SUMMARY).unlink(missing_ok=True)  # the run is not complete until it says so
     with tracked_run(tracking or TrackingConfig(enabled=False), f"train {config.model}") as log:
         log.params({**config.model_dump(mode="json"), "resume": resume})
         try:
@@ -193,12 +193,12 @@ def train(
                 from .distributed import fit_distributed
 
                 fit_distributed(config, resume, spark)
-                history = json.loads((out / "metrics.json").read_text())
+                history = json.loads((out / RunFolder.METRICS).read_text())
             else:
                 history, _ = fit(config, resume, progress)
         finally:  # a failed run keeps what it had, marked FAILED by MLflow
-            if (out / "metrics.json").exists():
-                log.history(json.loads((out / "metrics.json").read_text()))
+            if (out / RunFolder.METRICS).exists():
+                log.history(json.loads((out / RunFolder.METRICS).read_text()))
         write_training_plot(out, history)
         r = RunFolder
         names = [r.CONFIG, r.FEATURES, r.SUMMARY, r.METRICS_CSV, r.SCALING, r.BEST, r.PLOT,
@@ -311,7 +311,7 @@ def fit(
         }
         if undefined:  # valid JSON: null, with the reason beside it
             summary["undefined"] = undefined
-        write_text(out / "summary.json", json_text(summary))
+        write_text(out / RunFolder.SUMMARY, json_text(summary))
     return history, core
 
 
