@@ -116,6 +116,8 @@ def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, i
              "epoch": epoch},
             out / RunFolder.BEST,
         )  # fmt: skip
+    write_metrics(out, history)
+    # the checkpoint last: once it exists, the epoch's other files are complete
     save(
         {
             "model": model.state_dict(),
@@ -130,7 +132,6 @@ def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, i
         },
         out / RunFolder.CHECKPOINT,
     )
-    write_metrics(out, history)
 
 
 #: Why a validation AUC has no value (``null`` in the run folder's JSON).
