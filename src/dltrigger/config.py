@@ -77,6 +77,11 @@ class GenerateConfig(_Strict):
     mpi: bool = True
     #: Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off.
     pileup_mean: float = Field(default=0.0, ge=0)
+    #: Detector simulation preset (generate/detector_card.py): "reference" (the CMS card with
+    #: its lepton isolation cuts relaxed, as the reference's data imply), "cms" (the standard
+    #: card: isolated leptons, so lepton-enriched QCD selects almost nothing), "legacy"
+    #: (before overlap removal and the jet energy scale; for comparisons).
+    detector: Literal["reference", "cms", "legacy"] = "reference"
     # The defaults are the demo's: ~1,800 events per class pass the selection (W+jets 45%,
     # ttbar 65%, QCD 11% after its lepton filter) in ~4 minutes on 2 cores.
     wjets: ProcessSettings = ProcessSettings(pthat_min=20.0, events=4500)

@@ -54,6 +54,12 @@ def add_commands(commands) -> None:
         help="multiparton interactions (underlying event)",
     )
     gen.add_argument("--pileup", type=float, dest="pileup_mean", help="mean pile-up interactions")
+    gen.add_argument(
+        "--detector",
+        choices=["reference", "cms", "legacy"],
+        help="detector preset: reference (CMS card, lepton isolation relaxed), cms (the standard "
+        "card), legacy (before overlap removal)",
+    )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(gen)
     gen.set_defaults(handler=_generate)
@@ -138,6 +144,7 @@ def _generate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         mpi=args.mpi,
         pileup_mean=args.pileup_mean,
+        detector=args.detector,
     )
     reports = generate(config, progress=not args.quiet)
     print_summary(reports, config.generate.out)

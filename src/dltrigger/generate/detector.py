@@ -7,17 +7,20 @@ the parameters of :mod:`.detector_card`:
   type, log-normal pT smearing, production vertex in mm);
 - photons, and electrons without a track -> ``EFlowPhoton`` (ECAL energy smearing, threshold);
 - neutral hadrons, and charged hadrons without a track -> ``EFlowNeutralHadron`` (HCAL);
-- tracked electrons / muons passing identification -> ``Electron`` / ``MuonTight`` (same
-  momentum as their track, as Delphes' own-track-removal expects, pT ordered);
-- anti-kt jets on all particle-flow objects -> ``Jet``, flavour from b/c hadrons in the jet
-  cone, ``BTag`` drawn from the card's efficiency for that flavour;
+- tracked electrons / muons passing identification, then the card's isolation (cone 0.5 over
+  the particle-flow objects without leptons; a preset may relax the cut) -> ``Electron`` /
+  ``MuonTight`` (same momentum as their track, as Delphes' own-track-removal expects, pT
+  ordered, with Delphes' ``IsolationVar``, ``SumPtCharged``, ``SumPtNeutral``);
+- particle-flow photons passing identification and isolation -> ``Photon``;
+- anti-kt jets (R 0.5) on all particle-flow objects, scaled by the card's jet energy scale ->
+  ``Jet``, flavour from b/c hadrons in the jet cone, ``BTag`` drawn from the card's
+  efficiency for that flavour; jets sharing a particle-flow object with a written photon,
+  electron or muon are removed, as the card's ``UniqueObjectFinder``;
 - ``MissingET`` = minus the vector sum of all particle-flow objects.
 
-Simplifications against Delphes, all deliberate: no calorimeter towers (each particle-flow
-neutral is one particle, so neutral multiplicities are lower than Delphes' tower counts), no
-track-calorimeter energy-flow subtraction for charged hadrons, no jet-energy-scale
-correction (the inputs are unbiased), no isolation requirement inside ``Electron`` and
-``MuonTight`` (the reference selects isolated leptons itself, reference-pipeline.md §2).
+Simplifications against Delphes, measured against it in docs/validation.md: no calorimeter
+towers (each particle-flow neutral is one particle, so neutral multiplicities differ from
+Delphes' tower counts), no track-calorimeter energy-flow subtraction for charged hadrons.
 Every random number is drawn from the generator passed in, in a fixed order, so a seed fixes
 the output.
 """
@@ -35,7 +38,9 @@ import fastjet
 import numpy as np
 
 from ..physics.kinematics import delta_r, eta, invariant_mass, massless_four_vector, phi, pt
-from .detector_card import CMS, DetectorCard
+from .detector_card import DETECTOR_PRESETS, DetectorCard
+
+REFERENCE = DETECTOR_PRESETS["reference"]
 
 #: Particles that leave no trace: neutrinos and the lightest neutralino / gravitino.
 INVISIBLE = (12, 14, 16, 1000022, 1000039)
@@ -87,6 +92,14 @@ def lognormal_smear(rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarra
     return np.exp(np.log(safe_mean) - 0.5 * log_var + np.sqrt(log_var) * normal)
 
 
+def card_sigma(card: DetectorCard, energy, eta, ecal: np.ndarray, hcal: np.ndarray):
+    """The calorimeter resolution at the measured energy (Delphes' significance is E / σ(E))."""
+    sigma = np.zeros_like(energy)
+    sigma[ecal] = card.ecal_resolution(energy[ecal], eta[ecal])
+    sigma[hcal] = card.hcal_resolution(energy[hcal], eta[hcal])
+    return sigma
+
+
 def _jagged(n_events: int, event: np.ndarray, fields: dict[str, np.ndarray]) -> ak.Array:
     counts = np.bincount(event, minlength=n_events)
     return ak.unflatten(ak.zip(fields), counts)
@@ -97,13 +110,13 @@ def _sorted_by_pt(collection: ak.Array) -> ak.Array:
 
 
 def simulate(
-    events: ak.Array, rng: np.random.Generator, card: DetectorCard = CMS
+    events: ak.Array, rng: np.random.Generator, card: DetectorCard = REFERENCE
 ) -> dict[str, ak.Array]:
     """Detector response for a batch of events from :class:`.pythia_source.EventSource`.
 
     Returns the Delphes collections (``EFlowTrack``, ``EFlowPhoton``, ``EFlowNeutralHadron``,
-    ``Electron``, ``MuonTight``, ``Jet``, ``MissingET``), each a jagged array of records whose
-    field names are the Delphes member names.
+    ``Electron``, ``MuonTight``, ``Photon``, ``Jet``, ``MissingET``), each a jagged array of
+    records whose field names are the Delphes member names.
     """
     n_events = len(events)
     particles = events.particles
@@ -155,8 +168,11 @@ def simulate(
     calo_sigma[to_hcal] = card.hcal_resolution(energy[to_hcal], p_eta[to_hcal])
     calo_energy = lognormal_smear(rng, energy, calo_sigma)
     calo_et = calo_energy / np.cosh(p_eta)
-    photons = to_ecal & (calo_energy > card.ecal_energy_min)
-    neutrals = to_hcal & (calo_energy > card.hcal_energy_min)
+    significant = calo_energy > np.where(
+        to_ecal, card.ecal_significance_min, card.hcal_significance_min
+    ) * card_sigma(card, calo_energy, p_eta, to_ecal, to_hcal)
+    photons = to_ecal & (calo_energy > card.ecal_energy_min) & significant
+    neutrals = to_hcal & (calo_energy > card.hcal_energy_min) & significant
 
     def tower_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
         return {
@@ -166,22 +182,7 @@ def simulate(
             "E": calo_energy[mask].astype(np.float32),
         }
 
-    # Identification: tracked leptons, with the track's momentum.
-    id_random = rng.random(p_pt.shape)
-    electrons = tracks & is_electron
-    electrons &= id_random < card.electron_id_efficiency(smeared_pt, p_eta) * electrons
-    muons = tracks & is_muon
-    muons &= id_random < card.muon_id_efficiency(smeared_pt, p_eta) * muons
-
-    def lepton_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            "PT": smeared_pt[mask].astype(np.float32),
-            "Eta": p_eta[mask].astype(np.float32),
-            "Phi": p_phi[mask].astype(np.float32),
-            "Charge": charge[mask].astype(np.int32),
-        }
-
-    # Particle-flow candidates (massless) feed jets and missing ET.
+    # Particle-flow candidates (massless) feed isolation, jets and missing ET.
     pf = tracks | photons | neutrals
     pf_pt = np.where(tracks, smeared_pt, calo_et)
     pf_e, pf_px, pf_py, pf_pz = massless_four_vector(pf_pt, p_eta, p_phi)
@@ -199,6 +200,44 @@ def simulate(
         np.ones(n_events, dtype=np.int64),
     )
 
+    # Identification: tracked leptons with the track's momentum, particle-flow photons.
+    id_random = rng.random(p_pt.shape)
+    electrons = tracks & is_electron
+    electrons &= id_random < card.electron_id_efficiency(smeared_pt, p_eta) * electrons
+    muons = tracks & is_muon
+    muons &= id_random < card.muon_id_efficiency(smeared_pt, p_eta) * muons
+    photon_candidates = photons & (id_random < card.photon_id_efficiency(calo_et, p_eta))
+
+    # Isolation (EFlowFilter: the particle-flow objects without electron and muon tracks).
+    isolating = pf & ~(tracks & (is_electron | is_muon)) & (pf_pt > card.isolation_pt_min)
+    iso = {"pt": pf_pt, "eta": p_eta, "phi": p_phi, "charged": tracks}
+    isolation = {}
+    for name, mask, limit in (
+        ("electrons", electrons, card.electron_isolation_max),
+        ("muons", muons, card.muon_isolation_max),
+        ("photons", photon_candidates, card.photon_isolation_max),
+    ):
+        sums = isolation_sums(n_events, event, mask, isolating, iso, card.isolation_dr_max)
+        passed = sums["IsolationVar"] <= limit
+        chosen = np.flatnonzero(mask)[passed]
+        mask[:] = False
+        mask[chosen] = True
+        isolation[name] = {k: v[passed].astype(np.float32) for k, v in sums.items()}
+
+    def lepton_fields(mask: np.ndarray, name: str) -> dict[str, np.ndarray]:
+        return {
+            "PT": smeared_pt[mask].astype(np.float32),
+            "Eta": p_eta[mask].astype(np.float32),
+            "Phi": p_phi[mask].astype(np.float32),
+            "Charge": charge[mask].astype(np.int32),
+            **isolation[name],
+        }
+
+    photon_fields = {**tower_fields(photon_candidates), **isolation["photons"]}
+    photon_fields["PT"] = photon_fields.pop("ET")
+
+    # UniqueObjectFinder: a jet holding a written photon, electron or muon is removed.
+    written = (photon_candidates | electrons | muons) if card.overlap_removal else None
     jets = _cluster_jets(
         n_events,
         event[pf],
@@ -206,13 +245,17 @@ def simulate(
         events.hadrons,
         rng,
         card,
+        None if written is None else written[pf],
     )
     return {
         "EFlowTrack": _jagged(n_events, event[tracks], track_fields),
         "EFlowPhoton": _jagged(n_events, event[photons], tower_fields(photons)),
         "EFlowNeutralHadron": _jagged(n_events, event[neutrals], tower_fields(neutrals)),
-        "Electron": _sorted_by_pt(_jagged(n_events, event[electrons], lepton_fields(electrons))),
-        "MuonTight": _sorted_by_pt(_jagged(n_events, event[muons], lepton_fields(muons))),
+        "Electron": _sorted_by_pt(
+            _jagged(n_events, event[electrons], lepton_fields(electrons, "electrons"))
+        ),
+        "MuonTight": _sorted_by_pt(_jagged(n_events, event[muons], lepton_fields(muons, "muons"))),
+        "Photon": _sorted_by_pt(_jagged(n_events, event[photon_candidates], photon_fields)),
         "Jet": jets,
         "MissingET": missing_et,
     }
@@ -225,14 +268,23 @@ def _cluster_jets(
     hadrons: ak.Array,
     rng: np.random.Generator,
     card: DetectorCard,
+    written: np.ndarray | None = None,
 ) -> ak.Array:
-    inputs = ak.unflatten(ak.zip(momenta), np.bincount(event, minlength=n_events))
+    """Anti-kt jets of the particle-flow objects, scaled, flavoured, b-tagged; ``written``
+    (per object): the objects written as photons or leptons, whose jets are removed."""
+    per_event = np.bincount(event, minlength=n_events)
+    inputs = ak.unflatten(ak.zip(momenta), per_event)
     with _fastjet_banner_silenced():
         sequence = fastjet.ClusterSequence(inputs, _jet_definition(card.jet_radius))
         raw = sequence.inclusive_jets(min_pt=card.jet_pt_min)
+        constituents = None
+        if written is not None:
+            constituents = sequence.constituent_index(min_pt=card.jet_pt_min)
     counts = ak.to_numpy(ak.num(raw))
     flat = ak.flatten(raw)
     jpx, jpy, jpz, je = (ak.to_numpy(flat[c]).astype(np.float64) for c in ("px", "py", "pz", "E"))
+    scale = card.jet_energy_scale_factor(pt(jpx, jpy), eta(jpx, jpy, jpz))
+    jpx, jpy, jpz, je = jpx * scale, jpy * scale, jpz * scale, je * scale
     j_pt, j_eta, j_phi = pt(jpx, jpy), eta(jpx, jpy, jpz), phi(jpx, jpy)
 
     # Flavour: 5 if a b hadron is in the cone, else 4 if a c hadron is, else 0 (light).
@@ -253,4 +305,58 @@ def _cluster_jets(
         "Flavor": flavour,
         "BTag": btag,
     }
-    return _sorted_by_pt(ak.unflatten(ak.zip(fields), counts))
+    jets = ak.unflatten(ak.zip(fields), counts)
+    if constituents is not None:
+        jets = jets[~_holds_written(constituents, per_event, written)]
+    return _sorted_by_pt(jets)
+
+
+def _holds_written(constituents: ak.Array, per_event: np.ndarray, written: np.ndarray) -> ak.Array:
+    """Per jet: does one of its constituents (indices within the event, as FastJet numbers
+    them) belong to ``written`` (a flag per object of all events, end to end)?"""
+    starts = np.cumsum(per_event) - per_event
+    flat = constituents + starts  # the event's offset, broadcast over jets and constituents
+    index = ak.to_numpy(ak.flatten(flat, axis=None)).astype(np.int64)
+    inner = ak.to_numpy(ak.flatten(ak.num(flat, axis=2)))
+    hits = ak.unflatten(ak.unflatten(written[index], inner), ak.to_numpy(ak.num(flat, axis=1)))
+    return ak.any(hits, axis=-1)
+
+
+def isolation_sums(
+    n_events: int,
+    event: np.ndarray,
+    candidates: np.ndarray,
+    isolating: np.ndarray,
+    objects: dict[str, np.ndarray],
+    dr_max: float,
+) -> dict[str, np.ndarray]:
+    """Delphes' Isolation module for the ``candidates`` (flags over all objects): the pT sums
+    of the ``isolating`` objects of the same event within ``dr_max`` (the candidate itself
+    excluded), charged and neutral, and their ratio to the candidate's pT (``IsolationVar``;
+    no pile-up, so the rho and delta-beta corrections vanish)."""
+    chosen = np.flatnonzero(candidates)
+    others = np.flatnonzero(isolating)
+    counts = np.bincount(event[others], minlength=n_events)
+    starts = np.cumsum(counts) - counts
+    own = event[chosen]
+    per_candidate = counts[own]
+    pair_candidate = np.repeat(np.arange(len(chosen)), per_candidate)
+    pair_other = others[
+        np.repeat(starts[own], per_candidate)
+        + np.arange(per_candidate.sum()) - np.repeat(np.cumsum(per_candidate) - per_candidate,
+                                                     per_candidate)
+    ]  # fmt: skip
+    inside = delta_r(objects["eta"][chosen[pair_candidate]], objects["phi"][chosen[pair_candidate]],
+                     objects["eta"][pair_other], objects["phi"][pair_other]) <= dr_max  # fmt: skip
+    inside &= pair_other != chosen[pair_candidate]
+    pt_other = np.where(inside, objects["pt"][pair_other], 0.0)
+    charged = objects["charged"][pair_other]
+    sum_charged = np.bincount(pair_candidate, pt_other * charged, minlength=len(chosen))
+    sum_neutral = np.bincount(pair_candidate, pt_other * ~charged, minlength=len(chosen))
+    total = sum_charged + sum_neutral
+    return {
+        "IsolationVar": total / np.maximum(objects["pt"][chosen], 1e-12),
+        "SumPtCharged": sum_charged,
+        "SumPtNeutral": sum_neutral,
+        "SumPt": total,
+    }

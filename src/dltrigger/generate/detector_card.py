@@ -8,7 +8,8 @@ are numpy arrays in GeV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,13 +29,32 @@ class DetectorCard:
     #: ECal EnergyMin and HCal EnergyMin (GeV): deposits below are dropped.
     ecal_energy_min: float = 0.5
     hcal_energy_min: float = 1.0
+    #: ECal and HCal EnergySignificanceMin: a deposit is kept only if its energy exceeds this
+    #: many standard deviations of the calorimeter's resolution at that energy (0: off).
+    ecal_significance_min: float = 2.0
+    hcal_significance_min: float = 1.0
     #: Electron/muon identification acceptance (ElectronEfficiency: 2.5, MuonEfficiency: 2.4).
     electron_eta_max: float = 2.5
     muon_eta_max: float = 2.4
-    #: Jets: anti-kt with R = 0.4 (the issue asks for R = 0.4; the CMS card's FastJetFinder uses
-    #: ParameterR 0.5) and the card's JetPTMin of 20 GeV.
-    jet_radius: float = 0.4
+    #: Jets: anti-kt (FastJetFinder: JetAlgorithm 6) with ParameterR 0.5 and JetPTMin 20 GeV,
+    #: on all particle-flow objects (InputArray EFlowMerger/eflow).
+    jet_radius: float = 0.5
     jet_pt_min: float = 20.0
+    #: JetEnergyScale: each jet's four-momentum scaled by :meth:`jet_energy_scale` (after the
+    #: JetPTMin cut, as the card's module order).
+    jet_energy_scale: bool = True
+    #: Isolation modules (ElectronIsolation, MuonIsolation, PhotonIsolation): the pT sum of the
+    #: particle-flow objects without electrons and muons (IsolationInputArray EFlowFilter/eflow)
+    #: with PT > PTMin 0.5 within DeltaRMax 0.5, over the candidate's pT, must not exceed
+    #: PTRatioMax. Infinite: no isolation requirement in the collection.
+    isolation_dr_max: float = 0.5
+    isolation_pt_min: float = 0.5
+    electron_isolation_max: float = 0.12
+    muon_isolation_max: float = 0.25
+    photon_isolation_max: float = 0.12
+    #: UniqueObjectFinder: jets sharing a particle-flow object with a written photon, electron
+    #: or muon are removed (InputArrays in this order: photons, electrons, muons, jets).
+    overlap_removal: bool = True
     #: Flavour association (JetFlavorAssociation): heavy hadron within DeltaR of the jet axis,
     #: above a pT threshold. The card matches partons with DeltaR 0.5 and PartonPTMin 1.0; we
     #: match the weakly decaying b/c hadrons themselves, with the jet radius.
@@ -119,8 +139,20 @@ class DetectorCard:
         a = np.abs(eta)
         return (pt > 10.0) * ((a <= 1.5) * 0.95 + ((a > 1.5) & (a <= 2.5)) * 0.85)
 
+    def photon_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """PhotonEfficiency: the same formula as ElectronEfficiency."""
+        return self.electron_id_efficiency(pt, eta)
+
     def muon_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
         return (pt > 10.0) * (np.abs(eta) <= 2.4) * 0.95
+
+    # -- jet energy scale (JetEnergyScale ScaleFormula) -------------------------------------
+
+    def jet_energy_scale_factor(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """``sqrt((2.5 - 0.15*abs(eta))^2 / pt + 1.0)``, or 1 when switched off."""
+        if not self.jet_energy_scale:
+            return np.ones_like(pt)
+        return np.sqrt((2.5 - 0.15 * np.abs(eta)) ** 2 / pt + 1.0)
 
     # -- b-tagging (BTagging: efficiency by jet flavour) -------------------------------------
 
@@ -133,4 +165,29 @@ class DetectorCard:
         return eff * (np.abs(eta) <= self.btag_eta_max)
 
 
+#: The standard CMS card: isolated ``Electron`` and ``Muon`` collections, overlap removal.
 CMS = DetectorCard()
+
+#: The detector presets of ``[generate] detector``:
+#:
+#: - ``reference`` (default): the CMS card with its two lepton isolation cuts relaxed, as the
+#:   reference's data imply (it applies its own isolation, < 0.45 in a 0.3 cone, and its QCD
+#:   sample survives it, which the standard card's isolated collections would not allow:
+#:   reference-pipeline.md §2); overlap removal kept;
+#: - ``cms``: the standard card as written (lepton-enriched QCD then selects almost nothing);
+#: - ``legacy``: dltrigger's simulation before it was compared with Delphes (R = 0.4, no jet
+#:   energy scale, no isolation, no overlap removal), for before/after comparisons.
+DETECTOR_PRESETS: dict[str, DetectorCard] = {
+    "reference": replace(CMS, electron_isolation_max=math.inf, muon_isolation_max=math.inf),
+    "cms": CMS,
+    "legacy": replace(
+        CMS,
+        ecal_significance_min=0.0,
+        hcal_significance_min=0.0,
+        jet_radius=0.4,
+        jet_energy_scale=False,
+        electron_isolation_max=math.inf,
+        muon_isolation_max=math.inf,
+        overlap_removal=False,
+    ),
+}

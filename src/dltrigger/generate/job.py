@@ -41,6 +41,7 @@ class FileTask:
     batch_size: int
     mpi: bool
     pileup_mean: float
+    detector: str = "reference"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def plan(config: GenerateConfig) -> list[FileTask]:
                     batch_size=config.batch_size,
                     mpi=config.mpi,
                     pileup_mean=config.pileup_mean,
+                    detector=config.detector,
                 )
             )
             remaining -= n
@@ -123,6 +125,7 @@ def generate_file(task: FileTask) -> FileReport:
     """Generate, simulate and write one file (runs inside a Spark task, or anywhere)."""
     # Imported here so the driver does not need Pythia or fastjet loaded to plan a job.
     from .detector import simulate
+    from .detector_card import DETECTOR_PRESETS
     from .pythia_source import EventSource
 
     start = time.perf_counter()
@@ -152,7 +155,7 @@ def generate_file(task: FileTask) -> FileReport:
         done = 0
         while done < task.events:
             events = source.next(min(task.batch_size, task.events - done))
-            collections = simulate(events, rng)
+            collections = simulate(events, rng, DETECTOR_PRESETS[task.detector])
             stats["selected"] += int(ak.sum(has_isolated_lepton(collections)))
             stats["tracks"] += int(ak.sum(ak.num(collections["EFlowTrack"])))
             stats["jets"] += int(ak.sum(ak.num(collections["Jet"])))
