@@ -79,7 +79,7 @@ def test_tracking_efficiency_and_resolution_match_the_card():
     rng = np.random.default_rng(3)
     etas = rng.uniform(-1.4, 1.4, n)
     pions = [[particle(211, 5.0, e, 0.1)] for e in etas[: n // 2]]
-    muons = [[particle(13, 100.0, e, 0.1)] for e in np.clip(etas[n // 2 :], -0.5, 0.5)]
+    muons = [[particle(13, 100.0, e, 0.1)] for e in np.clip(etas[n // 2 :], -0.49, 0.49)]
     out = simulate(make_events(pions + muons), np.random.default_rng(4))
     tracked = ak.to_numpy(ak.num(out["EFlowTrack"]))
     efficiency = tracked[: n // 2].mean()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltrigger.generate.detector import isolation_sums, simulate
+from dltrigger.generate.detector import exit_eta, isolation_sums, simulate
 from dltrigger.generate.detector_card import CMS, DETECTOR_PRESETS, DetectorCard
 from dltrigger.physics.kinematics import delta_r
 from tests.test_detector import make_events, particle
@@ -75,6 +75,9 @@ def test_the_card_numbers_are_the_cards():
     for name, minimum, significance in calorimeters:
         assert float(setting(name, "EnergyMin")) == minimum
         assert float(setting(name, "EnergySignificanceMin")) == significance
+    assert float(setting("ParticlePropagator", "Radius")) == CMS.tracker_radius_m
+    assert float(setting("ParticlePropagator", "HalfLength")) == CMS.tracker_half_length_m
+    assert float(setting("ParticlePropagator", "Bz")) == CMS.field_tesla
     # the isolation objects are the particle flow without electrons and muons
     codes = re.findall(r"add PdgCode \{(-?\d+)\}", module("EFlowFilter"))
     assert sorted(int(c) for c in codes) == [-13, -11, 11, 13]
@@ -202,3 +205,25 @@ def test_calorimeter_deposits_need_the_cards_significance():
     e, eta = np.asarray(kept.E, dtype=np.float64), np.asarray(kept.Eta, dtype=np.float64)
     assert np.all(e > 2.0 * CMS.ecal_resolution(e, eta) * (1 - 1e-6))
     assert np.all(np.asarray(legacy.E) > 0.5) and len(legacy) > len(kept) > 100
+
+
+def test_curling_tracks_leave_through_the_endcap_and_are_not_tracked():
+    """ParticlePropagator: below pT = 0.3 B R / 2 (0.735 GeV) a helix from the beam line never
+    reaches R = 1.29 m and leaves at |z| = 3 m, where Delphes' efficiency (evaluated at that
+    position) is zero; above, it leaves the barrel near its momentum's eta."""
+    pt = np.array([50.0, 5.0, 0.7, 0.3, 0.3])
+    eta = np.array([0.3, -1.0, 0.3, 0.3, 2.0])
+    pz = pt * np.sinh(eta)
+    out = exit_eta(pt, pz, np.zeros(5), np.array([1.0, -1, 1, -1, 1]), CMS)
+    assert out[0] == pytest.approx(0.3, abs=0.01) and out[1] == pytest.approx(-1.0, abs=0.05)
+    assert abs(out[3]) > 2.5  # a 0.3 GeV pion curls: out through the endcap, far forward
+    # independent check of one: a 0.7 GeV helix (r = 0.614 m) reaches z = 3 m after a
+    # transverse path 3 / sinh(0.3) = 9.86 m; the chord then is 2 r |sin(s / 2r)|
+    r = 0.7 / (0.299792458 * 3.8)
+    s = 3.0 / np.sinh(0.3)
+    assert out[2] == pytest.approx(np.arcsinh(3.0 / (2 * r * abs(np.sin(s / (2 * r))))))
+    events = make_events([[particle(211, 0.3, 0.3, 0.0), particle(211, 5.0, 0.3, 1.0)]])
+    tracks = simulate(events, np.random.default_rng(0), certain("reference"))["EFlowTrack"][0]
+    assert len(tracks) == 1 and tracks.PT[0] > 1  # the curling pion is lost
+    legacy = simulate(events, np.random.default_rng(0), certain("legacy"))["EFlowTrack"][0]
+    assert len(legacy) == 2

@@ -92,6 +92,36 @@ def lognormal_smear(rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarra
     return np.exp(np.log(safe_mean) - 0.5 * log_var + np.sqrt(log_var) * normal)
 
 
+def exit_eta(
+    pt_gev: np.ndarray,
+    pz_gev: np.ndarray,
+    z0_mm: np.ndarray,
+    charge: np.ndarray,
+    card: DetectorCard,
+) -> np.ndarray:
+    """Pseudorapidity of the point where a charged particle from the beam line leaves the
+    tracker volume (ParticlePropagator: a helix in the field ``Bz`` until radius ``Radius`` or
+    ``|z| = HalfLength``). A particle whose helix never reaches the radius (pT below about
+    0.3 B R / 2, 0.74 GeV) leaves through an endcap, at large ``|eta|``."""
+    radius = pt_gev / (0.299792458 * card.field_tesla * np.maximum(np.abs(charge), 1e-9))
+    z0 = z0_mm / 1000.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # transverse path length to the cylinder (a chord of 2 r sin(s / 2r) = R)
+        reach = np.where(
+            2 * radius >= card.tracker_radius_m,
+            2 * radius * np.arcsin(np.minimum(card.tracker_radius_m / (2 * radius), 1.0)),
+            np.inf,
+        )
+        to_endcap = np.where(
+            pz_gev != 0, (np.sign(pz_gev) * card.tracker_half_length_m - z0) * pt_gev / pz_gev,
+            np.inf,
+        )  # fmt: skip
+        s = np.minimum(reach, to_endcap)
+        r_exit = 2 * radius * np.abs(np.sin(s / (2 * radius)))
+        z_exit = z0 + s * pz_gev / pt_gev
+        return np.arcsinh(z_exit / r_exit)
+
+
 def card_sigma(card: DetectorCard, energy, eta, ecal: np.ndarray, hcal: np.ndarray):
     """The calorimeter resolution at the measured energy (Delphes' significance is E / σ(E))."""
     sigma = np.zeros_like(energy)
@@ -133,6 +163,15 @@ def simulate(
     charged = (charge != 0) & visible
     charged_hadron = charged & ~is_electron & ~is_muon
 
+    # Delphes evaluates its efficiency and resolution formulas at the particle's position where
+    # it leaves the tracker (ParticlePropagator): a charged particle curling in the field
+    # leaves through an endcap, far forward, where the tracking efficiency is zero.
+    z0 = ak.to_numpy(flat.z)
+    position_eta = p_eta.copy()
+    if card.propagate:
+        position_eta[charged] = exit_eta(p_pt[charged], pz[charged], z0[charged],
+                                         charge[charged], card)  # fmt: skip
+
     # Tracking: efficiency and resolution by particle type, inside the tracker only.
     efficiency = np.zeros_like(p_pt)
     resolution = np.zeros_like(p_pt)
@@ -141,9 +180,9 @@ def simulate(
         (is_electron, card.electron_tracking_efficiency, card.electron_resolution),
         (is_muon, card.muon_tracking_efficiency, card.muon_resolution),
     ):
-        efficiency[mask] = eff(p_pt[mask], p_eta[mask])
-        resolution[mask] = res(p_pt[mask], p_eta[mask])
-    in_tracker = np.abs(p_eta) <= card.tracker_eta_max
+        efficiency[mask] = eff(p_pt[mask], position_eta[mask])
+        resolution[mask] = res(p_pt[mask], position_eta[mask])
+    in_tracker = np.abs(position_eta) <= card.tracker_eta_max
     tracked = charged & in_tracker & (rng.random(p_pt.shape) < efficiency)
     smeared_pt = lognormal_smear(rng, p_pt, resolution * p_pt)
 

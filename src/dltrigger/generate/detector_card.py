@@ -22,8 +22,15 @@ def _quad(*terms: np.ndarray | float) -> np.ndarray:
 class DetectorCard:
     """Acceptances, thresholds and algorithm parameters (formulas are the methods below)."""
 
-    #: Tracker acceptance, |eta| (ChargedHadronTrackingEfficiency etc.: zero beyond 2.5).
+    #: Tracker acceptance, |eta| (ChargedHadronTrackingEfficiency etc.: zero beyond 2.5), of
+    #: the position where the particle leaves the tracker, as Delphes' Efficiency modules.
     tracker_eta_max: float = 2.5
+    #: ParticlePropagator: Radius 1.29 m, HalfLength 3.00 m, Bz 3.8 T; ``propagate``: evaluate
+    #: tracking efficiency and resolution at the exit position (off: at the momentum's eta).
+    tracker_radius_m: float = 1.29
+    tracker_half_length_m: float = 3.0
+    field_tesla: float = 3.8
+    propagate: bool = True
     #: ECAL and HCAL acceptance, |eta| (ECal/HCal EtaPhiBins extend to 5.0).
     calorimeter_eta_max: float = 5.0
     #: ECal EnergyMin and HCal EnergyMin (GeV): deposits below are dropped.
@@ -182,6 +189,7 @@ DETECTOR_PRESETS: dict[str, DetectorCard] = {
     "cms": CMS,
     "legacy": replace(
         CMS,
+        propagate=False,
         ecal_significance_min=0.0,
         hcal_significance_min=0.0,
         jet_radius=0.4,
