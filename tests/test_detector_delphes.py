@@ -227,3 +227,31 @@ def test_curling_tracks_leave_through_the_endcap_and_are_not_tracked():
     assert len(tracks) == 1 and tracks.PT[0] > 1  # the curling pion is lost
     legacy = simulate(events, np.random.default_rng(0), certain("legacy"))["EFlowTrack"][0]
     assert len(legacy) == 2
+
+
+def test_the_generator_uses_the_configured_preset(tmp_path):
+    """``[generate] detector`` reaches every file's task, and the file is simulated with it:
+    the legacy preset keeps a jet on every lepton, the reference preset none."""
+    import awkward as ak
+    import uproot
+
+    from dltrigger.config import GenerateConfig
+    from dltrigger.generate.job import generate_file, plan
+
+    for preset in ("legacy", "reference"):
+        config = GenerateConfig(processes=["wjets"], events=150, out=tmp_path / preset,
+                                detector=preset, mpi=False)  # fmt: skip
+        (task,) = plan(config)
+        assert task.detector == preset
+        generate_file(task)
+        tree = uproot.open(task.path)["Delphes"]
+        leptons = tree.arrays(["Electron.PT", "Electron.Eta", "Electron.Phi"])
+        jets = tree.arrays(["Jet.Eta", "Jet.Phi"])
+        hard = leptons["Electron.PT"] > 23
+        pairs = ak.cartesian({"e": ak.zip({"eta": leptons["Electron.Eta"][hard],
+                                           "phi": leptons["Electron.Phi"][hard]}),
+                              "j": ak.zip({"eta": jets["Jet.Eta"], "phi": jets["Jet.Phi"]})},
+                             nested=True)  # fmt: skip
+        near = ak.any(delta_r(pairs.e.eta, pairs.e.phi, pairs.j.eta, pairs.j.phi) < 0.4, axis=-1)
+        fraction = float(ak.mean(ak.flatten(near)))
+        assert fraction == (1.0 if preset == "legacy" else 0.0), (preset, fraction)
