@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltrigger.generate.detector import exit_eta, isolation_sums, simulate
+from dltrigger.generate.delphes_modules import exit_eta, isolation_sums
+from dltrigger.generate.detector import simulate
 from dltrigger.generate.detector_card import CMS, DETECTOR_PRESETS, DetectorCard
 from dltrigger.physics.kinematics import delta_r
 from tests.test_detector import make_events, particle

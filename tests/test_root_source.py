@@ -45,7 +45,16 @@ def test_schema_is_nested_collections(reader, generated):
     schema = reader().load(str(generated.folder)).schema
     electron = schema["Electron"].dataType
     assert electron.typeName() == "array"
-    assert electron.elementType.fieldNames() == ["PT", "Eta", "Phi", "Charge"]
+    assert electron.elementType.fieldNames() == [
+        "PT",
+        "Eta",
+        "Phi",
+        "Charge",
+        "IsolationVar",
+        "SumPtCharged",
+        "SumPtNeutral",
+        "SumPt",
+    ]
     assert {"source_file", "entry", "MissingET", "EFlowTrack", "Event"} <= set(schema.fieldNames())
     assert "Electron_size" not in schema.fieldNames()
 
