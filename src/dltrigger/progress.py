@@ -19,7 +19,15 @@ from rich.progress import (
 
 T = TypeVar("T")
 
-console = Console(stderr=True)
+
+def output(stderr: bool = False) -> Console:
+    """A console for the commands' lines and tables. Lines are never wrapped: when the output
+    is not a terminal (a log file, CI, a batch job) rich would break them at 80 columns,
+    mid-number; a terminal's own wrapping is left to it."""
+    return Console(stderr=stderr, soft_wrap=True)
+
+
+console = output(stderr=True)
 
 
 def _new_progress(transient: bool = False) -> Progress:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from ..progress import output
 from ..schema import CLASS_NAMES
 from .report import auc_text, verdict
 
@@ -20,7 +20,7 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
     for name, m in results["models"].items():
         aucs = [auc_text(m["classes"][c]) for c in CLASS_NAMES]
         table.add_row(name, m["model"], str(m["test_events"]), f"{m['accuracy']:.4f}", *aucs)
-    console = Console()
+    console = output()
     console.print(table)
     for name, m in results["models"].items():
         if not m.get("complete", True):
@@ -35,23 +35,28 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
     console.print(f"report: {Path(out) / 'report.html'} (and report.md, evaluation.json)")
 
 
+def ran_because(reason: str) -> str:
+    """A stage that has just run, and why (``reason``: the state it was in before)."""
+    return "ran (first run)" if reason == "never ran" else f"ran ({reason})"
+
+
 def print_stages(outcomes) -> None:
     """One row per stage of ``dltrigger run``: ran or skipped, time, throughput."""
     table = Table(title="dltrigger run")
-    for column in ["stage", "", "seconds", "throughput"]:
+    for column in ["stage", "status", "seconds", "throughput"]:
         table.add_column(column, justify="right")
     for outcome in outcomes:
         rate = outcome.facts.get("per_s") if outcome.ran else None
         unit = outcome.facts.get("unit", "items")
         table.add_row(
             outcome.name,
-            outcome.reason if outcome.ran else "skipped (up to date)",
+            ran_because(outcome.reason) if outcome.ran else "skipped (up to date)",
             f"{outcome.seconds:.1f}" if outcome.ran else "",
             f"{rate:,.0f} {unit}/s" if rate else "",
         )
     total = sum(o.seconds for o in outcomes)
-    Console().print(table)
+    output().print(table)
     for outcome in outcomes:
         if outcome.facts.get("note"):
-            Console().print(f"{outcome.name}: {outcome.facts['note']}", highlight=False)
-    Console().print(f"stages run in {total:.1f} s")
+            output().print(f"{outcome.name}: {outcome.facts['note']}", highlight=False)
+    output().print(f"stages run in {total:.1f} s")

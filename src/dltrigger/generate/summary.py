@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..progress import output
 from .job import FileReport
 
 
@@ -59,9 +60,9 @@ _COLUMNS = (
 
 def print_summary(reports: list[FileReport], out: Path, console: Console | None = None) -> None:
     if console is None:
-        console = Console()
+        console = output()
         if not console.is_terminal:  # logs and pipes: do not squeeze the table to 80 columns
-            console = Console(width=120)
+            console = Console(width=120, soft_wrap=True)
     table = Table(
         title=f"Generated samples in {out}",
         title_justify="left",

@@ -8,14 +8,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..progress import output
 from .job import REPORT_NAME, IngestReport
 
 
 def print_report(report: IngestReport, console: Console | None = None) -> None:
     if console is None:
-        console = Console()
+        console = output()
         if not console.is_terminal:
-            console = Console(width=120)
+            console = Console(width=120, soft_wrap=True)
     per_sample: dict[tuple[str, int], list] = defaultdict(list)
     for f in report.files:
         per_sample[(f.sample, f.label)].append(f)

@@ -51,15 +51,13 @@ def weights_digest(model) -> str:
 
 
 def fit_distributed(config: TrainConfig, resume: bool, spark=None) -> None:
-    """Run the data-parallel training of ``config`` (``num_processes`` ranks) through Spark."""
+    """Run the data-parallel training of ``config`` (``num_processes`` ranks) through Spark
+    (``spark``: the session to use; None: the active one, or one of the default settings)."""
     from pyspark.ml.torch.distributor import TorchDistributor
 
     from ..spark.session import get_spark
 
-    if spark is None:
-        from ..config import load_config
-
-        spark = get_spark(load_config().spark)
+    spark = spark or get_spark()  # the caller's session; no configuration file is read here
     use_gpu = resolve_device(config.device).type == "cuda"
     config = config.model_copy(update={"out": config.run_folder.resolve(),
                                        "data": Path(config.data).resolve()})  # fmt: skip

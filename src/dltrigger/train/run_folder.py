@@ -165,16 +165,17 @@ def write_metrics(out: Path, history: list[dict]) -> None:
 
 
 def write_training_plot(out: Path, history: list[dict]) -> None:
-    """``training.png``: losses and per-class validation AUC per epoch (if matplotlib is)."""
-    try:
-        import matplotlib
+    """``training.png``: losses and per-class validation AUC per epoch (if the plots extra is
+    installed; matplotlib's global state is left as it was)."""
+    from ..errors import DLTriggerError
+    from ..evaluate.plots import new_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    try:
+        figure = new_figure(figsize=(10, 4), layout="tight")
+    except DLTriggerError:
         return
     epochs = [h["epoch"] for h in history]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left, right = figure.subplots(1, 2)
     left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
     left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation (test split)")
     left.set(xlabel="epoch", ylabel="cross-entropy loss")
@@ -184,6 +185,5 @@ def write_training_plot(out: Path, history: list[dict]) -> None:
     right.set(xlabel="epoch", ylabel="one-vs-rest AUC (test split)")
     right.legend(title="signal class")
     figure.suptitle(f"{out.name}")
-    figure.tight_layout()
-    figure.savefig(out / "training.png", dpi=100)
-    plt.close(figure)
+    with atomic_path(out / RunFolder.PLOT) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")

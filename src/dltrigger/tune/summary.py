@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+
+from ..progress import output
 
 
 def print_summary(summary: dict[str, Any], out: Path, top: int = 10) -> None:
@@ -26,7 +27,7 @@ def print_summary(summary: dict[str, Any], out: Path, top: int = 10) -> None:
             str(rank), *values, f"{row[metric]:.4f}", f"{row['val_accuracy']:.3f}",
             f"{row['epochs_trained']:.0f}", f"{row['seconds']:.1f}",
         )  # fmt: skip
-    console = Console()
+    console = output()
     console.print(table)
     failed = [r for r in rows if "error" in r]
     for row in failed[:5]:
