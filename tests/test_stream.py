@@ -68,6 +68,26 @@ def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
         load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=1e-5))
 
 
+def test_onnx_hlf_trigger_scores_equal_pytorch(features_dataset, tmp_path):
+    """The HLF model's path (HLF only, no particle lists) against PyTorch on the same events."""
+    from dltrigger.models import build_model
+
+    run = tmp_path / "hlf"
+    train(TrainConfig(model="hlf", data=features_dataset / "full", out=run, epochs=1,
+                      export=["onnx"]))  # fmt: skip
+    trigger = load_trigger(settings(run, tmp_path))
+    table = pq.read_table(sorted((features_dataset / "full").glob("part-*.parquet"))[0])
+    rows = score_feature_table(table, trigger)
+    network = build_model("hlf")
+    network.load_state_dict(torch.load(run / "best.pt", weights_only=False)["model"])
+    events = events_from_table(table, Scaling.from_file(run / "scaling.json"), 1, False)
+    with torch.no_grad():
+        expected = torch.softmax(forward(network.eval(), to_batch(events), "cpu"), 1).numpy()
+    got = np.stack([rows.column(c).to_numpy() for c in ("score_qcd", "score_ttbar",
+                                                           "score_wjets")], axis=1)  # fmt: skip
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+
+
 def test_stream_features_equal_the_features_stage(run, generated, features_dataset, tmp_path):
     trigger = load_trigger(settings(run, tmp_path))
     path = generated.files("ttbar")[0]
