@@ -47,22 +47,27 @@ def all_rows(folder: Path, name: str = "scores"):
     return pq.ParquetDataset(files).read() if files else None
 
 
-def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
-    trigger = load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=0.1))
-    part = sorted((features_dataset / "full").glob("part-*.parquet"))[0]
-    table = pq.read_table(part)
-    rows = score_feature_table(table, trigger)
-    model = torch.load(run / "best.pt", weights_only=False)
+def assert_onnx_equals_pytorch(run: Path, model: str, trigger, features_dataset: Path) -> None:
+    """The trigger's ONNX scores of a features part equal the run's PyTorch model's."""
     from dltrigger.models import build_model
 
-    network = build_model("inclusive")
-    network.load_state_dict(model["model"])
-    events = events_from_table(table, Scaling.from_file(run / "scaling.json"), 60, True)
+    table = pq.read_table(sorted((features_dataset / "full").glob("part-*.parquet"))[0])
+    rows = score_feature_table(table, trigger)
+    network = build_model(model)
+    network.load_state_dict(torch.load(run / "best.pt", weights_only=False)["model"])
+    events = events_from_table(table, Scaling.from_file(run / "scaling.json"),
+                               trigger.max_particles, trigger.uses_particles)  # fmt: skip
     with torch.no_grad():
         expected = torch.softmax(forward(network.eval(), to_batch(events), "cpu"), 1).numpy()
     got = np.stack([rows.column(c).to_numpy() for c in ("score_qcd", "score_ttbar",
                                                            "score_wjets")], axis=1)  # fmt: skip
     np.testing.assert_allclose(got, expected, atol=2e-5)
+
+
+def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
+    trigger = load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=0.1))
+    assert trigger.max_particles == 60
+    assert_onnx_equals_pytorch(run, "inclusive", trigger, features_dataset)
     assert 0 < trigger.threshold < 1
     with pytest.raises(EvaluationError, match="too few to set a background efficiency"):
         load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=1e-5))
@@ -70,22 +75,12 @@ def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
 
 def test_onnx_hlf_trigger_scores_equal_pytorch(features_dataset, tmp_path):
     """The HLF model's path (HLF only, no particle lists) against PyTorch on the same events."""
-    from dltrigger.models import build_model
-
     run = tmp_path / "hlf"
     train(TrainConfig(model="hlf", data=features_dataset / "full", out=run, epochs=1,
                       export=["onnx"]))  # fmt: skip
     trigger = load_trigger(settings(run, tmp_path))
-    table = pq.read_table(sorted((features_dataset / "full").glob("part-*.parquet"))[0])
-    rows = score_feature_table(table, trigger)
-    network = build_model("hlf")
-    network.load_state_dict(torch.load(run / "best.pt", weights_only=False)["model"])
-    events = events_from_table(table, Scaling.from_file(run / "scaling.json"), 1, False)
-    with torch.no_grad():
-        expected = torch.softmax(forward(network.eval(), to_batch(events), "cpu"), 1).numpy()
-    got = np.stack([rows.column(c).to_numpy() for c in ("score_qcd", "score_ttbar",
-                                                           "score_wjets")], axis=1)  # fmt: skip
-    np.testing.assert_allclose(got, expected, atol=2e-5)
+    assert not trigger.uses_particles
+    assert_onnx_equals_pytorch(run, "hlf", trigger, features_dataset)
 
 
 def test_stream_features_equal_the_features_stage(run, generated, features_dataset, tmp_path):
