@@ -173,10 +173,7 @@ def simulate(
     in_calo = np.abs(p_eta) <= card.calorimeter_eta_max
     to_ecal = in_calo & (is_photon | (is_electron & ~tracked))
     to_hcal = in_calo & visible & ~is_photon & ~is_electron & ~is_muon & ~tracked
-    calo_sigma = np.zeros_like(energy)
-    calo_sigma[to_ecal] = card.ecal_resolution(energy[to_ecal], p_eta[to_ecal])
-    calo_sigma[to_hcal] = card.hcal_resolution(energy[to_hcal], p_eta[to_hcal])
-    calo_energy = lognormal_smear(rng, energy, calo_sigma)
+    calo_energy = lognormal_smear(rng, energy, card_sigma(card, energy, p_eta, to_ecal, to_hcal))
     calo_et = calo_energy / np.cosh(p_eta)
     significant = calo_energy > np.where(
         to_ecal, card.ecal_significance_min, card.hcal_significance_min
