@@ -303,14 +303,20 @@ class BaselinesConfig(_Strict):
     data: Path = Path("data/features/balanced")
     out: Path = Path("runs/baselines")
     overwrite: bool = False
-    models: list[Literal["random_forest", "gbt"]] = Field(
-        default_factory=lambda: ["random_forest", "gbt"]
+    #: "xgboost" (XGBoost on Spark, the reference's distributed trees) and "lightgbm"
+    #: (single node, on the driver) need the ``trees`` extra.
+    models: list[Literal["random_forest", "gbt", "xgboost", "lightgbm"]] = Field(
+        default_factory=lambda: ["random_forest", "gbt", "xgboost"]
     )
     forest_trees: int = Field(default=100, gt=0)
     forest_depth: int = Field(default=10, gt=0)
     #: Spark ML's GBT is binary: one classifier per class against the rest.
     gbt_iterations: int = Field(default=50, gt=0)
     gbt_depth: int = Field(default=5, gt=0)
+    #: XGBoost and LightGBM: boosting rounds, tree depth, learning rate (multi-class softprob).
+    boost_rounds: int = Field(default=100, gt=0)
+    boost_depth: int = Field(default=6, gt=0)
+    boost_learning_rate: float = Field(default=0.1, gt=0)
     seed: int = 0
 
 
@@ -379,6 +385,9 @@ class EvaluateConfig(_Strict):
     overwrite: bool = False
     #: Bootstrap resamplings for the AUC errors; 0 = none.
     bootstrap: int = Field(default=200, ge=0)
+    #: An output folder of ``dltrigger baselines`` whose tree models join the report's table
+    #: (when it exists and scored the same test events); unset: ``baselines.out``.
+    baselines: Path | None = None
 
 
 class RunConfig(_Strict):
