@@ -9,7 +9,7 @@ import pytest
 from dltrigger.config import BaselinesConfig
 from dltrigger.evaluate.metrics import per_class_auc
 from dltrigger.train.data import DatasetError
-from dltrigger.train.spark_ml import train_baselines
+from dltrigger.baselines.job import train_baselines
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -203,7 +203,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _baselines(args: argparse.Namespace) -> int:
     from ..spark.session import get_spark
-    from ..train.spark_ml import train_baselines
+    from ..baselines.job import train_baselines
 
     config = with_overrides(
         config_for(args),

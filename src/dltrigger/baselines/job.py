@@ -25,7 +25,7 @@ from ..evaluate.metrics import per_class_auc
 from ..io.atomic import atomic_folder
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
-from .data import dataset_files
+from ..train.data import dataset_files
 
 N_CLASSES = len(CLASS_NAMES)
 
