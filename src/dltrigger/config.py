@@ -32,56 +32,124 @@ class _Strict(BaseModel):
 class SparkConfig(_Strict):
     """Spark settings; ``master`` takes any Spark master URL (``local[*]``, ``spark://h:7077``...)."""
 
-    master: str = "local[*]"
-    app_name: str = "dltrigger"
-    #: Extra ``spark.*`` settings passed to the session builder unchanged.
-    conf: dict[str, str] = Field(default_factory=dict)
-    #: Folder of the JVM's log files (warnings, Java stack traces), one per session, written
-    #: only when something is logged; unset: ``<system temp>/dltrigger-logs``.
-    log_dir: Path | None = None
-    #: JVM log lines also shown on the console. The commands show none ("off": the log file
-    #: has them, its path is printed with an error) unless ``--verbose`` ("warn").
-    console_log_level: Literal["off", "error", "warn", "info"] = "error"
-    #: Seconds a ``spark://`` master has to accept a connection before the command gives up.
-    connect_timeout: float = Field(default=10.0, gt=0)
+    master: str = Field(
+        default="local[*]", description="Spark master URL, e.g. local[2] or spark://host:7077."
+    )
+    app_name: str = Field(default="dltrigger", description="Spark application name.")
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra ``spark.*`` settings passed to the session builder unchanged.",
+    )
+    log_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the JVM's log files (warnings, Java stack traces), one per session, written"
+            " only when something is logged; unset: ``<system temp>/dltrigger-logs``."
+        ),
+    )
+    console_log_level: Literal["off", "error", "warn", "info"] = Field(
+        default="error",
+        description=(
+            'JVM log lines also shown on the console. The commands show none ("off": the log file '
+            'has them, its path is printed with an error) unless ``--verbose`` ("warn").'
+        ),
+    )
+    connect_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds a ``spark://`` master has to accept a connection before the command gives up."
+        ),
+    )
 
 
 class ProcessSettings(_Strict):
     """Per-process generator settings (see :mod:`dltrigger.generate.processes` for the physics)."""
 
-    #: Minimum transverse momentum of the hard 2->2 process, GeV.
-    pthat_min: float = Field(gt=0)
-    #: Keep only events with a generator-level e or mu above this pT (GeV); 0 switches it off.
-    lepton_filter_pt: float = Field(default=0.0, ge=0)
-    #: QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar).
-    heavy_flavours: list[Literal["b", "c"]] = Field(default_factory=lambda: ["b", "c"])
-    #: Events written for this process (unless ``generate.events`` is set). A filtered process
-    #: (QCD) needs more written events for the same number of selected ones.
-    events: int = Field(default=3000, gt=0)
+    pthat_min: float = Field(
+        gt=0,
+        description="Minimum transverse momentum of the hard 2->2 process, GeV.",
+    )
+    lepton_filter_pt: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Keep only events with a generator-level e or mu above this pT (GeV); 0 switches it "
+            "off."
+        ),
+    )
+    heavy_flavours: list[Literal["b", "c"]] = Field(
+        default_factory=lambda: ["b", "c"],
+        description=(
+            "QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar)."
+        ),
+    )
+    events: int = Field(
+        default=3000,
+        gt=0,
+        description=(
+            "Events written for this process (unless ``generate.events`` is set). A filtered "
+            "process (QCD) needs more written events for the same number of selected ones."
+        ),
+    )
 
 
 class GenerateConfig(_Strict):
     """Settings of ``dltrigger generate``."""
 
-    processes: list[ProcessName] = Field(default_factory=lambda: ["wjets", "ttbar", "qcd"])
-    #: Events written per process, for every process; unset: each process's own ``events``.
-    events: int | None = Field(default=None, gt=0)
-    events_per_file: int = Field(default=1000, gt=0)
-    seed: int = Field(default=20190917, ge=0)
-    out: Path = Path("data/raw")
-    overwrite: bool = False
-    #: Events per Pythia ``nextBatch`` call: larger batches vectorise the detector simulation
-    #: better but hold more in memory.
-    batch_size: int = Field(default=250, gt=0)
-    #: Multiparton interactions (the underlying event). On for realism; off is 4-7x faster.
-    mpi: bool = True
-    #: Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off.
-    pileup_mean: float = Field(default=0.0, ge=0)
-    #: Detector simulation preset (generate/detector_card.py): "reference" (the CMS card with
-    #: its lepton isolation cuts relaxed, as the reference's data imply), "cms" (the standard
-    #: card: isolated leptons, so lepton-enriched QCD selects almost nothing), "legacy"
-    #: (before overlap removal and the jet energy scale; for comparisons).
-    detector: Literal["reference", "cms", "legacy"] = "reference"
+    processes: list[ProcessName] = Field(
+        default_factory=lambda: ["wjets", "ttbar", "qcd"],
+        description="Processes generated (wjets, ttbar, qcd; all: every one).",
+        json_schema_extra={"cli": {"flags": ["--process"], "all": True}},
+    )
+    events: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Events written per process, for every process; unset: each process's own ``events``."
+        ),
+    )
+    events_per_file: int = Field(
+        default=1000, gt=0, description="Events per output file (one Spark task each)."
+    )
+    seed: int = Field(
+        default=20190917, ge=0, description="Random seed: the same seed gives the same files."
+    )
+    out: Path = Field(default=Path("data/raw"), description="Output folder of the ROOT files.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    batch_size: int = Field(
+        default=250,
+        gt=0,
+        description=(
+            "Events per Pythia ``nextBatch`` call: larger batches vectorise the detector "
+            "simulation better but hold more in memory."
+        ),
+    )
+    mpi: bool = Field(
+        default=True,
+        description=(
+            "Multiparton interactions (the underlying event). On for realism; off is 4-7x faster."
+        ),
+    )
+    pileup_mean: float = Field(
+        json_schema_extra={"cli": {"flags": ["--pileup"]}},
+        default=0.0,
+        ge=0,
+        description=(
+            "Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off."
+        ),
+    )
+    detector: Literal["reference", "cms", "legacy"] = Field(
+        default="reference",
+        description=(
+            'Detector simulation preset (generate/detector_card.py): "reference" (the CMS card '
+            'with its lepton isolation cuts relaxed, as the reference\'s data imply), "cms" (the '
+            "standard card: isolated leptons, so lepton-enriched QCD selects almost nothing), "
+            '"legacy" (before overlap removal and the jet energy scale; for comparisons).'
+        ),
+    )
     # The defaults are the demo's: ~1,800 events per class pass the selection (W+jets 45%,
     # ttbar 65%, QCD 11% after its lepton filter) in ~4 minutes on 2 cores.
     wjets: ProcessSettings = ProcessSettings(pthat_min=20.0, events=4500)
@@ -107,28 +175,28 @@ class SampleConfig(_Strict):
     """One physics sample to ingest: its class label and where its ROOT files are."""
 
     label: int = Field(ge=0)
-    #: Files, folders, globs or ``root://host:port//path`` URLs.
-    paths: list[str] = Field(default_factory=list)
-    #: File-name prefixes that identify this sample's files given on the command line
-    #: (``wjets_3.root`` -> ``wjets``; the reference's ``Wlnu_lepFilter_13TeV_819.root``).
-    aliases: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Files, folders, globs or ``root://host:port//path`` URLs; empty: for a generated "
+            "process, its files in generate.out."
+        ),
+    )
+    aliases: list[str] = Field(
+        default_factory=list,
+        description=(
+            "File-name prefixes that identify this sample's files given on the command line "
+            "(``wjets_3.root`` -> ``wjets``; the reference's ``Wlnu_lepFilter_13TeV_819.root``)."
+        ),
+    )
 
 
 def _default_samples() -> dict[str, SampleConfig]:
+    # No paths: the generated files, <generate.out>/<sample>_*.root (Config.resolved).
     return {
-        "qcd": SampleConfig(
-            label=LABELS["qcd"], paths=["data/raw/qcd_*.root"], aliases=["qcd_lepFilter_13TeV"]
-        ),
-        "ttbar": SampleConfig(
-            label=LABELS["ttbar"],
-            paths=["data/raw/ttbar_*.root"],
-            aliases=["ttbar_lepFilter_13TeV"],
-        ),
-        "wjets": SampleConfig(
-            label=LABELS["wjets"],
-            paths=["data/raw/wjets_*.root"],
-            aliases=["Wlnu_lepFilter_13TeV", "Wlnu"],
-        ),
+        "qcd": SampleConfig(label=LABELS["qcd"], aliases=["qcd_lepFilter_13TeV"]),
+        "ttbar": SampleConfig(label=LABELS["ttbar"], aliases=["ttbar_lepFilter_13TeV"]),
+        "wjets": SampleConfig(label=LABELS["wjets"], aliases=["Wlnu_lepFilter_13TeV", "Wlnu"]),
     }
 
 
@@ -136,22 +204,53 @@ class IngestConfig(_Strict):
     """Settings of ``dltrigger ingest`` (ROOT -> Spark -> Parquet)."""
 
     samples: dict[str, SampleConfig] = Field(default_factory=_default_samples)
-    out: Path = Path("data/ingested")
-    tree: str = "Delphes"
-    #: Collections or branches to read (empty: every readable branch).
-    branches: list[str] = Field(default_factory=list)
-    #: Bytes on disk per Spark partition (larger files are cut into cluster-aligned slices,
-    #: smaller ones packed together; lowered so that every core gets work).
-    partition_bytes: int = Field(default=128 * 2**20, gt=0)
-    #: Bounds of one Arrow batch inside a task (the memory a task holds at a time): entries,
-    #: and uncompressed bytes of the branches read.
-    batch_events: int = Field(default=100_000, gt=0)
-    batch_bytes: int = Field(default=256 * 2**20, gt=0)
-    skip_bad_files: bool = False
-    overwrite: bool = False
-    #: Seconds before an unreachable or unresponsive ``root://`` server fails the read (XRootD
-    #: connection window and request timeout; the client's own default waits for minutes).
-    remote_timeout: float = Field(default=30.0, gt=0)
+    inputs: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Files, folders, globs or URLs read instead of the samples' paths, each assigned "
+            "to a sample by its file-name prefix (wjets_3.root, Wlnu_lepFilter_13TeV_1.root)."
+        ),
+        json_schema_extra={"cli": {"positional": "INPUT"}},
+    )
+    out: Path = Field(default=Path("data/ingested"), description="Output folder (Parquet dataset).")
+    tree: str = Field(default="Delphes", description="Name of the tree read in every file.")
+    branches: list[str] = Field(
+        default_factory=list,
+        description="Collections or branches to read (empty: every readable branch).",
+    )
+    partition_bytes: int = Field(
+        default=128 * 2**20,
+        gt=0,
+        description=(
+            "Bytes on disk per Spark partition (larger files are cut into cluster-aligned slices, "
+            "smaller ones packed together; lowered so that every core gets work)."
+        ),
+    )
+    batch_events: int = Field(
+        default=100_000,
+        gt=0,
+        description=(
+            "Bounds of one Arrow batch inside a task (the memory a task holds at a time): entries,"
+            " and uncompressed bytes of the branches read."
+        ),
+    )
+    batch_bytes: int = Field(default=256 * 2**20, gt=0, description="See batch_events.")
+    skip_bad_files: bool = Field(
+        default=False,
+        description="Leave out unreadable files (listed in the report) instead of failing.",
+    )
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    remote_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds before an unreachable or unresponsive ``root://`` server fails the read "
+            "(XRootD connection window and request timeout; the client's own default waits for "
+            "minutes)."
+        ),
+    )
 
 
 #: The physics objects the features read, each from one ingested collection.
@@ -179,32 +278,73 @@ class CollectionsConfig(_Strict):
 class FeaturesConfig(_Strict):
     """Settings of ``dltrigger features`` (selection, HLF, particle lists, datasets)."""
 
-    input: Path = Path("data/ingested")
-    out: Path = Path("data/features")
-    overwrite: bool = False
-    test_fraction: float = Field(default=0.2, gt=0, lt=1)
-    #: Also write ``balanced``: every class undersampled to the smallest one (§4).
-    balance: bool = True
-    #: Events per class in the small ``dev`` dataset (taken from ``balanced``, or ``full``).
-    dev_per_class: int = Field(default=1000, gt=0)
-    #: Particle order by ΔR to the lepton ("descending" as the reference: lepton last).
-    order: Literal["descending", "ascending"] = "descending"
-    max_tracks: int = Field(default=450, gt=0)
-    max_photons: int = Field(default=150, gt=0)
-    max_neutrals: int = Field(default=200, gt=0)
+    input: Path | None = Field(
+        default=None,
+        description="The ingested dataset; unset: ingest.out.",
+        json_schema_extra={"cli": {"positional": "INPUT"}},
+    )
+    out: Path = Field(default=Path("data/features"), description="Output folder of the datasets.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="Share of events in the test split (by a hash)."
+    )
+    balance: bool = Field(
+        default=True,
+        description="Also write ``balanced``: every class undersampled to the smallest one (§4).",
+    )
+    dev_per_class: int = Field(
+        default=1000,
+        gt=0,
+        description=(
+            "Events per class in the small ``dev`` dataset (taken from ``balanced``, or ``full``)."
+        ),
+    )
+    order: Literal["descending", "ascending"] = Field(
+        default="descending",
+        description=(
+            'Particle order by ΔR to the lepton ("descending" as the reference: lepton last).'
+        ),
+    )
+    max_tracks: int = Field(default=450, gt=0, description="Tracks kept per event (§3).")
+    max_photons: int = Field(default=150, gt=0, description="Photons kept per event (§3).")
+    max_neutrals: int = Field(default=200, gt=0, description="Neutral hadrons kept per event (§3).")
     collections: CollectionsConfig = CollectionsConfig()
-    #: A class (label) none of whose events passes the selection: "error" stops with its name;
-    #: "drop" writes the datasets without it, with a warning and the class in the manifest.
-    empty_classes: Literal["error", "drop"] = "error"
-    #: Switches reproducing the reference's quirks (reference-pipeline.md §11); off = fixed.
-    reference_lepton_choice: bool = False
-    reference_delta_phi: bool = False
-    reject_empty_maps: bool = False
-    mt_squared: bool = False
-    #: Quirk 15: ChPFIso minus 1 for photons and neutral hadrons too (subtractPt everywhere).
-    reference_chpfiso: bool = False
-    #: The reference's track charge, sign(PID) (§3.1): the opposite of the charge for e and mu.
-    reference_track_charge: bool = False
+    empty_classes: Literal["error", "drop"] = Field(
+        default="error",
+        description=(
+            'A class (label) none of whose events passes the selection: "error" stops with its '
+            'name; "drop" writes the datasets without it, with a warning and the class in the '
+            "manifest."
+        ),
+    )
+    reference_lepton_choice: bool = Field(
+        default=False,
+        description=(
+            "Switches reproducing the reference's quirks (reference-pipeline.md §11); off = fixed."
+        ),
+    )
+    reference_delta_phi: bool = Field(
+        default=False, description="Quirk 2: delta phi wrapped at 2 pi in isolation cones."
+    )
+    reject_empty_maps: bool = Field(
+        default=False, description="Quirk 14: reject events with an empty particle map."
+    )
+    mt_squared: bool = Field(default=False, description="Quirk 3: MT without the square root.")
+    reference_chpfiso: bool = Field(
+        default=False,
+        description=(
+            "Quirk 15: ChPFIso minus 1 for photons and neutral hadrons too (subtractPt everywhere)."
+        ),
+    )
+    reference_track_charge: bool = Field(
+        default=False,
+        description=(
+            "The reference's track charge, sign(PID) (§3.1): the opposite of the charge for e and "
+            "mu."
+        ),
+    )
 
 
 ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]
@@ -214,48 +354,109 @@ MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 class TrainConfig(_Strict):
     """Settings of ``dltrigger train`` (reference-pipeline.md §9: Adam defaults, batch 128)."""
 
-    model: ModelName = "inclusive"
-    #: A features dataset folder: ``data/features/full``, ``.../balanced`` or ``.../dev``.
-    data: Path = Path("data/features/balanced")
-    #: The run folder; unset: ``runs/<model>``.
-    out: Path | None = None
-    overwrite: bool = False
-    #: Keyword arguments of the model class, e.g. ``{widths = [50, 20, 10]}`` or ``{hidden = 50}``.
-    model_options: dict[str, Any] = Field(default_factory=dict)
-    #: 20 epochs of batch 32: the demo's few thousand events need the optimizer steps that
-    #: the reference (batch 128, 5-6 epochs, §9) got from millions of events.
-    epochs: int = Field(default=20, gt=0)
-    batch_size: int = Field(default=32, gt=0)
-    learning_rate: float = Field(default=1e-3, gt=0)
-    #: "constant" (the reference), "cosine" (to zero over ``epochs``) or "plateau" (x0.1 after
-    #: ``plateau_patience`` epochs without a lower validation loss, as one reference notebook).
-    lr_schedule: Literal["constant", "cosine", "plateau"] = "constant"
-    plateau_patience: int = Field(default=3, gt=0)
-    #: Early stopping: epochs without a lower validation loss before stopping.
-    patience: int = Field(default=8, gt=0)
-    seed: int = 0
-    max_particles: int = Field(default=801, gt=0)
-    #: Events pooled for shuffling when streaming from Parquet (memory ~ 8 kB per event).
-    shuffle_buffer: int = Field(default=10_000, gt=0)
-    #: Hold the whole split in memory instead of streaming; None = for the HLF model only.
-    in_memory: bool | None = None
-    #: Batches of similar particle-list lengths (2-3x faster recurrent training on CPU, but
-    #: length correlates with the class, so batches are less mixed). Off by default.
-    bucket_by_length: bool = False
-    #: Recurrent models over packed sequences instead of padded ones with a gather: the same
-    #: numbers, ~2x slower on CPU (measured, docs/benchmarks.md).
-    packed_sequences: bool = False
-    device: str = "auto"  # "auto": CUDA when present, else CPU
-    threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 = torch's default
-    #: Data-parallel processes: 1 = this process; N > 1 = DistributedDataParallel over N Spark
-    #: barrier tasks (TorchDistributor; gloo on CPU, nccl on GPU), one shard of the data each.
-    num_processes: int = Field(default=1, gt=0)
-    #: With N processes the global batch is N x batch_size; scale the learning rate by N as
-    #: the reference did (reference-pipeline.md §9).
-    scale_learning_rate: bool = True
-    #: Formats the best model is exported to at the end: "onnx", "torchscript".
+    model: ModelName = Field(default="inclusive", description="The model trained.")
+    data: Path | None = Field(
+        default=None,
+        description=(
+            "A features dataset folder (``<features.out>/full``, ``balanced`` or ``dev``); "
+            "unset: ``<features.out>/balanced``."
+        ),
+    )
+    out: Path | None = Field(
+        default=None,
+        description="The run folder; unset: ``runs/<model>``.",
+    )
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier run folder (never other files)."
+    )
+    resume: bool = Field(
+        default=False, description="Continue the run folder's training from its checkpoint."
+    )
+    model_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Keyword arguments of the model class, e.g. ``{widths = [50, 20, 10]}`` or ``{hidden ="
+            " 50}``."
+        ),
+    )
+    epochs: int = Field(
+        default=20,
+        gt=0,
+        description=(
+            "20 epochs of batch 32: the demo's few thousand events need the optimizer steps that "
+            "the reference (batch 128, 5-6 epochs, §9) got from millions of events."
+        ),
+    )
+    batch_size: int = Field(default=32, gt=0, description="Events per optimizer step.")
+    learning_rate: float = Field(default=1e-3, gt=0, description="Adam's learning rate.")
+    lr_schedule: Literal["constant", "cosine", "plateau"] = Field(
+        default="constant",
+        description=(
+            '"constant" (the reference), "cosine" (to zero over ``epochs``) or "plateau" (x0.1 '
+            "after ``plateau_patience`` epochs without a lower validation loss, as one reference "
+            "notebook)."
+        ),
+    )
+    plateau_patience: int = Field(default=3, gt=0, description="See lr_schedule.")
+    patience: int = Field(
+        default=8,
+        gt=0,
+        description="Early stopping: epochs without a lower validation loss before stopping.",
+    )
+    seed: int = Field(default=0, description="Seed of initial weights and shuffling.")
+    max_particles: int = Field(
+        default=801, gt=0, description="Particle rows kept per event (those nearest the lepton)."
+    )
+    shuffle_buffer: int = Field(
+        default=10_000,
+        gt=0,
+        description=(
+            "Events pooled for shuffling when streaming from Parquet (memory ~ 8 kB per event)."
+        ),
+    )
+    in_memory: bool | None = Field(
+        default=None,
+        description=(
+            "Hold the whole split in memory instead of streaming; None = for the HLF model only."
+        ),
+    )
+    bucket_by_length: bool = Field(
+        default=False,
+        description=(
+            "Batches of similar particle-list lengths (2-3x faster recurrent training on CPU, but "
+            "length correlates with the class, so batches are less mixed). Off by default."
+        ),
+    )
+    packed_sequences: bool = Field(
+        default=False,
+        description=(
+            "Recurrent models over packed sequences instead of padded ones with a gather: the same"
+            " numbers, ~2x slower on CPU (measured, docs/benchmarks.md)."
+        ),
+    )
+    device: str = Field(
+        default="auto", description="auto (CUDA when present, else CPU), cpu or cuda."
+    )
+    threads: int = Field(default=0, ge=0, description="Torch CPU threads; 0 = torch's default.")
+    num_processes: int = Field(
+        default=1,
+        gt=0,
+        description=(
+            "Data-parallel processes: 1 = this process; N > 1 = DistributedDataParallel over N "
+            "Spark barrier tasks (TorchDistributor; gloo on CPU, nccl on GPU), one shard of the "
+            "data each."
+        ),
+    )
+    scale_learning_rate: bool = Field(
+        default=True,
+        description=(
+            "With N processes the global batch is N x batch_size; scale the learning rate by N as "
+            "the reference did (reference-pipeline.md §9)."
+        ),
+    )
     export: list[Literal["onnx", "torchscript"]] = Field(
-        default_factory=lambda: ["onnx", "torchscript"]
+        default_factory=lambda: ["onnx", "torchscript"],
+        description='Formats the best model is exported to at the end: "onnx", "torchscript".',
     )
 
     @property
@@ -272,22 +473,41 @@ class TrainConfig(_Strict):
 class TuneConfig(_Strict):
     """Settings of ``dltrigger tune``: a grid search, one training per Spark task (§6)."""
 
-    model: ModelName = "hlf"
-    #: The dataset searched on (the reference tuned on a small sample): its training split is
-    #: trained on, its test split (or held-out folds) validates.
-    data: Path = Path("data/features/dev")
-    out: Path = Path("runs/tune")
-    overwrite: bool = False
-    #: Parameter -> values. Keys are ``[train]`` fields (``batch_size``, ``epochs``,
-    #: ``learning_rate``, ...) or ``model_options.NAME``. Empty: the reference's 243-point HLF
-    #: grid (reference-pipeline.md §6).
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
-    #: 0: validate on the test split; k >= 2: k-fold cross-validation on the training split.
-    folds: int = Field(default=0, ge=0)
-    #: What ranks the points: a validation metric (``val_loss``: lower is better;
-    #: ``val_accuracy``, ``val_auc_<class>``: higher is better).
-    metric: str = "val_loss"
-    seed: int = 0
+    model: ModelName = Field(default="hlf", description="The model searched.")
+    data: Path | None = Field(
+        default=None,
+        description=(
+            "The dataset searched on (the reference tuned on a small sample): its training split "
+            "is trained on, its test split (or held-out folds) validates."
+        ),
+    )
+    out: Path = Field(default=Path("runs/tune"), description="Output folder.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description=(
+            "Parameter -> values. Keys are ``[train]`` fields (``batch_size``, ``epochs``, "
+            "``learning_rate``, ...) or ``model_options.NAME``. Empty: the reference's 243-point "
+            "HLF grid (reference-pipeline.md §6)."
+        ),
+    )
+    folds: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "0: validate on the test split; k >= 2: k-fold cross-validation on the training split."
+        ),
+    )
+    metric: str = Field(
+        default="val_loss",
+        description=(
+            "What ranks the points: a validation metric (``val_loss``: lower is better; "
+            "``val_accuracy``, ``val_auc_<class>``: higher is better)."
+        ),
+    )
+    seed: int = Field(default=0, description="Seed of the folds and of every point's training.")
 
     @field_validator("folds")
     @classmethod
@@ -297,27 +517,43 @@ class TuneConfig(_Strict):
         return value
 
 
-class BaselinesConfig(_Strict):
-    """Spark ML tree baselines on the 14 HLF (reference-pipeline.md §5.5: RF 100 x depth 10)."""
+BaselineName = Literal["random_forest", "gbt", "xgboost", "lightgbm"]
 
-    data: Path = Path("data/features/balanced")
-    out: Path = Path("runs/baselines")
-    overwrite: bool = False
-    #: "xgboost" (XGBoost on Spark, the reference's distributed trees) and "lightgbm"
-    #: (single node, on the driver) need the ``trees`` extra.
-    models: list[Literal["random_forest", "gbt", "xgboost", "lightgbm"]] = Field(
-        default_factory=lambda: ["random_forest", "gbt", "xgboost"]
+
+class BaselinesConfig(_Strict):
+    """Tree baselines on the 14 HLF (reference-pipeline.md §5.5: RF 100 x depth 10)."""
+
+    data: Path | None = Field(
+        default=None, description="The features dataset; unset: train.data (the networks')."
     )
-    forest_trees: int = Field(default=100, gt=0)
-    forest_depth: int = Field(default=10, gt=0)
-    #: Spark ML's GBT is binary: one classifier per class against the rest.
-    gbt_iterations: int = Field(default=50, gt=0)
-    gbt_depth: int = Field(default=5, gt=0)
-    #: XGBoost and LightGBM: boosting rounds, tree depth, learning rate (multi-class softprob).
-    boost_rounds: int = Field(default=100, gt=0)
-    boost_depth: int = Field(default=6, gt=0)
-    boost_learning_rate: float = Field(default=0.1, gt=0)
-    seed: int = 0
+    out: Path = Field(default=Path("runs/baselines"), description="Output folder.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    models: list[BaselineName] = Field(
+        default_factory=lambda: ["random_forest", "gbt", "xgboost"],
+        description=(
+            'Models fitted: "random_forest", "gbt" (Spark ML), "xgboost" (XGBoost on Spark, the '
+            'reference\'s distributed trees), "lightgbm" (single node, on the driver); the last '
+            "two need the ``trees`` extra."
+        ),
+    )
+    forest_trees: int = Field(default=100, gt=0, description="Random forest: trees (§5.5).")
+    forest_depth: int = Field(default=10, gt=0, description="Random forest: depth (§5.5).")
+    gbt_iterations: int = Field(
+        default=50,
+        gt=0,
+        description="Spark ML's GBT is binary: one classifier per class against the rest.",
+    )
+    gbt_depth: int = Field(default=5, gt=0, description="GBT: tree depth.")
+    boost_rounds: int = Field(
+        default=100, gt=0, description="XGBoost and LightGBM: boosting rounds (multi-class)."
+    )
+    boost_depth: int = Field(default=6, gt=0, description="XGBoost and LightGBM: tree depth.")
+    boost_learning_rate: float = Field(
+        default=0.1, gt=0, description="XGBoost and LightGBM: learning rate."
+    )
+    seed: int = Field(default=0, description="Seed of every model.")
 
 
 ClassName = Literal["QCD", "ttbar", "W+jets"]
@@ -331,27 +567,64 @@ class StreamConfig(_Strict):
     events through on the run's own test split.
     """
 
-    #: A run folder of ``dltrigger train`` with its exported ``model.onnx``.
-    model: Path = Path("runs/inclusive")
-    #: The folder watched for new ``*.root`` files (a path or any Hadoop file-system URL).
-    input: str = "data/incoming"
-    out: Path = Path("runs/stream")
-    #: Spark's checkpoint (offsets and commits: the exactly-once record); unset: out/_checkpoint.
-    checkpoint: Path | None = None
-    tree: str = "Delphes"
-    accept_classes: list[ClassName] = Field(default_factory=lambda: ["ttbar", "W+jets"])
-    background_efficiency: float = Field(default=0.01, gt=0, lt=1)
-    threshold: float | None = Field(default=None, ge=0, le=1)
-    #: At most this many new files per micro-batch.
-    max_files_per_trigger: int = Field(default=8, gt=0)
-    #: Seconds between micro-batches (a new one starts at once if the last took longer).
-    trigger_seconds: float = Field(default=1.0, ge=0)
-    #: A file whose size changed within this many seconds is still being written: wait for it
-    #: (at most ``max_wait_seconds``) before reading.
-    settle_seconds: float = Field(default=1.0, ge=0)
-    max_wait_seconds: float = Field(default=30.0, ge=0)
-    #: Events per ONNX Runtime call.
-    batch_size: int = Field(default=4096, gt=0)
+    model: Path | None = Field(
+        default=None,
+        description=(
+            "A run folder of ``dltrigger train`` with its exported ``model.onnx``; unset: the "
+            "run folder of train.model."
+        ),
+    )
+    input: str = Field(
+        default="data/incoming",
+        description="The folder watched for new ``*.root`` files (a path or a Hadoop URL).",
+    )
+    out: Path = Field(default=Path("runs/stream"), description="Output folder.")
+    checkpoint: Path | None = Field(
+        default=None,
+        description=(
+            "Spark's checkpoint (offsets and commits: the exactly-once record); unset: "
+            "out/_checkpoint."
+        ),
+    )
+    tree: str = Field(default="Delphes", description="Name of the tree read in every file.")
+    accept_classes: list[ClassName] = Field(
+        default_factory=lambda: ["ttbar", "W+jets"],
+        description="Classes the trigger keeps (one or two of QCD, ttbar, W+jets).",
+        json_schema_extra={"cli": {"flags": ["--accept"]}},
+    )
+    background_efficiency: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="The working point: this share of the other classes passes (test split).",
+    )
+    threshold: float | None = Field(
+        default=None, ge=0, le=1, description="An explicit cut on the summed score instead."
+    )
+    max_files_per_trigger: int = Field(
+        default=8, gt=0, description="At most this many new files per micro-batch."
+    )
+    trigger_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds between micro-batches (the next starts at once after a long one).",
+    )
+    settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "A file whose size changed within this many seconds is still being written: wait for "
+            "it (at most ``max_wait_seconds``) before reading."
+        ),
+    )
+    max_wait_seconds: float = Field(default=30.0, ge=0, description="See settle_seconds.")
+    batch_size: int = Field(default=4096, gt=0, description="Events per ONNX Runtime call.")
+    available_now: bool = Field(
+        default=False, description="Process the files there now, then stop (no waiting)."
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, description="Stop after this many seconds; unset: run until stopped."
+    )
 
     @field_validator("accept_classes")
     @classmethod
@@ -365,45 +638,88 @@ class StreamConfig(_Strict):
         return self.checkpoint if self.checkpoint is not None else Path(self.out) / "_checkpoint"
 
 
+class ScoreConfig(_Strict):
+    """Settings of ``dltrigger score``: files scored in one batch job with ``[stream]``'s model
+    and working point."""
+
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="ROOT or Parquet files, folders, globs or root:// URLs.",
+        json_schema_extra={"cli": {"positional": "INPUT"}},
+    )
+    out: Path = Field(default=Path("runs/score"), description="Output folder.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+
+
 class TrackingConfig(_Strict):
     """Experiment tracking with MLflow for ``train``, ``tune`` and ``baselines``."""
 
-    enabled: bool = True
-    #: Any MLflow tracking URI (``http://host:5000``, ``sqlite:///mlflow.db``, ...); empty: a
-    #: local file store ``mlruns/`` in the working directory.
-    uri: str = ""
-    experiment: str = "dltrigger"
+    enabled: bool = Field(default=True, description="Log parameters, metrics and artifacts.")
+    uri: str = Field(
+        default="",
+        description=(
+            "Any MLflow tracking URI (``http://host:5000``, ``sqlite:///mlflow.db``, ...); empty: "
+            "a local file store ``mlruns/`` in the working directory."
+        ),
+    )
+    experiment: str = Field(default="dltrigger", description="MLflow experiment name.")
 
 
 class EvaluateConfig(_Strict):
     """Settings of ``dltrigger evaluate``: trained models on one dataset's test split."""
 
-    #: Run folders of ``dltrigger train``; their folder names label them in the report.
-    runs: list[Path] = Field(default_factory=lambda: [Path("runs/hlf"), Path("runs/inclusive")])
-    data: Path = Path("data/features/balanced")
-    out: Path = Path("runs/report")
-    overwrite: bool = False
-    #: Bootstrap resamplings for the AUC errors; 0 = none.
-    bootstrap: int = Field(default=200, ge=0)
-    #: An output folder of ``dltrigger baselines`` whose tree models join the report's table
-    #: (when it exists and scored the same test events); unset: ``baselines.out``.
-    baselines: Path | None = None
+    runs: list[Path] | None = Field(
+        default=None,
+        description=(
+            "Run folders of ``dltrigger train`` (their names label them in the report); unset: "
+            "the run folders of run.models."
+        ),
+        json_schema_extra={"cli": {"positional": "RUN"}},
+    )
+    data: Path | None = Field(
+        default=None, description="The dataset whose test split is scored; unset: train.data."
+    )
+    out: Path = Field(default=Path("runs/report"), description="Report folder.")
+    overwrite: bool = Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+    bootstrap: int = Field(
+        default=200, ge=0, description="Bootstrap resamplings for the AUC errors; 0 = none."
+    )
+    baselines: Path | None = Field(
+        default=None,
+        description=(
+            "An output folder of ``dltrigger baselines`` whose tree models join the report's table"
+            " (when it exists and scored the same test events); unset: ``baselines.out``."
+        ),
+    )
 
 
 class RunConfig(_Strict):
     """Settings of ``dltrigger run``: generate -> ingest -> features -> [tune] -> train ->
     evaluate, skipping the stages whose outputs are up to date."""
 
-    #: Models trained (each into ``runs/<model>`` unless ``train.out`` is set) and evaluated.
-    models: list[ModelName] = Field(default_factory=lambda: ["hlf", "inclusive"])
-    #: Run the grid search before training; its best point trains ``tune.model``.
-    tune: bool = False
-    #: The ``generate`` stage; off when ``ingest.samples`` point at existing (real) files.
-    generate: bool = True
-    #: Re-run every stage even when its outputs are up to date.
-    force: bool = False
-    #: What each finished stage recorded (config digest, time, throughput).
-    state: Path = Path("runs/pipeline.json")
+    models: list[ModelName] = Field(
+        default_factory=lambda: ["hlf", "inclusive"],
+        description="Models trained (into ``runs/<model>``, or train.out/<model>) and evaluated.",
+    )
+    tune: bool = Field(
+        default=False,
+        description="Run the grid search before training; its best point trains ``tune.model``.",
+    )
+    generate: bool = Field(
+        default=True,
+        description="The ``generate`` stage; off when ``ingest.samples`` name existing files.",
+    )
+    force: bool = Field(
+        default=False, description="Re-run every stage even when its outputs are up to date."
+    )
+    state: Path = Field(
+        default=Path("runs/pipeline.json"),
+        description="What each finished stage recorded (config digest, time, throughput).",
+    )
 
     @field_validator("models")
     @classmethod
@@ -414,7 +730,12 @@ class RunConfig(_Strict):
 
 
 class Config(_Strict):
-    """The whole pipeline's configuration."""
+    """The whole pipeline's configuration.
+
+    Each stage's input left unset is the upstream stage's output: :meth:`resolved` fills them
+    in (every stage's ``run`` calls it, so ``dltrigger run`` and the commands read the same
+    paths); a value set in the file or on the command line always wins.
+    """
 
     spark: SparkConfig = SparkConfig()
     generate: GenerateConfig = GenerateConfig()
@@ -426,7 +747,62 @@ class Config(_Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     run: RunConfig = RunConfig()
     stream: StreamConfig = StreamConfig()
+    score: ScoreConfig = ScoreConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    def run_folder(self, model: ModelName) -> Path:
+        """Where ``model`` trains: ``train.out`` (``train.out/<model>`` when ``run.models``
+        trains several), else ``runs/<model>``."""
+        if self.train.out is None:
+            return Path("runs") / model
+        several = len(self.run.models) > 1 and model in self.run.models
+        return Path(self.train.out) / model if several else Path(self.train.out)
+
+    def resolved(self) -> Config:
+        """This configuration with every unset stage input set to its upstream's output.
+
+        ``ingest.samples`` without paths: the generated ``<generate.out>/<sample>_*.root``;
+        ``features.input``: ``ingest.out``; ``train.data``: ``<features.out>/balanced``;
+        ``tune.data``: ``<features.out>/dev``; ``baselines.data``, ``evaluate.data``:
+        ``train.data``; ``evaluate.runs``: the run folders of ``run.models``;
+        ``evaluate.baselines``: ``baselines.out``; ``stream.model``: the run folder of
+        ``train.model``. Resolving twice changes nothing.
+        """
+        generated = Path(self.generate.out)
+        samples = {
+            name: sample
+            if sample.paths or name not in PROCESSES
+            else sample.model_copy(update={"paths": [str(generated / f"{name}_*.root")]})
+            for name, sample in self.ingest.samples.items()
+        }
+        features_out = Path(self.features.out)
+        train_data = self.train.data or features_out / "balanced"
+        evaluate = self.evaluate
+        return self.model_copy(
+            update={
+                "ingest": self.ingest.model_copy(update={"samples": samples}),
+                "features": self.features.model_copy(
+                    update={"input": self.features.input or Path(self.ingest.out)}
+                ),
+                "train": self.train.model_copy(update={"data": train_data}),
+                "tune": self.tune.model_copy(
+                    update={"data": self.tune.data or features_out / "dev"}
+                ),
+                "baselines": self.baselines.model_copy(
+                    update={"data": self.baselines.data or train_data}
+                ),
+                "evaluate": evaluate.model_copy(
+                    update={
+                        "data": evaluate.data or train_data,
+                        "runs": evaluate.runs or [self.run_folder(m) for m in self.run.models],
+                        "baselines": evaluate.baselines or Path(self.baselines.out),
+                    }
+                ),
+                "stream": self.stream.model_copy(
+                    update={"model": self.stream.model or self.run_folder(self.train.model)}
+                ),
+            }
+        )
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> Exception:
+#: An error as it is pickled: its class, its ``args`` and its ``__dict__``.
+_Pickled: TypeAlias = tuple[type[Exception], tuple[object, ...], dict[str, object]]
+
+
+def _rebuild(
+    cls: type[Exception], args: tuple[object, ...], state: dict[str, object]
+) -> Exception:
     error = Exception.__new__(cls)
     error.args = args
     error.__dict__.update(state)
@@ -16,7 +23,7 @@ def _rebuild(cls: type, args: tuple, state: dict) -> Exception:
 class DLTriggerError(Exception):
     """Base class of every error dltrigger raises on purpose (the CLI prints these in one line)."""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Exception], _Pickled]:
         # Subclasses take other constructor arguments than their message: rebuild them from
         # their state, so that an error crosses a Spark task's pickling with its type intact.
         return (_rebuild, (type(self), self.args, self.__dict__))
@@ -63,7 +70,7 @@ class TreeNotFoundError(RootFileError):
 
 
 class BranchNotFoundError(RootFileError):
-    def __init__(self, path: str, tree: str, branch: str, available: list[str]):
+    def __init__(self, path: str, tree: str, branch: str, available: Sequence[str]):
         self.tree = tree
         self.branch = branch
         super().__init__(

@@ -18,9 +18,12 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import awkward as ak
 import numpy as np
+import numpy.typing as npt
 import uproot
 
 from .atomic import atomic_path
@@ -38,7 +41,9 @@ class _FixedDatetime(datetime.datetime):
     fixed: datetime.datetime = datetime.datetime(2020, 1, 1)
 
     @classmethod
-    def now(cls, tz=None):
+    def now(  # type: ignore[override]  # the fixed plain datetime, not a _FixedDatetime
+        cls, tz: datetime.tzinfo | None = None
+    ) -> datetime.datetime:
         return cls.fixed
 
 
@@ -47,7 +52,7 @@ class _FixedDatetimeModule:
 
     datetime = _FixedDatetime
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(datetime, name)
 
 
@@ -59,14 +64,14 @@ def _fixed_clock() -> Iterator[None]:
             tzinfo=None
         )
     modules = [sys.modules[m] for m in _CLOCK_MODULES if m in sys.modules]
-    saved = [m.datetime for m in modules]
+    saved = [vars(m)["datetime"] for m in modules]
     try:
         for module in modules:
-            module.datetime = _FixedDatetimeModule()
+            vars(module)["datetime"] = _FixedDatetimeModule()
         yield
     finally:
         for module, original in zip(modules, saved, strict=True):
-            module.datetime = original
+            vars(module)["datetime"] = original
 
 
 def _branch_name(outer: str, inner: str) -> str:
@@ -95,15 +100,15 @@ class DelphesWriter:
         compression: uproot.compression.Compression | None = None,
     ):
         self.path = Path(path)
-        self._options: dict = {"compression": compression or uproot.ZSTD(1)}
-        self._clock: contextlib.AbstractContextManager = contextlib.nullcontext()
+        self._options: dict[str, Any] = {"compression": compression or uproot.ZSTD(1)}
+        self._clock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if uuid_seed is not None:
             rng = np.random.default_rng(uuid_seed)
             self._options["uuid_function"] = lambda: uuid.UUID(bytes=rng.bytes(16), version=4)
             self._clock = _fixed_clock()
         self._stack = contextlib.ExitStack()
-        self._file = None
-        self._tree = None
+        self._file: uproot.WritableDirectory | None = None
+        self._tree: uproot.WritableTree | None = None
         self.events = 0
 
     def __enter__(self) -> DelphesWriter:
@@ -114,18 +119,23 @@ class DelphesWriter:
             self._stack = stack.pop_all()
         return self
 
-    def __exit__(self, *exc_info) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
         self._file = self._tree = None
-        return self._stack.__exit__(*exc_info)
+        return self._stack.__exit__(exc_type, exc, traceback)
 
     def extend(
         self,
         collections: Mapping[str, ak.Array],
-        scalars: Mapping[str, np.ndarray] | None = None,
+        scalars: Mapping[str, npt.NDArray[Any]] | None = None,
     ) -> None:
         if self._file is None:
             raise RuntimeError("DelphesWriter.extend called outside its 'with' block")
-        data: dict[str, ak.Array | np.ndarray] = {**collections, **(scalars or {})}
+        data: dict[str, ak.Array | npt.NDArray[Any]] = {**collections, **(scalars or {})}
         if self._tree is None:
             types = {
                 name: (value.type.content if isinstance(value, ak.Array) else value.dtype)

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import OutputError
 
@@ -45,7 +46,7 @@ LEGACY_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-def marker_of(folder: Path) -> dict | None:
+def marker_of(folder: Path) -> dict[str, Any] | None:
     """The folder's marker (``{"kind", "version", ...}``), or None if it has none."""
     try:
         data = json.loads((folder / MARKER).read_text())
@@ -58,7 +59,8 @@ def kind_of(folder: Path) -> str | None:
     """The kind of dltrigger output ``folder`` is, from its marker or its legacy files."""
     marker = marker_of(folder)
     if marker is not None:
-        return marker["kind"]
+        kind: str = marker["kind"]  # one of KINDS (marker_of checks)
+        return kind
     for kind, files in LEGACY_FILES.items():
         if all((folder / f).exists() for f in files):
             return kind

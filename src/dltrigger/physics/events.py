@@ -7,8 +7,13 @@ hold missing values, so the options are dropped, and a real missing value is an 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import awkward as ak
 import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _strip(layout: ak.contents.Content, where: str) -> ak.contents.Content:
@@ -43,6 +48,6 @@ def without_options(array: ak.Array) -> ak.Array:
     return ak.Array(_strip(ak.to_layout(array), ""))
 
 
-def events_from_arrow(table) -> ak.Array:
+def events_from_arrow(table: pa.Table | pa.RecordBatch) -> ak.Array:
     """Events from an Arrow table or record batch of ingested columns."""
     return without_options(ak.from_arrow(table))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
+import numpy.typing as npt
 
 from ..schema import HLF_NAMES
 from .kinematics import transverse_mass
@@ -32,7 +33,7 @@ def high_level_features(
     lepton: ak.Array,
     jets: JetSelection = JetSelection(),
     mt_squared: bool = False,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """``(n_events, 14)`` float64 array for selected ``events`` and their ``lepton``.
 
     ``lepton`` is one record per event as :func:`.selection.select_lepton` returns it.

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import awkward as ak
 import numpy as np
+import numpy.typing as npt
 
 from .kinematics import delta_phi_reference
 
 
-def jagged_cone_sums(objects, candidates, radius: float, wrap_at_pi: bool = True) -> ak.Array:
+def jagged_cone_sums(
+    objects: ak.Array, candidates: ak.Array, radius: float, wrap_at_pi: bool = True
+) -> ak.Array:
     """:func:`cone_sums_flat` for jagged (eta, phi) objects and (pt, eta, phi) candidates."""
     n = len(objects)
     obj_counts = ak.to_numpy(ak.num(objects.eta, axis=1))
     cand_counts = ak.to_numpy(ak.num(candidates.pt, axis=1))
 
-    def flat(x):
-        return ak.to_numpy(ak.flatten(x, axis=1)).astype(np.float64)
+    def flat(x: ak.Array) -> npt.NDArray[np.float64]:
+        values: npt.NDArray[Any] = ak.to_numpy(ak.flatten(x, axis=1))
+        return values.astype(np.float64)
 
     sums = cone_sums_flat(
         np.repeat(np.arange(n), obj_counts), flat(objects.eta), flat(objects.phi),
@@ -26,16 +32,16 @@ def jagged_cone_sums(objects, candidates, radius: float, wrap_at_pi: bool = True
 
 
 def cone_sums_flat(
-    obj_event: np.ndarray,
-    obj_eta: np.ndarray,
-    obj_phi: np.ndarray,
-    cand_event: np.ndarray,
-    cand_eta: np.ndarray,
-    cand_phi: np.ndarray,
-    cand_pt: np.ndarray,
+    obj_event: npt.NDArray[np.integer[Any]],
+    obj_eta: npt.NDArray[np.floating[Any]],
+    obj_phi: npt.NDArray[np.floating[Any]],
+    cand_event: npt.NDArray[np.integer[Any]],
+    cand_eta: npt.NDArray[np.floating[Any]],
+    cand_phi: npt.NDArray[np.floating[Any]],
+    cand_pt: npt.NDArray[np.floating[Any]],
     radius: float,
     wrap_at_pi: bool = True,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """Per object, the sum of ``cand_pt`` within ``delta_r < radius`` in the same event.
 
     Flat arrays with an event index each. Candidates are sorted by (event, eta) once and each
@@ -63,4 +69,7 @@ def cone_sums_flat(
     dphi = cand_phi[cand] - obj_phi[owner]
     dphi = (dphi + np.pi) % (2 * np.pi) - np.pi if wrap_at_pi else delta_phi_reference(dphi, 0.0)
     inside = deta * deta + dphi * dphi < radius * radius
-    return np.bincount(owner[inside], weights=cand_pt[cand][inside], minlength=n)
+    # numpy's stub types bincount as intp whatever the weights; weighted counts are float64
+    return np.bincount(  # type: ignore[return-value]
+        owner[inside], weights=cand_pt[cand][inside], minlength=n
+    )

@@ -20,10 +20,11 @@ is the opposite of the charge for electrons and muons: ``charge_from_pid``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
+import numpy.typing as npt
 
 from ..schema import PARTICLE_FEATURES
 from .isolation import cone_sums_flat
@@ -48,8 +49,9 @@ class ParticleListOptions:
     charge_from_pid: bool = False
 
 
-def _flat(array) -> np.ndarray:
-    return ak.to_numpy(ak.flatten(array, axis=None)).astype(np.float64)
+def _flat(array: ak.Array) -> npt.NDArray[np.float64]:
+    values: npt.NDArray[Any] = ak.to_numpy(ak.flatten(array, axis=None))
+    return values.astype(np.float64)
 
 
 def particle_lists(

@@ -23,6 +23,7 @@ from typing import Literal
 
 import awkward as ak
 import numpy as np
+import numpy.typing as npt
 
 from .isolation import jagged_cone_sums
 
@@ -108,7 +109,7 @@ def lepton_candidates(events: ak.Array, options: SelectionOptions) -> ak.Array:
 class SelectedEvents:
     """The selection's result: which events pass, their lepton, and why the others failed."""
 
-    mask: np.ndarray  # bool per input event
+    mask: npt.NDArray[np.bool_]  # bool per input event
     lepton: ak.Array  # one record per selected event
     rejected: dict[str, int]  # reason -> events
 
@@ -149,7 +150,7 @@ def select_events(
 
 def select_lepton(
     events: ak.Array, options: SelectionOptions = DEFAULT_SELECTION
-) -> tuple[np.ndarray, ak.Array]:
+) -> tuple[npt.NDArray[np.bool_], ak.Array]:
     """The selected events (boolean mask) and their lepton (one record per selected event)."""
     selected = select_events(events, options)
     return selected.mask, selected.lepton

@@ -26,7 +26,7 @@ log = logging.getLogger("dltrigger")
 
 #: Settings a resumed run may change; any other difference means another model or data.
 RESUMABLE_CHANGES = frozenset(
-    {"epochs", "patience", "device", "threads", "export", "overwrite", "out"}
+    {"epochs", "patience", "device", "threads", "export", "overwrite", "out", "resume"}
 )
 
 
