@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format clean system-deps benchmark
+.PHONY: demo test lint format docs clean system-deps benchmark
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -41,6 +41,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# The documentation site (docs/*.md and the API reference from the docstrings) into site/;
+# --strict: every warning is an error (tests/test_docs.py runs the same build).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
@@ -58,4 +63,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/stream.py
 
 clean:
-	rm -rf $(VENV) data runs .pytest_cache
+	rm -rf $(VENV) data runs site .pytest_cache

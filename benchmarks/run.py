@@ -49,10 +49,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # the config's relative paths (data/, runs/) land here
         start = time.perf_counter()
-        outcomes = run_pipeline(config, progress=False)
+        outcomes = run_pipeline(config, progress=False).stages
         wall = time.perf_counter() - start
         start = time.perf_counter()
-        again = run_pipeline(config, progress=False)
+        again = run_pipeline(config, progress=False).stages
         skip = time.perf_counter() - start
         assert not any(o.ran for o in again)
         results = json.loads(Path("runs/report/evaluation.json").read_text())

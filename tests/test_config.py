@@ -1,3 +1,4 @@
+import ast
 from pathlib import Path
 
 import pytest
@@ -51,8 +52,11 @@ def test_overrides_replace_only_given_values():
 
 def test_train_section_and_command_line_overrides(tmp_path):
     repository = load_config(REPO / "dltrigger.toml")
-    for section in ("generate", "train", "evaluate", "run"):  # the file documents the defaults
-        assert getattr(repository, section) == getattr(Config(), section), section
+    for section in Config.model_fields:  # the file documents the defaults
+        found, default = getattr(repository, section), getattr(Config(), section)
+        if section == "spark":  # its [spark.conf] is an example of extra settings
+            found = found.model_copy(update={"conf": {}})
+        assert found == default, section
     path = tmp_path / "c.toml"
     path.write_text('[train]\nmodel = "hlf"\nepochs = 3\n[train.model_options]\nwidths = [8, 4]\n')
     config = load_config(path)
@@ -73,3 +77,57 @@ def test_events_per_process_unless_one_number_for_all():
     assert [generate.events_of(p) for p in ("wjets", "ttbar", "qcd")] == [4500, 3000, 16000]
     everyone = with_overrides(Config(), "generate", events=7).generate
     assert [everyone.events_of(p) for p in ("wjets", "ttbar", "qcd")] == [7, 7, 7]
+
+
+def test_stage_inputs_derive_from_upstream_outputs():
+    config = with_overrides(Config(), "generate", out=Path("g"))
+    config = with_overrides(config, "ingest", out=Path("i"))
+    config = with_overrides(config, "features", out=Path("f")).resolved()
+    assert config.ingest.samples["wjets"].paths == ["g/wjets_*.root"]
+    assert config.features.input == Path("i")
+    assert config.train.data == Path("f/balanced")
+    assert config.tune.data == Path("f/dev")
+    assert config.baselines.data == config.evaluate.data == Path("f/balanced")
+    assert config.evaluate.runs == [Path("runs/hlf"), Path("runs/inclusive")]
+    assert config.evaluate.baselines == Path("runs/baselines")
+    assert config.stream.model == Path("runs/inclusive")
+    assert config.resolved() == config  # resolving twice changes nothing
+
+
+def test_explicit_stage_inputs_win(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[train]\ndata = "mine/full"\nout = "r"\n[evaluate]\ndata = "other/dev"\n'
+        '[ingest.samples.wjets]\nlabel = 2\npaths = ["/data/w/*.root"]\n'
+    )
+    config = load_config(path).resolved()
+    assert config.train.data == config.baselines.data == Path("mine/full")
+    assert config.evaluate.data == Path("other/dev")
+    assert config.ingest.samples["wjets"].paths == ["/data/w/*.root"]
+    assert config.evaluate.runs == [Path("r/hlf"), Path("r/inclusive")]  # two models: one each
+    assert config.stream.model == Path("r/inclusive")
+
+
+def _reads_configuration(path: Path) -> bool:
+    """Whether ``path`` imports tomllib or calls ``load_config``."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if "tomllib" in modules:
+                return True
+        if isinstance(node, ast.Call):
+            called = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if called == "load_config":
+                return True
+    return False
+
+
+def test_only_load_config_reads_the_configuration_file():
+    """The library never reads ``dltrigger.toml`` behind its caller's back: only the CLI."""
+    package = REPO / "src" / "dltrigger"
+    readers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if _reads_configuration(path)
+    )
+    assert readers == ["cli/common.py", "config.py"]

@@ -335,7 +335,7 @@ def genuine_run(spark, tmp_path_factory):
         run=RunConfig(generate=False, models=["hlf"], state=root / "pipeline.json"),
         tracking=TrackingConfig(enabled=False),
     )  # fmt: skip
-    outcomes = run_pipeline(config, spark=spark, progress=False)
+    outcomes = run_pipeline(config, spark=spark, progress=False).stages
     return root, config, outcomes
 
 
@@ -350,8 +350,8 @@ def test_run_on_genuine_files_end_to_end(genuine_run):
 
 
 def test_score_and_stream_take_genuine_files(genuine_run, spark, tmp_path):
+    from dltrigger.stream.batch import score
     from dltrigger.stream.job import stream
-    from dltrigger.stream.score import score
 
     root, _, _ = genuine_run
     run = root / "runs" / "hlf"

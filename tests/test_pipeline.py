@@ -50,8 +50,8 @@ def tiny_config(root) -> Config:
     )  # fmt: skip
 
 
-def ran(outcomes) -> list[str]:
-    return [o.name for o in outcomes if o.ran]
+def ran(result) -> list[str]:
+    return [o.name for o in result.stages if o.ran]
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,11 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeAlias
 
-
 #: An error as it is pickled: its class, its ``args`` and its ``__dict__``.
 _Pickled: TypeAlias = tuple[type[Exception], tuple[object, ...], dict[str, object]]
 
 
-def _rebuild(
-    cls: type[Exception], args: tuple[object, ...], state: dict[str, object]
-) -> Exception:
+def _rebuild(cls: type[Exception], args: tuple[object, ...], state: dict[str, object]) -> Exception:
     error = Exception.__new__(cls)
     error.args = args
     error.__dict__.update(state)

@@ -25,12 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .artifacts import FeaturesDataset, RunFolder
-from .config import Config, TrainConfig
+from .config import Config, ModelName, TrainConfig
 from .errors import DLTriggerError, PipelineError
 from .io.atomic import TEMPORARY_MARK
+from .results import PipelineResult
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 STAGE_ORDER = ("generate", "ingest", "features", "tune", "train", "evaluate")
 
@@ -140,10 +144,10 @@ def features_note(manifest: dict) -> str:
     return note
 
 
-def _train_config(config: Config, model: str) -> TrainConfig:
+def _train_config(config: Config, model: ModelName) -> TrainConfig:
     settings = config.train.model_copy(update={"model": model, "overwrite": True})
-    if config.train.out is not None and len(config.run.models) > 1:
-        settings = settings.model_copy(update={"out": Path(config.train.out) / model})
+    if config.train.out is not None:  # unset, the run folder is runs/<model> anyway
+        settings = settings.model_copy(update={"out": config.run_folder(model)})
     if config.run.tune and model == config.tune.model:
         best = Path(config.tune.out) / "best.json"
         if best.exists():
@@ -175,6 +179,8 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         )
 
     ingested = Path(config.ingest.out) / REPORT_NAME
+    assert config.features.input is not None  # resolved
+    features_input = Path(config.features.input) / REPORT_NAME
     # dev/ is the features stage's last dataset (full/ and balanced/ come before it)
     featured = FeaturesDataset(Path(config.features.out) / "dev").manifest_file
     stages: list[Stage] = []
@@ -183,7 +189,8 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
         def run_generate() -> dict:
             reports = generate(overwriting("generate"), spark=spark, progress=progress)
-            print_generated(reports, config.generate.out, console=console)
+            if progress:
+                print_generated(reports, config.generate.out, console=console)
             return {"items": sum(r.events for r in reports), "unit": "events written"}
 
         stages.append(
@@ -205,7 +212,8 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     def run_ingest() -> dict:
         report = ingest(overwriting("ingest"), spark=spark, progress=progress)
-        print_ingested(report, console=console)
+        if progress:
+            print_ingested(report, console=console)
         return {"items": report.events, "unit": "events read"}
 
     stages.append(
@@ -228,7 +236,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             "features",
             lambda: dump(config.features),
             lambda: [featured],
-            lambda: [ingested],
+            lambda: [features_input],
             run_features,
         )
     )
@@ -250,10 +258,8 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             )
         )
 
-    runs = []
     for model in config.run.models:
         settings = _train_config(config, model)
-        runs.append(settings.run_folder)
         inputs = [featured] + ([tuned] if config.run.tune and model == config.tune.model else [])
 
         def run_train(settings=settings) -> dict:
@@ -273,15 +279,20 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         )
 
     evaluation = Path(config.evaluate.out) / "evaluation.json"
+    runs = list(config.evaluate.runs or [])
+    data = config.evaluate.data
+    assert data is not None  # resolved
+    baselines = config.evaluate.baselines
 
     def run_evaluate() -> dict:
         results = evaluate(
             runs,
-            config.train.data,
+            data,
             config.evaluate.out,
             overwrite=True,
             bootstrap=config.evaluate.bootstrap,
             stages=load_state(config.run.state),
+            baselines=baselines if baselines is not None and Path(baselines).is_dir() else None,
         )
         return {
             "items": sum(m["test_events"] for m in results["models"].values()),
@@ -294,7 +305,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             lambda: {
                 "evaluate": dump(config.evaluate),
                 "runs": [str(r) for r in runs],
-                "data": str(config.train.data),
+                "data": str(data),
             },
             lambda: [evaluation],
             lambda: [featured, *(RunFolder(r) / RunFolder.SUMMARY for r in runs)],
@@ -304,11 +315,20 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
     return stages
 
 
-def run_pipeline(config: Config, spark=None, progress: bool = True) -> list[StageOutcome]:
-    """Run every stage that is not up to date; return what each stage did."""
+def run_pipeline(
+    config: Config, *, spark: SparkSession | None = None, progress: bool = False
+) -> PipelineResult:
+    """Run every stage of ``config`` that is not up to date; return what each stage did and
+    the evaluation.
+
+    ``spark``: the one session of every stage (started from ``config.spark`` when None);
+    ``progress``: the stages' progress display and tables on the terminal.
+    """
     from .progress import pipeline_display
     from .spark.session import get_spark
 
+    started = time.perf_counter()
+    config = config.resolved()
     spark = spark or get_spark(config.spark)
     stages = build_stages(config, spark, progress)
     state = load_state(config.run.state)
@@ -332,7 +352,13 @@ def run_pipeline(config: Config, spark=None, progress: bool = True) -> list[Stag
             save_state(config.run.state, state)
             outcomes.append(StageOutcome(stage.name, True, facts["seconds"], facts, reason))
             display.stage_done(stage.name, f"{facts['seconds']:.1f} s")
-    return outcomes
+    report = Path(config.evaluate.out)
+    return PipelineResult(
+        out=report,
+        seconds=time.perf_counter() - started,
+        stages=tuple(outcomes),
+        evaluation=json.loads((report / "evaluation.json").read_text()),
+    )
 
 
 def _run_stage(stage: Stage, done: list[str]) -> dict[str, Any]:

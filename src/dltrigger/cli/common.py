@@ -4,10 +4,12 @@ the configuration they override."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config, load_config, with_overrides
 from ..io.paths import bound_remote_waits
+from .options import apply_overrides
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -15,26 +17,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -50,14 +32,17 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def comma_list(text: str) -> list[str]:
-    """``"a, b,"`` -> ``["a", "b"]`` (an empty string gives an empty list)."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def config_for(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
+def config_for(
+    args: argparse.Namespace, before: Callable[[Config], Config] | None = None
+) -> Config:
+    """The configuration file's settings (changed by ``before``) with every option given on
+    the command line."""
+    loaded = load_config(args.config)
+    config = apply_overrides(before(loaded) if before else loaded, args)
     bound_remote_waits(config.ingest.remote_timeout)  # before any root:// access of any command
+    if getattr(args, "collections", None):
+        collections = config.features.collections.model_copy(update={"preset": args.collections})
+        config = with_overrides(config, "features", collections=collections)
     if args.master:
         config = with_overrides(config, "spark", master=args.master)
     console = "warn" if getattr(args, "verbose", False) else "off"
@@ -72,4 +57,10 @@ def add_tracking(parser: argparse.ArgumentParser) -> None:
         "--tracking",
         action=argparse.BooleanOptionalAction,
         help="log to MLflow (default: config [tracking], on; store ./mlruns)",
+    )
+
+
+def add_collections(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--collections", choices=["auto", "cms", "phase2", "dltrigger"], help=help_text
     )

@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..config import PROCESSES, with_overrides
-from ..errors import did_you_mean
-from .common import add_common, comma_list, config_for, non_negative_int, positive_int
-
-
-def _process(text: str) -> str:
-    if text == "all" or text in PROCESSES:
-        return text
-    raise argparse.ArgumentTypeError(
-        f"unknown process {text!r}{did_you_mean(text, PROCESSES)}; "
-        f"valid: {', '.join(PROCESSES)}, all"
-    )
+from .common import add_collections, add_common, config_for
+from .options import add_section
 
 
 def add_commands(commands) -> None:
@@ -30,36 +19,7 @@ def add_commands(commands) -> None:
             "the [generate] section of the configuration."
         ),
     )
-    gen.add_argument(
-        "--process",
-        nargs="+",
-        type=_process,
-        metavar="{wjets,ttbar,qcd,all}",
-        help="process(es) to generate",
-    )
-    gen.add_argument(
-        "--events", type=positive_int, help="events written per process (all processes)"
-    )
-    gen.add_argument("--events-per-file", type=positive_int, help="events per output file")
-    gen.add_argument("--seed", type=non_negative_int, help="random seed (same seed, same files)")
-    gen.add_argument("--out", type=Path, help="output folder")
-    gen.add_argument(
-        "--overwrite", action="store_true", default=None, help="replace existing output files"
-    )
-    gen.add_argument("--batch-size", type=positive_int, help="events per Pythia batch")
-    gen.add_argument(
-        "--mpi",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="multiparton interactions (underlying event)",
-    )
-    gen.add_argument("--pileup", type=float, dest="pileup_mean", help="mean pile-up interactions")
-    gen.add_argument(
-        "--detector",
-        choices=["reference", "cms", "legacy"],
-        help="detector preset: reference (CMS card, lepton isolation relaxed), cms (the standard "
-        "card), legacy (before overlap removal)",
-    )
+    add_section(gen, "generate")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(gen)
     gen.set_defaults(handler=_generate)
@@ -75,17 +35,7 @@ def add_commands(commands) -> None:
             "with no INPUT the [ingest.samples] of the configuration are read."
         ),
     )
-    ing.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders, globs or URLs")
-    ing.add_argument("--out", type=Path, help="output folder (Parquet dataset)")
-    ing.add_argument("--tree", help="tree name (default Delphes)")
-    ing.add_argument("--branches", help="comma-separated collections/branches to read")
-    ing.add_argument(
-        "--skip-bad-files",
-        action="store_true",
-        default=None,
-        help="leave out unreadable files (listed in the report) instead of failing",
-    )
-    ing.add_argument("--overwrite", action="store_true", default=None, help="replace the output")
+    add_section(ing, "ingest")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(ing)
     ing.set_defaults(handler=_ingest)
@@ -100,100 +50,42 @@ def add_commands(commands) -> None:
             "training split and a manifest beside each."
         ),
     )
-    feat.add_argument("input", nargs="?", type=Path, help="ingested dataset (default: config)")
-    feat.add_argument("--out", type=Path, help="output folder")
-    feat.add_argument("--test-fraction", type=float, help="test share (default 0.2)")
-    feat.add_argument("--dev-per-class", type=positive_int, help="events per class in dev/")
-    feat.add_argument(
-        "--balance", action=argparse.BooleanOptionalAction, default=None, help="write balanced/"
-    )
-    feat.add_argument(
-        "--collections",
-        choices=["auto", "cms", "phase2", "dltrigger"],
-        help="collection names of a card: cms (Muon), phase2 or dltrigger (MuonTight); "
-        "auto (default): detected from the ingested columns",
-    )
-    feat.add_argument(
-        "--empty-classes",
-        choices=["error", "drop"],
-        help="a class with no selected event: stop (default) or write the datasets without it",
-    )
-    feat.add_argument("--overwrite", action="store_true", default=None, help="replace the output")
+    add_section(feat, "features")
+    add_collections(feat, "collection names of a card: cms (Muon), phase2 or dltrigger "
+                    "(MuonTight); auto (default): detected from the ingested columns")  # fmt: skip
     feat.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(feat)
     feat.set_defaults(handler=_features)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..generate.job import generate
+    from .. import generate
     from ..generate.summary import print_summary
 
-    config = config_for(args)
-    processes = None
-    if args.process:
-        processes = list(PROCESSES) if "all" in args.process else args.process
-    config = with_overrides(
-        config,
-        "generate",
-        processes=processes,
-        events=args.events,
-        events_per_file=args.events_per_file,
-        seed=args.seed,
-        out=args.out,
-        overwrite=args.overwrite,
-        batch_size=args.batch_size,
-        mpi=args.mpi,
-        pileup_mean=args.pileup_mean,
-        detector=args.detector,
-    )
-    reports = generate(config, progress=not args.quiet)
-    print_summary(reports, config.generate.out)
+    result = generate.run(config_for(args), progress=not args.quiet)
+    print_summary(list(result.files), result.out)
     return 0
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from ..ingest.job import ingest
+    from .. import ingest
     from ..ingest.summary import print_report
 
-    config = with_overrides(
-        config_for(args),
-        "ingest",
-        out=args.out,
-        tree=args.tree,
-        branches=comma_list(args.branches) if args.branches else None,
-        skip_bad_files=args.skip_bad_files,
-        overwrite=args.overwrite,
-    )
-    report = ingest(config, inputs=args.inputs or None, progress=not args.quiet)
-    print_report(report)
+    result = ingest.run(config_for(args), progress=not args.quiet)
+    assert result.report is not None
+    print_report(result.report)
     return 0
 
 
 def _features(args: argparse.Namespace) -> int:
-    from ..features.job import features
+    from .. import features
     from ..pipeline import features_note
 
-    config = config_for(args)
-    collections = None
-    if args.collections:
-        collections = config.features.collections.model_copy(update={"preset": args.collections})
-    config = with_overrides(
-        config,
-        "features",
-        collections=collections,
-        empty_classes=args.empty_classes,
-        input=args.input,
-        out=args.out,
-        test_fraction=args.test_fraction,
-        dev_per_class=args.dev_per_class,
-        balance=args.balance,
-        overwrite=args.overwrite,
-    )
-    manifests = features(config, progress=not args.quiet)
-    for name, m in manifests.items():
+    result = features.run(config_for(args), progress=not args.quiet)
+    for name, m in result.manifests.items():
         counts = ", ".join(f"label {k}: {v}" for k, v in m["counts"].items())
-        print(f"{config.features.out}/{name}: {counts}; train/test {m['per_split']}")
-    full = manifests["full"]
+        print(f"{result.out}/{name}: {counts}; train/test {m['per_split']}")
+    full = result.manifests["full"]
     print(
         "selection efficiency: "
         + ", ".join(f"{s} {e['efficiency']:.1%}" for s, e in full["selection_efficiency"].items())

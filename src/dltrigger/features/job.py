@@ -247,6 +247,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
     from ..progress import run_spark_job_with_progress
     from ..spark.session import get_spark
 
+    config = config.resolved()
     settings = config.features
     start = time.perf_counter()
     inputs = find_inputs(Path(settings.input))

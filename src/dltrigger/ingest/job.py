@@ -178,14 +178,16 @@ def _count_rows(folder: Path) -> int:
 def ingest(
     config: Config, inputs: list[str] | None = None, spark=None, progress: bool = True
 ) -> IngestReport:
-    """Run the ingest stage with ``config.ingest``; ``inputs`` replace the configured samples."""
+    """Run the ingest stage with ``config.ingest``; ``inputs`` (else ``ingest.inputs``) replace
+    the configured samples."""
     from ..progress import run_spark_job_with_progress
     from ..spark.session import get_spark
 
+    config = config.resolved()
     settings = config.ingest
     bound_remote_waits(settings.remote_timeout)
     start = time.perf_counter()
-    files_by_sample = resolve_samples(settings, inputs)
+    files_by_sample = resolve_samples(settings, inputs or settings.inputs or None)
     all_files = [f for files in files_by_sample.values() for f in files]
     sizes, skipped = file_sizes(all_files, settings.skip_bad_files)
     spark = spark or get_spark(config.spark)

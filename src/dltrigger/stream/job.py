@@ -250,6 +250,7 @@ def stream(
     from ..progress import console
     from ..spark.session import get_spark
 
+    config = config.resolved()
     settings = config.stream
     source = str(settings.input)
     if not is_remote(source) and not Path(source).is_dir():

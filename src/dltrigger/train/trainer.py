@@ -24,7 +24,7 @@ import torch
 
 from ..artifacts import FeaturesDataset, RunFolder
 from ..config import TrackingConfig, TrainConfig
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from ..evaluate.metrics import per_class_auc
 from ..models import build_model
 from ..models.export import FORMATS, export_model
@@ -176,6 +176,11 @@ def train(
     session to use; one is started from the defaults when None). With ``tracking``, the run's
     settings, per-epoch metrics and files are logged to MLflow.
     """
+    if config.data is None:
+        raise ConfigError(
+            "train.data is unset: name a features dataset, or resolve the whole configuration "
+            "(Config.resolved(), as dltrigger.train.run does) to train on <features.out>/balanced"
+        )
     # a bad or degenerate dataset fails before any change to the run folder
     Scaling.load(config.data), check_trainable(config.data)
     out, resume = prepare_run_folder(config, resume)

@@ -110,6 +110,7 @@ def _grid(config: Config) -> dict[str, list[Any]]:
 
 def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
     """Run the grid search of ``config.tune``; return the summary (best point first)."""
+    config = config.resolved()
     settings = config.tune
     out = Path(settings.out)
     if out.exists() and not settings.overwrite:

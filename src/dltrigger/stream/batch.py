@@ -47,6 +47,7 @@ def score(config: Config, inputs: list[str], out: Path, overwrite: bool = False,
 
     from ..spark.session import get_spark
 
+    config = config.resolved()
     settings = config.stream
     files = find_inputs(inputs)
     trigger = load_trigger(settings, config.features.collections)
