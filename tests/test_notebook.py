@@ -4,11 +4,22 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow]
-
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "walkthrough.ipynb"
 
 
+def test_walkthrough_uses_the_public_api_only():
+    import nbformat
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    imports = [
+        line.strip() for line in code.splitlines() if "dltrigger" in line and "import" in line
+    ]
+    assert imports == ["import dltrigger as dlt"]
+    assert "dlt." in code and "dltrigger." not in code
+
+
+@pytest.mark.slow
 def test_walkthrough_notebook_runs(tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
