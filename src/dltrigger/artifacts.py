@@ -236,7 +236,9 @@ class RunFolder:
     def record_training(self, config: TrainConfig) -> None:
         """Copy what the model depends on into the folder: settings, statistics and the
         full feature settings and schema of its dataset."""
-        dataset = FeaturesDataset(Path(config.data))
+        data = config.data
+        assert data is not None  # train() refuses a config without data before recording it
+        dataset = FeaturesDataset(Path(data))
         _write_text(self.path / self.CONFIG, config.model_dump_json(indent=2))
         _write_text(self.path / self.SCALING, dataset.scaling_file.read_text())
         manifest = dataset.manifest()
@@ -257,7 +259,9 @@ class RunFolder:
         path = self.path / self.FEATURES
         if path.exists():
             return _read_json(path)
-        dataset = FeaturesDataset(self.train_config().data)
+        data = self.train_config().data
+        assert data is not None  # the saved config is the one train() checked (record_training)
+        dataset = FeaturesDataset(data)
         return {
             "version": None,
             "dataset": str(dataset.path),

@@ -19,6 +19,7 @@ from .errors import ConfigError
 DEFAULT_CONFIG_NAME = "dltrigger.toml"
 
 ProcessName = Literal["wjets", "ttbar", "qcd"]
+HeavyFlavour = Literal["b", "c"]
 PROCESSES: tuple[ProcessName, ...] = ("qcd", "ttbar", "wjets")
 
 #: Class labels as the reference uses them (reference-pipeline.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
@@ -78,8 +79,8 @@ class ProcessSettings(_Strict):
             "off."
         ),
     )
-    heavy_flavours: list[Literal["b", "c"]] = Field(
-        default_factory=lambda: ["b", "c"],
+    heavy_flavours: list[HeavyFlavour] = Field(
+        default_factory=lambda: list[HeavyFlavour](["b", "c"]),
         description=(
             "QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar)."
         ),
@@ -98,7 +99,7 @@ class GenerateConfig(_Strict):
     """Settings of ``dltrigger generate``."""
 
     processes: list[ProcessName] = Field(
-        default_factory=lambda: ["wjets", "ttbar", "qcd"],
+        default_factory=lambda: list[ProcessName](["wjets", "ttbar", "qcd"]),
         description="Processes generated (wjets, ttbar, qcd; all: every one).",
         json_schema_extra={"cli": {"flags": ["--process"], "all": True}},
     )
@@ -164,7 +165,8 @@ class GenerateConfig(_Strict):
         return list(dict.fromkeys(value))
 
     def settings(self, process: ProcessName) -> ProcessSettings:
-        return getattr(self, process)
+        settings: ProcessSettings = getattr(self, process)
+        return settings
 
     def events_of(self, process: ProcessName) -> int:
         """Events written for ``process``: the common ``events`` if set, else its own."""
@@ -348,6 +350,7 @@ class FeaturesConfig(_Strict):
 
 
 ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]
+ExportFormat = Literal["onnx", "torchscript"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 
@@ -454,8 +457,8 @@ class TrainConfig(_Strict):
             "the reference did (reference-pipeline.md §9)."
         ),
     )
-    export: list[Literal["onnx", "torchscript"]] = Field(
-        default_factory=lambda: ["onnx", "torchscript"],
+    export: list[ExportFormat] = Field(
+        default_factory=lambda: list[ExportFormat](["onnx", "torchscript"]),
         description='Formats the best model is exported to at the end: "onnx", "torchscript".',
     )
 
@@ -531,7 +534,7 @@ class BaselinesConfig(_Strict):
         default=False, description="Replace an earlier output of the same kind (never other files)."
     )
     models: list[BaselineName] = Field(
-        default_factory=lambda: ["random_forest", "gbt", "xgboost"],
+        default_factory=lambda: list[BaselineName](["random_forest", "gbt", "xgboost"]),
         description=(
             'Models fitted: "random_forest", "gbt" (Spark ML), "xgboost" (XGBoost on Spark, the '
             'reference\'s distributed trees), "lightgbm" (single node, on the driver); the last '
@@ -588,7 +591,7 @@ class StreamConfig(_Strict):
     )
     tree: str = Field(default="Delphes", description="Name of the tree read in every file.")
     accept_classes: list[ClassName] = Field(
-        default_factory=lambda: ["ttbar", "W+jets"],
+        default_factory=lambda: list[ClassName](["ttbar", "W+jets"]),
         description="Classes the trigger keeps (one or two of QCD, ttbar, W+jets).",
         json_schema_extra={"cli": {"flags": ["--accept"]}},
     )
@@ -702,7 +705,7 @@ class RunConfig(_Strict):
     evaluate, skipping the stages whose outputs are up to date."""
 
     models: list[ModelName] = Field(
-        default_factory=lambda: ["hlf", "inclusive"],
+        default_factory=lambda: list[ModelName](["hlf", "inclusive"]),
         description="Models trained (into ``runs/<model>``, or train.out/<model>) and evaluated.",
     )
     tune: bool = Field(

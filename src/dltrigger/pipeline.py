@@ -56,7 +56,7 @@ class StageOutcome:
     ran: bool
     seconds: float
     facts: dict[str, Any] = field(default_factory=dict)
-    reason: str = ""  # why it ran (or "up to date")
+    reason: str | None = ""  # why it ran; None when it was skipped as up to date
 
 
 def digest(settings: Any) -> str:
@@ -96,7 +96,7 @@ def _newest(paths: list[Path]) -> float:
 def inputs_digest(paths: list[Path]) -> str:
     """A digest of the files ``paths`` name (folders: every file under them): names, sizes
     and modification times; content-level freshness without reading the data."""
-    entries = []
+    entries: list[tuple[str, int | None, int | None]] = []
     for path in paths:
         path = Path(path)
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -268,14 +268,18 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             samples = sum(h.get("samples", 0) for h in history)
             return {"items": samples, "unit": "training samples", "epochs": len(history)}
 
+        # Default arguments bind this iteration's values (a closure would see the last's).
+        def train_settings(model: ModelName = model) -> dict[str, Any]:
+            return _train_config(config, model).model_dump(mode="json")
+
+        def train_markers(settings: TrainConfig = settings) -> list[Path]:
+            return [RunFolder(settings.run_folder) / RunFolder.SUMMARY]
+
+        def train_inputs(inputs: list[Path] = inputs) -> list[Path]:
+            return inputs
+
         stages.append(
-            Stage(
-                f"train {model}",
-                lambda m=model: _train_config(config, m).model_dump(mode="json"),
-                lambda s=settings: [RunFolder(s.run_folder) / RunFolder.SUMMARY],
-                lambda inputs=inputs: inputs,
-                run_train,
-            )
+            Stage(f"train {model}", train_settings, train_markers, train_inputs, run_train)
         )
 
     evaluation = Path(config.evaluate.out) / "evaluation.json"

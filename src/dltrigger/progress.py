@@ -89,7 +89,7 @@ class PipelineDisplay:
 
     def stage_start(self, name: str, reason: str) -> None:
         self._say(f"[bold]\\[{self.done + 1}/{self.total}] {name}[/bold] ({reason})")
-        if self.progress:
+        if self.progress and self.task is not None:  # the task exists whenever progress does
             self.progress.update(self.task, description=f"pipeline: {name}")
 
     def stage_done(self, name: str, note: str) -> None:
@@ -98,7 +98,7 @@ class PipelineDisplay:
             self._say(f"[bold]\\[{self.done}/{self.total}] {name}[/bold]: up to date, skipped")
         else:
             self._say(f"[green]\\[{self.done}/{self.total}] {name} done[/green] ({note})")
-        if self.progress:
+        if self.progress and self.task is not None:  # the task exists whenever progress does
             self.progress.update(self.task, completed=self.done)
 
 

@@ -1,17 +1,31 @@
-"""Spark ML baselines on the 14 high-level features: random forest and gradient-boosted trees.
+"""Tree baselines on the 14 high-level features: random forest, gradient-boosted trees,
+XGBoost and LightGBM.
 
-As the reference (reference-pipeline.md §5.5): ``RandomForestClassifier(numTrees=100,
-maxDepth=10)`` on the raw HLF. Spark ML's GBT is binary only, so the boosted baseline is one
-GBT per class against the rest. Both are scored with the same metrics as the networks, from
+The reference's "other learners" (reference-pipeline.md §5.5):
+
+- ``random_forest``: Spark ML's ``RandomForestClassifier(numTrees=100, maxDepth=10)`` on the
+  raw HLF, as the reference.
+- ``gbt``: Spark ML's GBT is binary only, so this is one GBT per class against the rest.
+- ``xgboost``: XGBoost on Spark, the reference's distributed trees
+  (``xgboost.spark.SparkXGBClassifier``, multi-class ``multi:softprob``, §5.5): one XGBoost
+  worker per Spark task slot (barrier mode), at most 16 as the reference's ``num_workers=16``.
+- ``lightgbm``: the reference ran LightGBM on Spark through SynapseML (§5.5), whose JVM
+  packages come from Maven, which this environment cannot fetch; so LightGBM runs single-node
+  on the driver (``lightgbm.LGBMClassifier(objective="multiclass")``) on the HLF collected there.
+
+XGBoost and LightGBM need the ``trees`` extra (``pip install 'dltrigger[trees]'``), imported
+only when asked for. Every model is scored with the same metrics as the networks, from
 *probabilities* (the reference computed one XGBoost AUC from hard labels, §7): per-class
-one-vs-rest AUC and accuracy on the test split. Per model, the output folder gets the Spark ML
-model(s), ``scores.parquet`` (label and the three class scores of every test event) and
-``metrics.json``; everything is written into a temporary folder and renamed when complete.
+one-vs-rest AUC and accuracy on the test split. Per model, the output folder gets the model(s)
+(Spark ML or XGBoost on Spark: ``model*/``; LightGBM: ``model.txt``), ``scores.parquet``
+(label and the three class scores of every test event) and ``metrics.json``; everything is
+written into a temporary folder and renamed when complete.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import BaselinesConfig, TrackingConfig
+from ..errors import ConfigError, DLTriggerError
 from ..evaluate.metrics import per_class_auc
 from ..io.atomic import atomic_folder
 from ..schema import CLASS_NAMES
@@ -28,6 +43,27 @@ from ..tracking import tracked_run
 from ..train.data import dataset_files
 
 N_CLASSES = len(CLASS_NAMES)
+
+INSTALL_HINT = "pip install 'dltrigger[trees]'"
+
+#: XGBoost workers at most (the reference's ``SparkXGBClassifier(num_workers=16)``, §5.5).
+MAX_XGBOOST_WORKERS = 16
+
+#: LightGBM's threads on the driver (which also hosts Spark's local executors).
+LIGHTGBM_THREADS = 4
+
+
+def _trees_extra(model: str, module: str):
+    """Import ``module`` of the ``trees`` extra, or say plainly how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise DLTriggerError(
+            f"the {model} baseline needs the trees extra ({exc.name} is not installed): "
+            f"{INSTALL_HINT}"
+        ) from None
 
 
 def _frames(spark, data: Path):
@@ -38,17 +74,21 @@ def _frames(spark, data: Path):
     frame = spark.read.parquet(str(data)).select(
         F.col("label").cast("double").alias("label"),
         "split",
-        array_to_vector("hlf").alias("features"),
+        array_to_vector(F.col("hlf")).alias("features"),
     )
     return frame.where("split = 'train'").cache(), frame.where("split = 'test'").cache()
 
 
 def _probabilities(predictions, column: str = "probability") -> tuple[np.ndarray, np.ndarray]:
+    """Labels and the rows of the vector ``column`` of ``predictions``, collected to numpy."""
     from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
 
-    rows = predictions.select("label", vector_to_array(column).alias("p")).toArrow()
+    rows = predictions.select("label", vector_to_array(F.col(column)).alias("p")).toArrow()
     labels = rows.column("label").to_numpy().astype(np.int64)
-    probs = np.asarray(rows.column("p").to_pylist(), dtype=np.float64)
+    values = rows.column("p").combine_chunks()
+    width = len(values[0]) if len(values) else 0
+    probs = values.flatten().to_numpy().astype(np.float64).reshape(len(values), width)
     return labels, probs
 
 
@@ -79,7 +119,51 @@ def _gbt_one_vs_rest(config: BaselinesConfig, train, test, folder: Path):
     return labels, scores / scores.sum(axis=1, keepdims=True)
 
 
-BASELINES = {"random_forest": _random_forest, "gbt": _gbt_one_vs_rest}
+def _xgboost_workers(spark) -> int:
+    """One XGBoost worker per task slot Spark has now (barrier mode needs them all at once)."""
+    context = spark.sparkContext
+    cpus = int(context.getConf().get("spark.task.cpus", "1"))
+    return max(1, min(MAX_XGBOOST_WORKERS, context.defaultParallelism // cpus))
+
+
+def _xgboost(config: BaselinesConfig, train, test, folder: Path):
+    spark_xgb = _trees_extra("xgboost", "xgboost.spark")
+    model = spark_xgb.SparkXGBClassifier(
+        features_col="features",
+        label_col="label",
+        num_workers=_xgboost_workers(train.sparkSession),
+        n_estimators=config.boost_rounds,
+        max_depth=config.boost_depth,
+        learning_rate=config.boost_learning_rate,
+        random_state=config.seed,
+    ).fit(train)
+    model.write().overwrite().save(str(folder / "model"))
+    return _probabilities(model.transform(test))
+
+
+def _lightgbm(config: BaselinesConfig, train, test, folder: Path):
+    lightgbm = _trees_extra("lightgbm", "lightgbm")
+    train_labels, train_features = _probabilities(train, "features")
+    labels, features = _probabilities(test, "features")
+    model = lightgbm.LGBMClassifier(
+        objective="multiclass",
+        n_estimators=config.boost_rounds,
+        max_depth=config.boost_depth,
+        learning_rate=config.boost_learning_rate,
+        random_state=config.seed,
+        n_jobs=min(LIGHTGBM_THREADS, os.cpu_count() or 1),
+        verbose=-1,
+    ).fit(train_features, train_labels)
+    model.booster_.save_model(str(folder / "model.txt"))
+    return labels, model.predict_proba(features).astype(np.float64)
+
+
+BASELINES = {
+    "random_forest": _random_forest,
+    "gbt": _gbt_one_vs_rest,
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+}
 
 
 def train_baselines(
@@ -87,11 +171,14 @@ def train_baselines(
 ) -> dict[str, dict[str, Any]]:
     """Fit every baseline of ``config.models`` on ``config.data``; return their metrics (and
     log each as an MLflow run with ``tracking``)."""
-    train, test = _frames(spark, Path(config.data))
+    if config.data is None:
+        raise ConfigError("baselines.data is not set (Config.resolved() derives it: train.data)")
+    data = Path(config.data)
+    train, test = _frames(spark, data)
     results: dict[str, dict[str, Any]] = {}
     try:
         with atomic_folder(
-            config.out, overwrite=config.overwrite, kind="baselines", inputs=[config.data]
+            config.out, overwrite=config.overwrite, kind="baselines", inputs=[data]
         ) as out:
             for name in config.models:
                 folder = out / name
@@ -116,9 +203,9 @@ def train_baselines(
     finally:
         train.unpersist()
         test.unpersist()
-    for name, metrics in results.items():
-        with tracked_run(tracking or TrackingConfig(enabled=False), f"baseline {name}") as log:
-            log.params({"model": name, "data": config.data, **config.model_dump(mode="json")})
+    for fitted, metrics in results.items():
+        with tracked_run(tracking or TrackingConfig(enabled=False), f"baseline {fitted}") as log:
+            log.params({"model": fitted, "data": data, **config.model_dump(mode="json")})
             log.metrics(metrics)
-            log.artifacts([Path(config.out) / name / "metrics.json"])
+            log.artifacts([Path(config.out) / fitted / "metrics.json"])
     return results

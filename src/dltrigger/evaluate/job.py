@@ -5,18 +5,20 @@ curves and AUCs (bootstrap errors), accuracy, the row-normalised confusion matri
 distributions, and trigger working points (signal efficiency at background efficiencies of
 10%, 1% and 0.1%; background rejection at 99% signal efficiency, binomial errors). The output
 folder (written atomically) holds ``evaluation.json``, the PNG plots and the report
-(``report.md``, ``report.html``).
+(``report.md``, ``report.html``). With ``baselines``, an output folder of ``dltrigger
+baselines``, the tree models' per-class AUCs (their ``metrics.json``) join the report.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from ..artifacts import FeaturesDataset, RunFolder
+from ..config import BaselineName
 from ..errors import EvaluationError
 from ..io.atomic import atomic_folder
 from ..schema import CLASS_NAMES
@@ -86,10 +88,13 @@ def evaluate(
     overwrite: bool = False,
     bootstrap: int = 200,
     stages: dict[str, dict] | None = None,
+    baselines: Path | None = None,
 ) -> dict:
     """Evaluate every run folder on ``data``'s test split into ``out``; return the results.
 
     ``stages``: what ``dltrigger run`` recorded of each stage (time, throughput), reported.
+    ``baselines``: an output folder of ``dltrigger baselines`` whose models' metrics are
+    reported beside the networks' (see :func:`read_baselines`).
     """
     if not runs:
         raise EvaluationError("no run folder given")
@@ -98,7 +103,8 @@ def evaluate(
         raise EvaluationError(f"run folders need distinct names, got {names}")
     loaded = [load_run(Path(r)) for r in runs]  # every run checked before any work
     results: dict[str, Any] = {"data": str(data), "models": {}, "stages": stages or {}}
-    with atomic_folder(out, overwrite=overwrite, kind="report", inputs=[data, *runs]) as folder:
+    inputs = [data, *runs, *([baselines] if baselines is not None else [])]
+    with atomic_folder(out, overwrite=overwrite, kind="report", inputs=inputs) as folder:
         folder.mkdir()
         curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
         scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
@@ -128,6 +134,9 @@ def evaluate(
         }
         results["comparison"] = compare(scored, bootstrap)
         results["manifest"] = _manifest(Path(data))
+        if baselines is not None:
+            first = next(iter(scored.values()))
+            results["baselines"] = read_baselines(Path(baselines), first[1])
         (folder / "evaluation.json").write_text(json.dumps(results, indent=2, default=float))
         write_report(results, folder)
     return results
@@ -136,7 +145,7 @@ def evaluate(
 def compare(scored: dict[str, tuple[str, np.ndarray, np.ndarray]], bootstrap: int) -> dict | None:
     """The first inclusive run against the first HLF run: per-class AUC differences with
     paired-bootstrap errors (both scored the same test events, in the same order)."""
-    first = {}
+    first: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
     for name, (model, labels, scores) in scored.items():
         first.setdefault(model, (name, labels, scores))
     if "inclusive" not in first or "hlf" not in first:
@@ -156,6 +165,51 @@ def compare(scored: dict[str, tuple[str, np.ndarray, np.ndarray]], bootstrap: in
         )
         classes[name] = {"difference": difference, "error": error}
     return {"model": model, "baseline": baseline, "classes": classes}
+
+
+def read_baselines(folder: Path, labels: np.ndarray) -> dict[str, Any]:
+    """The metrics of every model in ``folder`` (an output of ``dltrigger baselines``) that
+    scored the same test events as the networks (``labels``: theirs).
+
+    Returns ``{"folder", "models": {name: metrics.json}, "skipped": {name: why}}``, and the
+    reason in ``"missing"`` when ``folder`` holds no baseline at all.
+    """
+    import pyarrow.parquet as pq
+
+    found: dict[str, Any] = {"folder": str(folder), "models": {}, "skipped": {}}
+    known = list(get_args(BaselineName))  # in the order of the configuration's list
+    files = sorted(
+        folder.glob("*/metrics.json") if folder.is_dir() else [],
+        key=lambda f: (known.index(f.parent.name) if f.parent.name in known else len(known),
+                       f.parent.name),
+    )  # fmt: skip
+    if not files:
+        found["missing"] = "no baselines output here (run `dltrigger baselines`)"
+        return found
+    expected = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(CLASS_NAMES)).tolist()
+    for file in files:
+        name = file.parent.name
+        try:
+            metrics = json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            found["skipped"][name] = f"unreadable metrics.json: {exc}"
+            continue
+        scores = file.parent / "scores.parquet"
+        if scores.exists():
+            theirs = pq.read_table(scores, columns=["label"]).column(0).to_numpy()
+            counts = np.bincount(theirs.astype(np.int64), minlength=len(CLASS_NAMES)).tolist()
+        else:
+            counts = None
+        if metrics.get("test_events") != len(labels) or (counts and counts != expected):
+            found["skipped"][name] = (
+                f"scored {metrics.get('test_events')} test events"
+                + (f" ({', '.join(map(str, counts))} per class)" if counts else "")
+                + f", the networks {len(labels)} ({', '.join(map(str, expected))}): "
+                "another dataset"
+            )
+            continue
+        found["models"][name] = metrics
+    return found
 
 
 def _slug(name: str) -> str:

@@ -19,6 +19,8 @@ REFERENCE_RESULTS = [
     ("Inclusive LSTM, TF 2.0 P100, 6 epochs", 0.9591, (0.99551, 0.99714, 0.99570)),
     ("Transformer, TF 2.12 T4, 6 epochs", 0.9462, (0.99364, 0.99482, 0.99229)),
     ("Spark ML random forest (100 trees, depth 10)", 0.9077, None),
+    ("XGBoost on Spark (SparkXGBClassifier, 16 workers)", 0.9205, None),
+    ("LightGBM on Spark (SynapseML)", 0.9186, None),
 ]
 
 Block = tuple
@@ -64,6 +66,8 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
     verdict_text = verdict(results.get("comparison"))
     if verdict_text:
         blocks.append(("p", verdict_text))
+    if results.get("baselines") is not None:
+        blocks += _baseline_blocks(results["baselines"])
     blocks += [
         ("h2", "The reference's published results (different simulated data)"),
         (
@@ -151,6 +155,57 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
             ),
         ]
     return blocks
+
+
+#: How the report names each model of ``dltrigger baselines``.
+BASELINE_TITLES = {
+    "random_forest": "Spark ML random forest",
+    "gbt": "Spark ML GBT (one per class vs rest)",
+    "xgboost": "XGBoost on Spark",
+    "lightgbm": "LightGBM (single node)",
+}
+
+
+def _baseline_blocks(baselines: dict[str, Any]) -> list[Block]:
+    """The tree baselines' table (their own metrics.json: AUCs from probabilities, no
+    bootstrap error), below the networks' and apart from them."""
+    blocks: list[Block] = [("h2", "Tree baselines on the HLF (dltrigger baselines)")]
+    source = f"From `{baselines['folder']}`"
+    if baselines.get("missing"):
+        return [*blocks, ("p", f"{source}: {baselines['missing']}.")]
+    blocks.append(
+        (
+            "p",
+            f"{source}: tree models fitted on the 14 high-level features of the same "
+            "training split, scored on the same test events; one-vs-rest AUC from their "
+            "probabilities (no bootstrap error).",
+        )
+    )
+    if baselines["models"]:
+        blocks.append(
+            (
+                "table",
+                ["baseline", "test events", "accuracy", *(f"AUC {c}" for c in CLASS_NAMES),
+                 "fit seconds"],
+                [
+                    [
+                        f"baseline: {BASELINE_TITLES.get(name, name)} (`{name}`)",
+                        str(m["test_events"]),
+                        f"{m['accuracy']:.4f}",
+                        *(_baseline_auc(m.get(f"auc_{c}")) for c in CLASS_NAMES),
+                        f"{m['seconds']:.1f}" if "seconds" in m else "—",
+                    ]
+                    for name, m in baselines["models"].items()
+                ],
+            )
+        )  # fmt: skip
+    for name, why in baselines.get("skipped", {}).items():
+        blocks.append(("p", f"Baseline `{name}` left out: {why}."))
+    return blocks
+
+
+def _baseline_auc(auc: float | None) -> str:
+    return "—" if auc is None or math.isnan(auc) else f"{auc:.4f}"
 
 
 def _dataset_blocks(manifest: dict[str, Any]) -> list[Block]:

@@ -18,8 +18,8 @@ from ..config import TrainConfig
 from ..errors import DatasetError, EvaluationError
 from ..models import build_model
 from ..train.data import iterate_batches
+from ..train.loop import forward
 from ..train.run_folder import read_checkpoint
-from ..train.trainer import forward
 
 
 @dataclass

@@ -250,7 +250,9 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
     config = config.resolved()
     settings = config.features
     start = time.perf_counter()
-    inputs = find_inputs(Path(settings.input))
+    input_folder = settings.input
+    assert input_folder is not None  # resolved by Config.resolved()
+    inputs = find_inputs(Path(input_folder))
     collections = input_collections(inputs, settings)
     spark = spark or get_spark(config.spark)
     sc = spark.sparkContext
@@ -267,7 +269,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
 
     manifests: dict[str, dict] = {}
     with atomic_folder(
-        settings.out, settings.overwrite, kind="features", inputs=[settings.input]
+        settings.out, settings.overwrite, kind="features", inputs=[input_folder]
     ) as folder:
         (folder / "full").mkdir(parents=True)
         out = str(folder)
@@ -277,8 +279,8 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 lambda t: process_file(t, out, settings, collections)
             ),
         )
-        selected = {}
-        efficiency = {}
+        selected: dict[int, int] = {}
+        efficiency: dict[str, dict[str, float]] = {}
         for r in results:
             selected[r["label"]] = selected.get(r["label"], 0) + r["selected"]
             e = efficiency.setdefault(r["sample"], {"events": 0, "selected": 0})

@@ -314,5 +314,6 @@ def _cluster_jets(
     }
     jets = ak.unflatten(ak.zip(fields), counts)
     if constituents is not None:
+        assert written is not None  # constituents are only computed when written is given
         jets = jets[~holds_written(constituents, per_event, written)]
     return _sorted_by_pt(jets)

@@ -175,7 +175,9 @@ class EventSource:
         total = int(n_pileup.sum())
         if total == 0:
             return events
-        pileup = _flat_events(self._pileup.next_batch(total), self._pileup).particles[:total]
+        source = self._pileup
+        assert source is not None  # pile-up is drawn only with pileup_mean > 0 (see __init__)
+        pileup = _flat_events(source.next_batch(total), source).particles[:total]
         # Each pile-up interaction gets its own vertex along the beam line.
         z_shift = self._rng.normal(0.0, CMS.pileup_z_spread_mm, size=total)
         pileup = ak.with_field(pileup, pileup.z + z_shift, "z")

@@ -200,7 +200,7 @@ def ingest(
     skipped.update(bad)
 
     def plan() -> list[PartitionTask]:
-        tasks = []
+        tasks: list[PartitionTask] = []
         for sample in files_by_sample:
             readable = [(f, n) for f, n in sizes if sample_of[f] == sample and f not in skipped]
             for slices in (

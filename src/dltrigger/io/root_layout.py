@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -44,7 +45,7 @@ from ..errors import BranchNotFoundError, RootFileError, SchemaMismatchError
 BOOKKEEPING_MEMBERS = frozenset({"fUniqueID", "fBits"})
 
 #: Spark has no unsigned integers: widen them to the next signed type.
-_SIGNED = {
+_SIGNED: dict[np.dtype[Any], np.dtype[Any]] = {
     np.dtype(np.uint8): np.dtype(np.int16),
     np.dtype(np.uint16): np.dtype(np.int32),
     np.dtype(np.uint32): np.dtype(np.int64),
@@ -161,9 +162,9 @@ class TreeLayout:
                 members[name] = list(collection.members)
             elif scalar is not None:
                 scalars.append(scalar)
-            elif "." in name and self.collection(name.split(".", 1)[0]) is not None:
+            elif "." in name and (outer_coll := self.collection(name.split(".", 1)[0])) is not None:
                 outer, member = name.split(".", 1)
-                found = self.collection(outer).member(member)
+                found = outer_coll.member(member)
                 if found is None:
                     raise self._missing(name, path, tree)
                 members.setdefault(outer, [])
@@ -195,7 +196,7 @@ class TreeLayout:
         return pa.schema(fields)
 
 
-def _model_name(content) -> str:
+def _model_name(content: Any) -> str:
     model = getattr(content, "model", None)
     return getattr(model, "__name__", str(model))
 
@@ -204,7 +205,7 @@ def _shape_of(dtype: np.dtype) -> tuple[np.dtype, tuple[int, ...]]:
     return (dtype.base, tuple(dtype.shape)) if dtype.shape else (dtype, ())
 
 
-def member_column(name: str, path: str, branch) -> Column | str:
+def member_column(name: str, path: str, branch: Any) -> Column | str:
     """The column of one leaf branch, or the reason it is skipped."""
     try:
         interpretation = branch.interpretation
@@ -232,7 +233,7 @@ def member_column(name: str, path: str, branch) -> Column | str:
     return f"{typename}: a type the reader does not convert ({interpretation})"
 
 
-def top_level_names(tree) -> list[str]:
+def top_level_names(tree: Any) -> list[str]:
     """The tree's collections and flat branches by name, without reading any branch's type
     (cheap: for choosing what to read)."""
     names = []
@@ -243,7 +244,7 @@ def top_level_names(tree) -> list[str]:
     return names
 
 
-def infer_layout(tree, only: Iterable[str] | None = None) -> TreeLayout:
+def infer_layout(tree: Any, only: Iterable[str] | None = None) -> TreeLayout:
     """The columns a tree offers (see module doc); ``only``: just these collections and
     scalars (the types of the other branches are not even looked at: reading a genuine Delphes
     file's ~440 branch types takes about as long as opening it)."""
@@ -382,8 +383,8 @@ def missing_names(layout: TreeLayout, union: TreeLayout) -> list[str]:
     members = [
         f"{c.name}.{m.name}"
         for c in union.collections
-        if layout.collection(c.name) is not None
+        if (own := layout.collection(c.name)) is not None
         for m in c.members
-        if layout.collection(c.name).member(m.name) is None
+        if own.member(m.name) is None
     ]
     return whole + members

@@ -10,6 +10,7 @@ Spark data source.
 from __future__ import annotations
 
 import os
+from typing import Any, NoReturn
 
 import awkward as ak
 import numpy as np
@@ -18,7 +19,7 @@ import uproot
 
 from ..errors import RootFileError, TreeNotFoundError
 from .paths import is_remote
-from .root_layout import (  # noqa: F401 (re-exported: the reader's public names)
+from .root_layout import (
     ENTRY_COLUMN,
     LORENTZ_FIELDS,
     SOURCE_FILE_COLUMN,
@@ -30,10 +31,29 @@ from .root_layout import (  # noqa: F401 (re-exported: the reader's public names
     unify,
 )
 
+# The reader's public names, the layout's re-exported among them.
+__all__ = [
+    "ENTRY_COLUMN",
+    "LORENTZ_FIELDS",
+    "SOURCE_FILE_COLUMN",
+    "Collection",
+    "Column",
+    "TreeLayout",
+    "bind",
+    "check_not_truncated",
+    "cluster_starts",
+    "compressed_bytes",
+    "infer_layout",
+    "open_file",
+    "open_tree",
+    "read_record_batch",
+    "unify",
+]
 
-def open_file(path: str, timeout: float = 30.0):
+
+def open_file(path: str, timeout: float = 30.0) -> Any:
     """Open a ROOT file (local or ``root://``), turning every failure into a RootFileError."""
-    options = {}
+    options: dict[str, Any] = {}
     if is_remote(path) and path.startswith("root://"):
         options = {"handler": uproot.source.xrootd.XRootDSource, "timeout": timeout}
     try:
@@ -49,11 +69,11 @@ def open_file(path: str, timeout: float = 30.0):
         return _raise(path, f"not a readable ROOT file ({reason})")
 
 
-def _raise(path: str, reason: str):
+def _raise(path: str, reason: str) -> NoReturn:
     raise RootFileError(path, reason)
 
 
-def open_tree(path: str, tree_name: str):
+def open_tree(path: str, tree_name: str) -> tuple[Any, Any]:
     """The file and its tree ``tree_name``; errors name the file and the trees present."""
     file = open_file(path)
     try:
@@ -72,7 +92,7 @@ def open_tree(path: str, tree_name: str):
         raise RootFileError(path, f"cannot read tree {tree_name!r} ({exc})") from None
 
 
-def check_not_truncated(path: str, file, tree, layout: TreeLayout) -> None:
+def check_not_truncated(path: str, file: Any, tree: Any, layout: TreeLayout) -> None:
     """Every basket of the branches read must lie inside the file.
 
     A cut-off copy still opens (uproot finds the directory and the tree's metadata near the
@@ -96,7 +116,7 @@ def check_not_truncated(path: str, file, tree, layout: TreeLayout) -> None:
             )
 
 
-def cluster_starts(tree, layout: TreeLayout) -> list[int]:
+def cluster_starts(tree: Any, layout: TreeLayout) -> list[int]:
     """Entries where every branch read starts a new basket (the tree's clusters)."""
     try:
         offsets = tree.common_entry_offsets(
@@ -107,7 +127,7 @@ def cluster_starts(tree, layout: TreeLayout) -> list[int]:
         return [0]
 
 
-def compressed_bytes(tree, layout: TreeLayout, start: int, stop: int) -> int:
+def compressed_bytes(tree: Any, layout: TreeLayout, start: int, stop: int) -> int:
     """Compressed bytes of the baskets holding entries [start, stop) of the branches read."""
     total = 0
     for name in layout.branch_paths():
@@ -140,7 +160,7 @@ def _values(array: ak.Array, column: Column) -> pa.Array:
 
 
 def read_record_batch(
-    tree,
+    tree: Any,
     layout: TreeLayout,
     start: int,
     stop: int,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import IncompleteFileError, InputError, RootFileError
 from .paths import is_remote
@@ -47,7 +48,7 @@ def file_sizes(
     """Sizes of ``paths`` (in threads: remote stats are round trips); bad ones raise or are
     returned with their reason."""
 
-    def attempt(path: str):
+    def attempt(path: str) -> int | RootFileError:
         try:
             return file_size(path)
         except RootFileError as exc:
@@ -55,7 +56,8 @@ def file_sizes(
 
     with ThreadPoolExecutor(max_workers=min(threads, max(len(paths), 1))) as pool:
         results = list(pool.map(attempt, paths))
-    sizes, bad = [], {}
+    sizes: list[tuple[str, int]] = []
+    bad: dict[str, str] = {}
     for path, result in zip(paths, results, strict=True):
         if isinstance(result, RootFileError):
             if not skip_bad_files:
@@ -73,12 +75,19 @@ def file_layout(path: str, tree_name: str, requested: list[str]) -> TreeLayout:
         return infer_layout(tree, requested or None).select(requested, path, tree_name)
 
 
-def _layout_or_reason(path: str, tree_name: str, requested: list[str]):
+def _layout_or_reason(path: str, tree_name: str, requested: list[str]) -> LayoutOrReason:
     """``file_layout`` for a Spark task or a thread: the layout, or the error (picklable)."""
     try:
         return file_layout(path, tree_name, requested)
     except RootFileError as exc:
         return exc
+
+
+#: What reading one file's layout gives: the layout, or the error (to be raised or skipped).
+LayoutOrReason = TreeLayout | RootFileError
+
+#: Runs the per-file part of :func:`survey` on every path: ``mapper(function, paths)``.
+SurveyMapper = Callable[[Callable[[str], LayoutOrReason], list[str]], list[LayoutOrReason]]
 
 
 def first_layout(
@@ -115,7 +124,7 @@ def survey(
     tree_name: str,
     requested: list[str],
     skip_bad_files: bool,
-    mapper: Callable | None = None,
+    mapper: SurveyMapper | None = None,
 ) -> Survey:
     """Open every input file's tree and merge the layouts by collection and member name.
 
@@ -182,7 +191,7 @@ def _earlier(good: list[tuple[str, TreeLayout]]) -> str:
 SURVEY_CACHE_SECONDS = 120.0
 
 
-def _cache_file(key: tuple) -> Path:
+def _cache_file(key: tuple[Any, ...]) -> Path:
     import hashlib
     import tempfile
 
@@ -190,7 +199,7 @@ def _cache_file(key: tuple) -> Path:
     return Path(tempfile.gettempdir()) / f"dltrigger-survey-{os.getuid()}-{digest}.pickle"
 
 
-def cached_survey(key: tuple) -> Survey | None:
+def cached_survey(key: tuple[Any, ...]) -> Survey | None:
     import pickle
 
     path = _cache_file(key)
@@ -205,7 +214,7 @@ def cached_survey(key: tuple) -> Survey | None:
         return None
 
 
-def cache_survey(key: tuple, found: Survey) -> None:
+def cache_survey(key: tuple[Any, ...], found: Survey) -> None:
     import pickle
 
     from ..io.atomic import atomic_path
@@ -217,9 +226,9 @@ def cache_survey(key: tuple, found: Survey) -> None:
         pass  # a cache only
 
 
-def stamps(paths: list[str]) -> tuple:
+def stamps(paths: list[str]) -> tuple[tuple[int, int] | None, ...]:
     """(size, modification time) of each local file; remote ones by name only."""
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for path in paths:
         try:
             stat = os.stat(path) if not is_remote(path) else None

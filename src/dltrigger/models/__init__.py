@@ -8,11 +8,17 @@ event); padding never reaches the result (packed sequences, attention masks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from .hlf import HLFClassifier
 from .recurrent import InclusiveClassifier, ParticleSequenceClassifier
 from .transformer import ParticleTransformerClassifier
 
-MODELS = {
+if TYPE_CHECKING:
+    from torch import nn
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
     "hlf": HLFClassifier,
     "particle": ParticleSequenceClassifier,
     "inclusive": InclusiveClassifier,

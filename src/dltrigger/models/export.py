@@ -23,7 +23,9 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -43,7 +45,8 @@ class _Scoring(nn.Module):
         super().__init__()
         self.model = copy.deepcopy(model).cpu().eval()
         if hasattr(self.model, "packed"):
-            self.model.packed = False
+            # torch types Module.__setattr__ as taking tensors and modules only; any value works.
+            cast(Any, self.model).packed = False
 
 
 class _HLFScoring(_Scoring):
@@ -84,7 +87,7 @@ def _dynamic_shapes(model_name: str):
 
 
 def export_model(
-    model: nn.Module, model_name: str, folder: Path, formats: list[str] | tuple[str, ...]
+    model: nn.Module, model_name: str, folder: Path, formats: Sequence[str]
 ) -> dict[str, Path]:
     """Write ``model`` in each of ``formats`` into ``folder``; return the paths by format."""
     unknown = [f for f in formats if f not in FORMATS]
@@ -121,6 +124,7 @@ def export_model(
                 )
             finally:
                 quiet.setLevel(level)
+            assert onnx_program is not None  # None only for the legacy exporter (dynamo=False)
             with atomic_path(folder / FORMATS["onnx"]) as temporary:
                 onnx_program.save(str(temporary))
             written["onnx"] = folder / FORMATS["onnx"]

@@ -6,7 +6,7 @@ flat numpy arrays, on jagged awkward arrays, and on ``ak.cartesian`` pairs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
 
@@ -17,21 +17,37 @@ if TYPE_CHECKING:
     #: What the formulas take and give: numpy arrays or scalars, or awkward arrays (jagged
     #: ones included), which dispatch numpy's ufuncs to each value.
     Values: TypeAlias = npt.NDArray[np.floating[Any]] | ak.Array | float
+    #: Numpy arrays in, numpy arrays out (the overloads): any numbers in (``np.bincount``
+    #: with weights gives floats but is typed as giving integers), floats out.
+    Numbers: TypeAlias = npt.NDArray[np.number[Any]]
+    Array: TypeAlias = npt.NDArray[np.floating[Any]]
 
 #: |eta| returned for a particle along the beam (pT = 0), instead of infinity.
 ETA_AT_ZERO_PT = 1e4
 
 
+@overload
+def pt(px: Numbers, py: Numbers) -> Array: ...
+@overload
+def pt(px: Values, py: Values) -> Values: ...
 def pt(px: Values, py: Values) -> Values:
     """Transverse momentum."""
     return np.hypot(px, py)
 
 
+@overload
+def phi(px: Numbers, py: Numbers) -> Array: ...
+@overload
+def phi(px: Values, py: Values) -> Values: ...
 def phi(px: Values, py: Values) -> Values:
     """Azimuth in [-pi, pi]."""
     return np.arctan2(py, px)
 
 
+@overload
+def eta(px: Numbers, py: Numbers, pz: Numbers) -> Array: ...
+@overload
+def eta(px: Values, py: Values, pz: Values) -> Values: ...
 def eta(px: Values, py: Values, pz: Values) -> Values:
     """Pseudorapidity, finite (+-ETA_AT_ZERO_PT) along the beam axis."""
     transverse = np.hypot(px, py)
@@ -68,11 +84,23 @@ def transverse_mass(pt1: Values, phi1: Values, pt2: Values, phi2: Values) -> Val
     return np.sqrt(np.maximum(2 * pt1 * pt2 * (1 - np.cos(phi1 - phi2)), 0.0))
 
 
+@overload
+def invariant_mass(e: Numbers, px: Numbers, py: Numbers, pz: Numbers) -> Array: ...
+@overload
+def invariant_mass(e: Values, px: Values, py: Values, pz: Values) -> Values: ...
 def invariant_mass(e: Values, px: Values, py: Values, pz: Values) -> Values:
     """Invariant mass of a four-momentum, clipped at zero for rounding below the light cone."""
     return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
 
 
+@overload
+def massless_four_vector(
+    pt_: Numbers, eta_: Numbers, phi_: Numbers
+) -> tuple[Array, Array, Array, Array]: ...
+@overload
+def massless_four_vector(
+    pt_: Values, eta_: Values, phi_: Values
+) -> tuple[Values, Values, Values, Values]: ...
 def massless_four_vector(
     pt_: Values, eta_: Values, phi_: Values
 ) -> tuple[Values, Values, Values, Values]:

@@ -15,6 +15,7 @@ appear complete).
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 from pyspark.sql.streaming.datasource import ReadMaxFiles, SupportsTriggerAvailableNow
@@ -55,7 +56,7 @@ class FilePartition(InputPartition):
 
 
 class RootFolderStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
-    def __init__(self, options: dict[str, str]):
+    def __init__(self, options: Mapping[str, str]):
         self.url = options["path"]
         self.max_files = int(options.get("maxFilesPerTrigger", "0"))
         self.target: tuple[int, str] | None = None

@@ -98,7 +98,7 @@ class RootPartition(InputPartition):
 
 def names_in_schema(schema: StructType) -> list[str]:
     """Collections' members (``C.M``) and scalars named by a user-given schema."""
-    names = []
+    names: list[str] = []
     for f in schema.fields:
         if f.name in (SOURCE_FILE_COLUMN, ENTRY_COLUMN):
             continue
@@ -329,7 +329,8 @@ class RootReader(DataSourceReader):
             return exc.reason
         return None
 
-    def read(self, partition: RootPartition) -> Iterator[pa.RecordBatch]:
+    def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
+        assert isinstance(partition, RootPartition)  # Spark hands back what partitions() made
         for piece in partition.slices:
             opened = self._open(piece)
             if opened is None:

@@ -23,6 +23,10 @@ from .trigger import load_trigger
 
 def find_inputs(inputs: list[str]) -> list[str]:
     """ROOT inputs expanded as ``dltrigger ingest`` does; Parquet files and folders of them."""
+    if not inputs:
+        raise InputError(
+            "no input to score: name files (dltrigger score INPUT...) or [score] inputs"
+        )
     files: list[str] = []
     for item in inputs:
         path = Path(item)

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -88,7 +89,7 @@ def read_events(
 
 
 def quarantined(path: str, reason: str) -> pa.Table:
-    row = {name: [None] for name in OUTPUT_SCHEMA.names}
+    row: dict[str, list[Any]] = {name: [None] for name in OUTPUT_SCHEMA.names}
     row.update(source_file=[path], entry=[-1], selected=[False], accepted=[False],
                quarantine=[reason])  # fmt: skip
     return pa.Table.from_pydict(row, schema=OUTPUT_SCHEMA)
@@ -140,7 +141,10 @@ def output_rows(
         "entry": table.column("entry"),
         "selected": pa.array(selected),
         **{name: pa.array(scores[:, i], mask=~selected) for i, name in enumerate(SCORE_COLUMNS)},
-        "predicted": pa.array(np.where(selected, predicted, None).tolist(), pa.string()),
+        # None as a 0-d object array: numpy's stubs do not take a bare None as an array
+        "predicted": pa.array(
+            np.where(selected, predicted, np.array(None, dtype=object)).tolist(), pa.string()
+        ),
         "accept_score": pa.array(accept_score.astype(np.float32), mask=~selected),
         "accepted": pa.array(accepted),
         "hlf": pa.array(hlf_rows, pa.list_(pa.float32())),

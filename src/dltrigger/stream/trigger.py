@@ -75,6 +75,7 @@ class Trigger:
         for begin in range(0, n, self.batch_size):
             chosen = order[begin : begin + self.batch_size]
             batch = events.take(chosen)
+            assert batch.rows is not None and batch.counts is not None  # model_inputs sets both
             out[chosen] = scorer(hlf=batch.hlf, particles=padded(batch.rows, batch.counts),
                                  lengths=batch.counts)  # fmt: skip
         return out
@@ -90,7 +91,9 @@ def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None =
 
     ``collections`` (the current ``[features.collections]``) says where the objects are in
     the scored files; unset: auto-detected per file."""
-    run = RunFolder(Path(settings.model))
+    model = settings.model
+    assert model is not None  # resolved by Config.resolved() (or named by the caller)
+    run = RunFolder(Path(model))
     folder = run.path
     onnx = FORMATS["onnx"]
     run.require(run.SCALING)
@@ -135,12 +138,14 @@ def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: 
     from ..evaluate.scoring import load_run, score
 
     run = load_run(folder)
-    if not Path(run.config.data).exists():
+    data = run.config.data
+    assert data is not None  # a run folder's config is the one train() checked (it had data)
+    if not Path(data).exists():
         raise EvaluationError(
-            f"{folder}: its dataset {run.config.data} is gone, so no working point can be "
+            f"{folder}: its dataset {data} is gone, so no working point can be "
             "chosen on it: set [stream] threshold"
         )
-    labels, scores = score(run, run.config.data)
+    labels, scores = score(run, data)
     roc = roc_curve(np.isin(labels, accept), scores[:, list(accept)].sum(axis=1))
     if roc.negatives * background_efficiency < 1:
         raise EvaluationError(

@@ -113,6 +113,7 @@ class Events:
         """The events at ``index``, in that order."""
         if self.counts is None:
             return Events(self.labels[index], self.hlf[index], None, None)
+        assert self.rows is not None  # counts and rows are set together
         starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])[index]
         counts = self.counts[index]
         return Events(
@@ -195,6 +196,7 @@ def to_batch(events: Events) -> Batch:
     hlf = torch.from_numpy(np.ascontiguousarray(events.hlf, dtype=np.float32))
     if events.counts is None:
         return Batch(hlf, None, None, labels)
+    assert events.rows is not None  # counts and rows are set together
     particles = torch.from_numpy(padded(events.rows, events.counts))
     return Batch(hlf, particles, torch.from_numpy(events.counts), labels)
 
@@ -318,7 +320,10 @@ def iterate_batches(
             events = events.take(rng.permutation(len(events)))
         keep = threshold // 2 if shuffle else len(events) % batch_size
         leave = (len(events) - keep) // batch_size * batch_size
-        lengths = events.counts[:leave] if bucket_by_length and with_particles else None
+        lengths = None
+        if bucket_by_length and with_particles:
+            assert events.counts is not None  # read with the particle columns
+            lengths = events.counts[:leave]
         for index in _batch_indices(leave, batch_size, rng, lengths):
             yield to_batch(events.take(index))
         rest = events.take(np.arange(leave, len(events)))

@@ -3,7 +3,7 @@
 ``fit_distributed`` hands :func:`rank_main` to PySpark's ``TorchDistributor``, which starts one
 Spark barrier task per process (on ``local[N]`` the local cores, on a cluster the executors),
 and in each ``torchrun`` with the rendezvous set up. Every rank runs the ordinary training
-loop (:func:`dltrigger.train.trainer.fit`) on its own shard of the Parquet dataset, gloo on CPU
+loop (:func:`dltrigger.train.loop.fit`) on its own shard of the Parquet dataset, gloo on CPU
 and nccl on GPU; rank 0 validates and writes the run folder, which must therefore be on a file
 system all executors see (as the dataset). Spark schedules; nothing here does.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..artifacts import RunFolder
 from ..config import TrainConfig
-from .trainer import Replica, TrainingError, fit, resolve_device
+from ..errors import TrainingError
+from .loop import Replica, fit, resolve_device
 
 
 def rank_main(config_json: str, resume: bool) -> None:
@@ -59,8 +60,10 @@ def fit_distributed(config: TrainConfig, resume: bool, spark=None) -> None:
 
     spark = spark or get_spark()  # the caller's session; no configuration file is read here
     use_gpu = resolve_device(config.device).type == "cuda"
+    data = config.data
+    assert data is not None  # train() refuses a config without data before calling this
     config = config.model_copy(update={"out": config.run_folder.resolve(),
-                                       "data": Path(config.data).resolve()})  # fmt: skip
+                                       "data": Path(data).resolve()})  # fmt: skip
     distributor = TorchDistributor(
         num_processes=config.num_processes, local_mode=False, use_gpu=use_gpu
     )

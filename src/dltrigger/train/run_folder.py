@@ -60,8 +60,10 @@ def prepare_run_folder(config: TrainConfig, resume: bool) -> tuple[Path, bool]:
                 f"run folder {out} exists and is not empty "
                 "(--resume to continue it, --overwrite to replace it)"
             )
+        # unset data (a caller other than train(), which refuses it): no input to protect
+        inputs = [] if config.data is None else [config.data]
         try:  # only a run folder dltrigger wrote, and not the training data
-            check_replaceable(out, "run", overwrite=True, inputs=[config.data])
+            check_replaceable(out, "run", overwrite=True, inputs=inputs)
         except OutputError as exc:
             raise TrainingError(str(exc)) from None
         shutil.rmtree(out)

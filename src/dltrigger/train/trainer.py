@@ -9,156 +9,43 @@ accuracy, per-class AUC, learning rate, samples/s), ``checkpoint.pt`` (the last 
 resume from), ``best.pt`` (the lowest validation loss) and the best model exported as
 ``model.onnx`` / ``model.torchscript.pt``. Files are replaced atomically; an existing run
 folder is refused unless resumed or overwritten.
+
+:func:`train` prepares the run folder and runs the loop: :func:`~dltrigger.train.loop.fit` in
+this process, or on Spark ranks through :mod:`.distributed` (both import :mod:`.loop`, which
+imports neither).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-import numpy as np
-import torch
-
-from ..artifacts import FeaturesDataset, RunFolder
+from ..artifacts import RunFolder
 from ..config import TrackingConfig, TrainConfig
 from ..errors import ConfigError, TrainingError
-from ..evaluate.metrics import per_class_auc
-from ..models import build_model
-from ..models.export import FORMATS, export_model
+from ..models.export import FORMATS
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
-from .data import (
-    Batch,
-    Events,
-    Scaling,
-    check_trainable,
-    in_memory_batches,
-    iterate_batches,
-    load_split,
-    prefetch,
-)
-from .display import EpochDisplay, epoch_line
+from .data import Scaling, check_trainable
+from .loop import Replica, fit, fit_events, forward, resolve_device
 from .run_folder import (
-    UNDEFINED_AUC,
     check_resumable,
-    json_text,
     prepare_run_folder,
     read_checkpoint,
-    save_epoch,
     write_text,
     write_training_plot,
 )
 
-__all__ = ["CLASS_NAMES", "Replica", "TrainingError", "fit", "fit_events", "train"]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def forward(model: torch.nn.Module, batch: Batch, device: torch.device) -> torch.Tensor:
-    hlf = batch.hlf.to(device)
-    if batch.particles is None:
-        return model(hlf)
-    return model(batch.particles.to(device), batch.lengths.to(device), hlf)
-
-
-@dataclass(frozen=True)
-class Replica:
-    """This process's place in a data-parallel run (rank 0 of 1 when alone)."""
-
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-class BatchSource:
-    """The batches of one split for each epoch: streamed from Parquet, or held in memory.
-
-    Training batches are this replica's shard; the test split is read whole (rank 0
-    validates).
-    """
-
-    def __init__(self, config: TrainConfig, replica: Replica = Replica()):
-        self.config = config
-        self.shard = (replica.rank, replica.world)
-        self._memory: dict[str, Events] = {}
-
-    def split_size(self, split: str) -> int | None:
-        if split in self._memory:
-            return len(self._memory[split])
-        size = FeaturesDataset(self.config.data).manifest().get("per_split", {}).get(split)
-        return None if size is None else -(-size // self.shard[1])
-
-    def __call__(self, split: str, epoch: int) -> Iterator[Batch]:
-        c = self.config
-        train = split == "train"
-        seed = c.seed * 1000 + epoch
-        shard = self.shard if train else (0, 1)
-        if c.holds_in_memory():
-            if split not in self._memory:
-                self._memory[split] = load_split(
-                    c.data, split, c.max_particles, with_particles=c.uses_particles(),
-                    shard=shard,
-                )  # fmt: skip
-            return in_memory_batches(
-                self._memory[split], c.batch_size, seed, shuffle=train,
-                bucket_by_length=c.bucket_by_length and train,
-            )  # fmt: skip
-        return prefetch(
-            iterate_batches(
-                c.data,
-                split,
-                c.batch_size,
-                seed=seed,
-                shuffle_buffer=c.shuffle_buffer if train else 1,
-                max_particles=c.max_particles,
-                with_particles=c.uses_particles(),
-                bucket_by_length=c.bucket_by_length and train,
-                shard=shard,
-            )
-        )
-
-
-def evaluate(model, batches: Iterator[Batch], device) -> dict:
-    """Validation loss, accuracy and per-class one-vs-rest AUC."""
-    model.eval()
-    losses, labels, probabilities = [], [], []
-    with torch.no_grad():
-        for batch in batches:
-            logits = forward(model, batch, device)
-            target = batch.labels.to(device)
-            losses.append(torch.nn.functional.cross_entropy(logits, target, reduction="sum").item())
-            labels.append(batch.labels.numpy())
-            probabilities.append(torch.softmax(logits, 1).cpu().numpy())
-    if not labels:
-        raise TrainingError("the test split is empty: nothing to validate on")
-    labels_ = np.concatenate(labels)
-    probs = np.concatenate(probabilities)
-    aucs = per_class_auc(labels_, probs)
-    return {
-        "val_loss": sum(losses) / len(labels_),
-        "val_accuracy": float((probs.argmax(1) == labels_).mean()),
-        **{f"val_auc_{name}": auc for name, auc in zip(CLASS_NAMES, aucs, strict=True)},
-    }
-
-
-def _scheduler(config: TrainConfig, optimizer):
-    if config.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    if config.lr_schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, factor=0.1, patience=config.plateau_patience
-        )
-    return None
+# The loop lives in .loop (shared with .distributed); its names stay importable from here.
+__all__ = [
+    "CLASS_NAMES",
+    "Replica",
+    "TrainingError",
+    "fit",
+    "fit_events",
+    "forward",
+    "resolve_device",
+    "train",
+]
 
 
 def train(
@@ -210,190 +97,3 @@ def train(
                  *FORMATS.values()]  # fmt: skip
         log.artifacts([out / name for name in names])
     return history
-
-
-def fit(
-    config: TrainConfig, resume: bool, progress: bool, replica: Replica = Replica()
-) -> tuple[list[dict], torch.nn.Module]:
-    """The training loop of one process (the run folder is ready; see :func:`train`); returns
-    the metrics of every epoch and the model as trained (last epoch).
-
-    In a data-parallel run every rank calls it: the model is wrapped in
-    DistributedDataParallel, each rank trains on its shard, rank 0 validates, broadcasts the
-    epoch's metrics (so schedules and early stopping agree) and writes every file.
-    """
-    import torch.distributed as dist
-
-    out = config.run_folder
-    parallel = replica.world > 1
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    if parallel and device.type == "cuda":
-        device = torch.device("cuda", replica.rank % torch.cuda.device_count())
-    torch.manual_seed(config.seed)
-    core = build_model(config.model, **config.model_options)
-    if hasattr(core, "packed"):
-        core.packed = config.packed_sequences
-    core.to(device)
-    model = core
-    if parallel:
-        model = torch.nn.parallel.DistributedDataParallel(core)
-        torch.manual_seed(config.seed * 1000 + replica.rank)  # own dropout masks per rank
-    rate = config.learning_rate
-    if parallel and config.scale_learning_rate:
-        rate *= replica.world  # linear scaling with the global batch, as the reference
-    # eps as Keras (the reference); fused: one kernel for all parameters (14% faster HLF steps)
-    optimizer = torch.optim.Adam(core.parameters(), lr=rate, eps=1e-7, fused=True)
-    scheduler = _scheduler(config, optimizer)
-    source = BatchSource(config, replica)
-    history: list[dict] = []
-    start_epoch, best, stale = 1, math.inf, 0
-    if resume:
-        state = read_checkpoint(out / RunFolder.CHECKPOINT, map_location=device)
-        core.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        history, best, stale = state["history"], state["best"], state["stale"]
-        start_epoch = state["epoch"] + 1
-        if not parallel:
-            torch.set_rng_state(state["torch_rng"])
-    display = EpochDisplay(progress and replica.main, source.split_size("train"))
-    stopped_early = False
-    with display:
-        for epoch in range(start_epoch, config.epochs + 1):
-            if stale >= config.patience:
-                stopped_early = True
-                break
-            batches = source("train", epoch)
-            if parallel:
-                with model.join():  # ranks may hold different numbers of batches
-                    row = _train_epoch(model, optimizer, batches, device, epoch, display)
-                row = _global_training_metrics(row, device)
-            else:
-                row = _train_epoch(model, optimizer, batches, device, epoch, display)
-            if not row["samples"]:
-                raise TrainingError(f"{config.data}: the training split is empty")
-            row["learning_rate"] = optimizer.param_groups[0]["lr"]
-            if replica.main:
-                row.update(evaluate(core, source("test", 0), device))
-            if parallel:
-                shared = [row]
-                dist.broadcast_object_list(shared, src=0)
-                row = shared[0]
-            history.append(row)
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(row["val_loss"])
-            elif scheduler is not None:
-                scheduler.step()
-            improved = row["val_loss"] < best
-            best, stale = (row["val_loss"], 0) if improved else (best, stale + 1)
-            if replica.main:
-                save_epoch(out, config, core, optimizer, scheduler, history, best, stale, improved)
-                display.epoch_done(row)
-                if parallel:  # a rank's stdout reaches the driver through Spark line by line
-                    print(epoch_line(row), flush=True)
-    if replica.main:
-        if config.export and (out / RunFolder.BEST).exists():
-            best_state = read_checkpoint(out / RunFolder.BEST)
-            best_model = build_model(config.model, **config.model_options)
-            best_model.load_state_dict(best_state["model"])
-            export_model(best_model, config.model, out, config.export)
-        best_row = min(history, key=lambda h: h["val_loss"])
-        summary = {
-            "complete": True,
-            "model": config.model,
-            "epochs_trained": len(history),
-            "stopped_early": stopped_early,
-            "best_epoch": best_row["epoch"],
-            "best": best_row,
-            "processes": replica.world,
-            "exported": list(config.export),
-        }
-        undefined = {
-            k: UNDEFINED_AUC for k, v in best_row.items() if isinstance(v, float) and math.isnan(v)
-        }
-        if undefined:  # valid JSON: null, with the reason beside it
-            summary["undefined"] = undefined
-        write_text(out / RunFolder.SUMMARY, json_text(summary))
-    return history, core
-
-
-def fit_events(config: TrainConfig, train_events: Events, validation_events: Events) -> list[dict]:
-    """Train on events in memory for exactly ``config.epochs`` epochs (no early stopping, no
-    files): the unit of work of a grid search. Returns each epoch's metrics."""
-    device = resolve_device(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-    model = build_model(config.model, **config.model_options).to(device)
-    if hasattr(model, "packed"):
-        model.packed = config.packed_sequences
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-7, fused=True)
-    scheduler = _scheduler(config, optimizer)
-    history = []
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        batches = in_memory_batches(
-            train_events, config.batch_size, config.seed * 1000 + epoch,
-            bucket_by_length=config.bucket_by_length,
-        )  # fmt: skip
-        row = _train_epoch(model, optimizer, batches, device, epoch, EpochDisplay(False, None))
-        row["learning_rate"] = optimizer.param_groups[0]["lr"]
-        row.update(evaluate(model, in_memory_batches(validation_events, 4096, shuffle=False),
-                            device))  # fmt: skip
-        row["elapsed_s"] = time.perf_counter() - started
-        history.append(row)
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(row["val_loss"])
-        elif scheduler is not None:
-            scheduler.step()
-    return history
-
-
-def _global_training_metrics(row: dict, device) -> dict:
-    """Loss and samples/s of all ranks together (the epoch takes as long as the slowest)."""
-    import torch.distributed as dist
-
-    seconds = row["samples_per_s"] and row["samples"] / row["samples_per_s"]
-    totals = torch.tensor([row["samples"], row["loss"] * row["samples"]], dtype=torch.float64)
-    slowest = torch.tensor([seconds], dtype=torch.float64)
-    dist.all_reduce(totals)
-    dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
-    samples, loss_sum = totals.tolist()
-    return {
-        "epoch": row["epoch"],
-        "loss": loss_sum / samples,
-        "samples": int(samples),
-        "samples_per_s": samples / slowest.item(),
-    }
-
-
-def _train_epoch(model, optimizer, batches, device, epoch: int, display) -> dict:
-    model.train()
-    seen, total_loss, started = 0, 0.0, time.perf_counter()
-    display.start_epoch(epoch)
-    for number, batch in enumerate(batches, start=1):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(
-            forward(model, batch, device), batch.labels.to(device)
-        )
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingError(
-                f"loss is {value} at epoch {epoch}, batch {number}: lower the learning rate "
-                "or check the inputs; the checkpoints of earlier epochs are kept"
-            )
-        loss.backward()
-        optimizer.step()
-        seen += len(batch)
-        total_loss += value * len(batch)
-        display.advance(len(batch), total_loss / seen, seen / (time.perf_counter() - started))
-    seconds = time.perf_counter() - started
-    return {
-        "epoch": epoch,
-        "loss": total_loss / max(seen, 1),
-        "samples": seen,
-        "samples_per_s": seen / seconds if seen else 0.0,
-    }

@@ -54,7 +54,7 @@ def run_task(data, folds: int, seed: int, item: tuple) -> list[dict[str, Any]]:
     """
     import torch
 
-    from ..train.trainer import fit_events
+    from ..train.loop import fit_events
 
     fold, config_json, points = item
     started = time.perf_counter()
@@ -127,11 +127,13 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
     points = expand(_grid(config))
     configs = validate(base, points)  # every bad value is reported before any work
     with_particles = base.uses_particles()
-    train_events = load_split(settings.data, "train", base.max_particles,
+    dataset = settings.data
+    assert dataset is not None  # resolved by Config.resolved()
+    train_events = load_split(dataset, "train", base.max_particles,
                               with_particles=with_particles)  # fmt: skip
     test_events = None
     if not settings.folds:
-        test_events = load_split(settings.data, "test", base.max_particles,
+        test_events = load_split(dataset, "test", base.max_particles,
                                  with_particles=with_particles)  # fmt: skip
     if spark is None:
         from ..spark.session import get_spark
@@ -177,9 +179,7 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
         "training_events": len(train_events),
         "best": best,
     }
-    with atomic_folder(
-        out, overwrite=settings.overwrite, kind="tune", inputs=[settings.data]
-    ) as folder:
+    with atomic_folder(out, overwrite=settings.overwrite, kind="tune", inputs=[dataset]) as folder:
         folder.mkdir()
         _write_csv(folder / "results.csv", rows)
         (folder / "best.json").write_text(
@@ -232,13 +232,13 @@ def _combine(points, results, metric: str) -> list[dict[str, Any]]:
         rows.append(row)
     sign = -1.0 if _higher_is_better(metric) else 1.0
 
-    def key(row):
+    def best_first(row: dict[str, Any]) -> tuple[int, float]:
         if "error" in row:
             return (1, 0.0)
         value = row[metric]
         return (0, sign * value if math.isfinite(value) else math.inf)
 
-    return sorted(rows, key=key)
+    return sorted(rows, key=best_first)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
