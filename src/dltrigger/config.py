@@ -26,6 +26,13 @@ PROCESSES: tuple[ProcessName, ...] = ("qcd", "ttbar", "wjets")
 LABELS: dict[str, int] = {"qcd": 0, "ttbar": 1, "wjets": 2}
 
 
+def _overwrite() -> Any:
+    # every stage's output folder: the same rule (docs/outputs.md)
+    return Field(
+        default=False, description="Replace an earlier output of the same kind (never other files)."
+    )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -117,9 +124,7 @@ class GenerateConfig(_Strict):
         default=20190917, ge=0, description="Random seed: the same seed gives the same files."
     )
     out: Path = Field(default=Path("data/raw"), description="Output folder of the ROOT files.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     batch_size: int = Field(
         default=250,
         gt=0,
@@ -241,9 +246,7 @@ class IngestConfig(_Strict):
         default=False,
         description="Leave out unreadable files (listed in the report) instead of failing.",
     )
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     remote_timeout: float = Field(
         default=30.0,
         gt=0,
@@ -286,9 +289,7 @@ class FeaturesConfig(_Strict):
         json_schema_extra={"cli": {"positional": "INPUT"}},
     )
     out: Path = Field(default=Path("data/features"), description="Output folder of the datasets.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     test_fraction: float = Field(
         default=0.2, gt=0, lt=1, description="Share of events in the test split (by a hash)."
     )
@@ -485,9 +486,7 @@ class TuneConfig(_Strict):
         ),
     )
     out: Path = Field(default=Path("runs/tune"), description="Output folder.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     grid: dict[str, list[Any]] = Field(
         default_factory=dict,
         description=(
@@ -530,9 +529,7 @@ class BaselinesConfig(_Strict):
         default=None, description="The features dataset; unset: train.data (the networks')."
     )
     out: Path = Field(default=Path("runs/baselines"), description="Output folder.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     models: list[BaselineName] = Field(
         default_factory=lambda: list[BaselineName](["random_forest", "gbt", "xgboost"]),
         description=(
@@ -651,9 +648,7 @@ class ScoreConfig(_Strict):
         json_schema_extra={"cli": {"positional": "INPUT"}},
     )
     out: Path = Field(default=Path("runs/score"), description="Output folder.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
 
 
 class TrackingConfig(_Strict):
@@ -685,9 +680,7 @@ class EvaluateConfig(_Strict):
         default=None, description="The dataset whose test split is scored; unset: train.data."
     )
     out: Path = Field(default=Path("runs/report"), description="Report folder.")
-    overwrite: bool = Field(
-        default=False, description="Replace an earlier output of the same kind (never other files)."
-    )
+    overwrite: bool = _overwrite()
     bootstrap: int = Field(
         default=200, ge=0, description="Bootstrap resamplings for the AUC errors; 0 = none."
     )
