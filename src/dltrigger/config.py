@@ -69,6 +69,23 @@ class SparkConfig(_Strict):
             "Seconds a ``spark://`` master has to accept a connection before the command gives up."
         ),
     )
+    fast_start: bool = Field(
+        default=True,
+        description=(
+            "A faster start of a local session's JVM: its classes from a class-data-sharing "
+            "archive (written by the first session at its exit, then reused) and the serial "
+            "garbage collector; the session starts in about half the time (docs/benchmarks.md). "
+            "Local masters only."
+        ),
+    )
+    class_archive_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the class-data-sharing archives of fast_start (one per Spark and Java "
+            "installation, ~170 MB); unset: ``$XDG_CACHE_HOME/dltrigger`` or "
+            "``~/.cache/dltrigger``."
+        ),
+    )
 
 
 class ProcessSettings(_Strict):

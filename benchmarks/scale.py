@@ -1,0 +1,429 @@
+"""Scale: the pipeline's data path at growing sizes on ``local[2]``, against the local limits.
+
+ingest -> features -> one training epoch of the HLF and of the inclusive model -> ``score``,
+at 10k, 100k and 1M events (``--sizes``; 10M for ingest and features with ``--huge``), in one
+Spark session (its start is timed once, apart). The input at each size is the ``--source``
+files (the demo's generated events) hard-linked under distinct names until the size is
+reached: the same events repeat, so this measures throughput and memory only, not physics.
+
+For every stage and size: wall seconds, events/s, peak resident memory of the driver, the JVM
+and the Python workers (sampled every 0.2 s with psutil) and bytes on disk; then the log-log
+slope of the time between sizes and the memory ratio between the two largest. Each stage's
+reference, measured in the same run on up to ``--reference-events`` events (a per-event rate):
+
+- ingest: raw uproot (``TTree.arrays`` of the ingested branches, one core) and the plain
+  single-process script (per file: uproot ``arrays`` -> ``ak.to_parquet``, zstd);
+- features: the pure functions (``compute_features``) on the same Arrow tables, one process;
+- training: the bare step loop (forward, loss, backward, Adam) on batches held in memory;
+- score: the ONNX forward pass alone on the selected events' features.
+
+Goals (issue 17): slope <= 1.05 from 100k to 1M; peak memory at 1M <= 1.5 x that at 100k and
+under 6 GB in all. Writes ``--json`` and a log-log plot (``--plot``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psutil
+
+import dltrigger as dlt
+from _machine import describe
+
+QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+STAGES = ("ingest", "features", "train hlf", "train inclusive", "score")
+
+
+class MemorySampler:
+    """Peak resident memory of this process, the JVM and the Python workers (its children)."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self.peaks = {"driver": 0, "jvm": 0, "workers": 0, "total": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        sizes = {"driver": me.memory_info().rss, "jvm": 0, "workers": 0}
+        for child in me.children(recursive=True):
+            try:
+                kind = "jvm" if child.name() == "java" else "workers"
+                sizes[kind] += child.memory_info().rss
+            except psutil.Error:
+                continue  # a worker that ended between the listing and the reading
+        sizes["total"] = sum(sizes.values())
+        for key, value in sizes.items():
+            self.peaks[key] = max(self.peaks[key], value)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+def measured(function: Callable[[], Any]) -> tuple[Any, float, dict[str, int]]:
+    with MemorySampler() as memory:
+        start = time.perf_counter()
+        value = function()
+        seconds = time.perf_counter() - start
+    return value, seconds, memory.peaks
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def source_files(folder: Path) -> list[tuple[Path, int]]:
+    import uproot
+
+    files = sorted(folder.glob("*.root"))
+    if not files:
+        from ingest import ensure_data  # benchmarks/ingest.py: generates the files once
+
+        ensure_data(folder, 4000)
+        files = sorted(folder.glob("*.root"))
+    entries = []
+    for path in files:
+        with uproot.open(path) as f:
+            entries.append((path, f["Delphes"].num_entries))
+    return entries
+
+
+def make_input(
+    sources: list[tuple[Path, int]], events: int, folder: Path
+) -> tuple[list[Path], int]:
+    """``events`` events (or a file more) of ``sources`` under distinct names in ``folder``,
+    the processes interleaved so that every prefix keeps the sample's mix."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    by_process: dict[str, list[tuple[Path, int]]] = {}
+    for path, n in sources:
+        by_process.setdefault(path.stem.split("_")[0], []).append((path, n))
+    order = [item for group in zip(*by_process.values(), strict=False) for item in group]
+    made, total, copy = [], 0, 0
+    while total < events:
+        for path, n in order:
+            target = folder / f"{path.stem.split('_')[0]}_{copy}{path.stem.split('_', 1)[1]}.root"
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+            made.append(target)
+            total += n
+            if total >= events:
+                break
+        copy += 1
+    return made, total
+
+
+# --- the references -------------------------------------------------------------------------
+
+
+def reference_ingest(files: list[Path], work: Path) -> dict[str, float]:
+    import awkward as ak
+
+    from dltrigger.io.root_reader import infer_layout, open_tree
+
+    events = 0
+    start = time.perf_counter()
+    for path in files:
+        file, tree = open_tree(str(path), "Delphes")
+        with file:
+            tree.arrays(infer_layout(tree).branch_paths(), library="ak", how=dict)
+            events += tree.num_entries
+    raw = events / (time.perf_counter() - start)
+    out = work / "plain-script"
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for index, path in enumerate(files):  # what a user writes in five lines
+        file, tree = open_tree(str(path), "Delphes")
+        with file:
+            arrays = tree.arrays(infer_layout(tree).branch_paths(), library="ak")
+        ak.to_parquet(arrays, out / f"part-{index}.parquet", compression="zstd")
+    plain = events / (time.perf_counter() - start)
+    shutil.rmtree(out)
+    return {"raw uproot (1 core)": raw, "plain uproot -> Parquet script (1 process)": plain}
+
+
+def reference_features(ingested: Path, limit: int) -> dict[str, float]:
+    import pyarrow.parquet as pq
+
+    from dltrigger.config import FeaturesConfig
+    from dltrigger.features.collections import resolve_collections
+    from dltrigger.features.compute import compute_features
+
+    parts = sorted(ingested.glob("label=*/*.parquet"))
+    settings = FeaturesConfig()
+    collections = resolve_collections(settings.collections, pq.read_schema(parts[0]).names, "")
+    tables, events = [], 0
+    for part in parts[:: max(1, len(parts) // 64)]:  # every label's parts, up to the limit
+        table = pq.read_table(part, columns=list(collections.names.values()))
+        tables.append(table)
+        events += table.num_rows
+        if events >= limit:
+            break
+    start = time.perf_counter()
+    for table in tables:
+        compute_features(table, settings, collections)
+    return {"pure functions (1 process)": events / (time.perf_counter() - start)}
+
+
+def reference_training(data: Path, model_name: str, seconds: float = 15.0) -> dict[str, float]:
+    import torch
+
+    from dltrigger.models import build_model
+    from dltrigger.train.data import Scaling, iterate_batches
+    from train import step_rate  # benchmarks/train.py
+
+    config = dlt.Config().train
+    particles = model_name != "hlf"
+    batches = list(itertools.islice(  # enough for ``seconds`` of steps, held in memory
+        iterate_batches(data, "train", config.batch_size, scaling=Scaling.load(data),
+                        max_particles=config.max_particles, with_particles=particles),
+        600 if particles else 20_000,
+    ))  # fmt: skip
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    model = build_model(model_name)
+    return {"bare step loop, batches in memory": step_rate(model, batches, seconds)}
+
+
+def reference_score(run: Path, files: list[Path], limit: int) -> dict[str, float]:
+    from dltrigger.features.compute import compute_features
+    from dltrigger.stream.process import read_events
+    from dltrigger.stream.trigger import load_trigger
+
+    settings = dlt.Config().stream.model_copy(update={"model": run, "threshold": 0.5})
+    trigger = load_trigger(settings)
+    computed, events = [], 0
+    for path in files:
+        table, collections = read_events(str(path), "Delphes", trigger)
+        computed.append(compute_features(table, trigger.features, collections))
+        events += len(table)
+        if events >= limit:
+            break
+    trigger.scores(computed[0].hlf, computed[0].rows, computed[0].counts)  # warm-up
+    selected = sum(len(c.kept) for c in computed)
+    start = time.perf_counter()
+    for c in computed:
+        trigger.scores(c.hlf, c.rows, c.counts)
+    forward = selected / (time.perf_counter() - start)
+    return {"ONNX forward pass alone (selected events/s)": forward,
+            "selected share": selected / events}  # fmt: skip
+
+
+# --- the stages -----------------------------------------------------------------------------
+
+
+def command_against_script(source: Path, sources, work: Path) -> dict[str, float]:
+    """``dltrigger ingest`` of the source files as a user types it (a new process: Python,
+    Spark session, job) against the plain single-process script, wall clock."""
+    import subprocess
+
+    out = work / "command-ingest"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dltrigger", "ingest", str(source), "--out", str(out),
+         "--master", "local[2]", "--quiet", "--overwrite"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    command = time.perf_counter() - start
+    shutil.rmtree(out)
+    events = sum(n for _, n in sources)
+    plain = (
+        events
+        / reference_ingest([p for p, _ in sources], work)[
+            "plain uproot -> Parquet script (1 process)"
+        ]
+    )
+    print(
+        f"`dltrigger ingest` of {len(sources)} files ({events:,} events): {command:.1f} s; "
+        f"the plain script {plain:.1f} s ({plain / command:.2f} x)"
+    )
+    return {"command_s": command, "plain_script_s": plain, "events": events}
+
+
+def run_size(size: int, sources, work: Path, spark, stages: set[str], limit: int) -> dict:
+    raw, events = make_input(sources, size, work / f"raw-{size}")
+    base = dlt.Config.model_validate({
+        "spark": {"master": "local[2]", "conf": QUIET},
+        "ingest": {"inputs": [str(work / f"raw-{size}")], "out": work / f"ingested-{size}",
+                   "overwrite": True},
+        "features": {"out": work / f"features-{size}", "overwrite": True},
+        "train": {"epochs": 1, "data": work / f"features-{size}" / "full", "overwrite": True,
+                  "export": []},
+        "score": {"inputs": [str(work / f"raw-{size}")], "out": work / f"score-{size}",
+                  "overwrite": True},
+        "tracking": {"enabled": False},
+    })  # fmt: skip
+    row: dict[str, Any] = {"events": events, "files": len(raw), "stages": {}}
+
+    def record(name: str, items: int, unit: str, function, out: Path | None, refs=None):
+        _, seconds, peaks = measured(function)
+        entry = {"seconds": seconds, "items": items, "unit": unit, "per_s": items / seconds,
+                 "peak_bytes": peaks, "disk_bytes": disk_bytes(out) if out else None}  # fmt: skip
+        if refs is not None:
+            entry["references"] = refs()
+        row["stages"][name] = entry
+        print(f"  {name:16} {seconds:8.1f} s {items / seconds:10,.0f} {unit}/s, peak "
+              f"{peaks['total'] / 2**30:.2f} GiB (driver {peaks['driver'] / 2**30:.2f}, JVM "
+              f"{peaks['jvm'] / 2**30:.2f}, workers {peaks['workers'] / 2**30:.2f})",
+              flush=True)  # fmt: skip
+
+    reference_files = [f for f in raw][: max(1, len(raw) * limit // max(events, 1))]
+    if "ingest" in stages:
+        record("ingest", events, "events", lambda: dlt.ingest.run(base, spark=spark),
+               base.ingest.out, lambda: reference_ingest(reference_files, work))  # fmt: skip
+    if "features" in stages:
+        record("features", events, "events", lambda: dlt.features.run(base, spark=spark),
+               base.features.out, lambda: reference_features(base.ingest.out, limit))  # fmt: skip
+    data = base.train.data
+    if any(s.startswith("train") or s == "score" for s in stages):
+        manifest = json.loads((data / "_manifest.json").read_text())
+        training = manifest["per_split"]["train"]
+    for model in ("hlf", "inclusive"):
+        needed = f"train {model}" in stages or (model == "inclusive" and "score" in stages)
+        if not needed:
+            continue
+        config = dlt.with_overrides(base, "train", model=model, out=work / f"run-{size}-{model}",
+                                    export=["onnx"] if model == "inclusive" else [])  # fmt: skip
+        record(f"train {model}", training, "samples", lambda c=config: dlt.train.run(c),
+               None, lambda m=model: reference_training(data, m))  # fmt: skip
+    if "score" in stages:
+        run = work / f"run-{size}-inclusive"
+        # an explicit cut: a small test split sets no working point; throughput only
+        config = dlt.with_overrides(base, "stream", model=run, threshold=0.5)
+        record("score", events, "events", lambda: dlt.stream.score(config, spark=spark),
+               base.score.out, lambda: reference_score(run, reference_files, limit))  # fmt: skip
+    shutil.rmtree(work / f"raw-{size}")  # links only; the outputs stay for inspection
+    return row
+
+
+def slope(a: dict, b: dict) -> float:
+    return math.log(b["seconds"] / a["seconds"]) / math.log(b["items"] / a["items"])
+
+
+def summarise(rows: list[dict]) -> dict[str, dict]:
+    summary: dict[str, dict] = {}
+    for stage in STAGES:
+        points = [r["stages"][stage] for r in rows if stage in r["stages"]]
+        if len(points) < 2:
+            continue
+        first, last = points[-2], points[-1]
+        summary[stage] = {
+            "slope": slope(first, last),
+            "memory_ratio": last["peak_bytes"]["total"] / first["peak_bytes"]["total"],
+            "peak_gib": last["peak_bytes"]["total"] / 2**30,
+            "between": [first["items"], last["items"]],
+        }
+    return summary
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+    import mplhep
+    from matplotlib.figure import Figure
+
+    with matplotlib.style.context(mplhep.style.CMS):
+        figure = Figure(figsize=(14, 6))
+        time_ax, memory_ax = figure.subplots(1, 2)
+        for stage in STAGES:
+            points = [(r["events"], r["stages"][stage]) for r in rows if stage in r["stages"]]
+            if not points:
+                continue
+            events = [e for e, _ in points]
+            time_ax.plot(events, [p["seconds"] for _, p in points], "o-", label=stage)
+            memory_ax.plot(events, [p["peak_bytes"]["total"] / 2**30 for _, p in points], "o-",
+                           label=stage)  # fmt: skip
+        for axis, label in ((time_ax, "wall time [s]"), (memory_ax, "peak memory, all [GiB]")):
+            axis.set_xscale("log")
+            axis.set_yscale("log")
+            axis.set_xlabel("input events")
+            axis.set_ylabel(label)
+            axis.legend(fontsize=14)
+        figure.suptitle("dltrigger at scale, local[2]", fontsize=18)
+        figure.savefig(path, dpi=80, bbox_inches="tight")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=Path("data/raw"))
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dlt-scale")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--huge", action="store_true", help="also 10M events (ingest, features)")
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--reference-events", type=int, default=100_000)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+
+    from dltrigger.spark.session import get_spark
+
+    sources = source_files(args.source)
+    stages = {s.strip() for s in args.stages.split(",")}
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"dltrigger {dlt.__version__} scale benchmark; machine: {describe()}")
+    print(f"source: {len(sources)} files, {sum(n for _, n in sources):,} events in {args.source}")
+    start = time.perf_counter()
+    spark = get_spark(dlt.Config.model_validate({"spark": {"master": "local[2]",
+                                                           "conf": QUIET}}).spark)  # fmt: skip
+    spark.range(4).count()  # the first job also starts the executor
+    session_start = time.perf_counter() - start
+    print(f"Spark session start (local[2], first job): {session_start:.1f} s")
+    command = command_against_script(args.source, sources, args.work)
+    rows = []
+    for size in sizes + ([10_000_000] if args.huge else []):
+        chosen = stages if size < 10_000_000 else stages & {"ingest", "features"}
+        print(f"{size:,} events:", flush=True)
+        rows.append(run_size(size, sources, args.work, spark, chosen, args.reference_events))
+    summary = summarise(rows)
+    print(f"{'stage':16} {'slope':>6} {'mem ratio':>9} {'peak GiB':>8}  between")
+    for stage, s in summary.items():
+        print(f"{stage:16} {s['slope']:6.2f} {s['memory_ratio']:9.2f} {s['peak_gib']:8.2f}  "
+              f"{s['between'][0]:,} and {s['between'][1]:,} items")  # fmt: skip
+    for stage in STAGES:
+        last = next((r["stages"][stage] for r in reversed(rows) if stage in r["stages"]), None)
+        for name, rate in (last or {}).get("references", {}).items():
+            if "share" in name:
+                continue
+            mine = last["per_s"] * (
+                last.get("references", {}).get("selected share", 1) if stage == "score" else 1
+            )
+            print(f"{stage:16} {mine:10,.0f} /s vs {name} {rate:10,.0f} /s: {mine / rate:.2f} x")
+    result = {"machine": describe(), "session_start_s": session_start, "command": command,
+              "sizes": rows, "summary": summary}  # fmt: skip
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    if args.plot:
+        plot(rows, args.plot)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
