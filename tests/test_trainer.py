@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from dltrigger.config import TrainConfig
 from dltrigger.evaluate.metrics import roc_auc
 from dltrigger.models import build_model
 from dltrigger.models.export import OnnxScorer
-from dltrigger.train.data import DatasetError, iterate_batches
+from dltrigger.train.data import PREFETCH_THREAD, DatasetError, iterate_batches
+from dltrigger.train.loop import evaluate
 from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -109,3 +112,27 @@ def test_exported_best_model_scores_like_the_checkpoint(dataset, tmp_path):
         particles=batch.particles.numpy(), lengths=batch.lengths.numpy(), hlf=batch.hlf.numpy()
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_streamed_training_leaves_no_loader_thread_and_buckets_do_not_change_validation(
+    dataset, tmp_path
+):
+    settings = dict(model="inclusive", batch_size=16, max_particles=60, shuffle_buffer=300)
+    history = train(config(dataset, tmp_path / "run", epochs=2, **settings))
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["samples"] for h in history)
+    deadline = time.monotonic() + 10  # the next epoch's stream, started ahead, is consumed
+    while any(t.name == PREFETCH_THREAD for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a loader thread outlived its training"
+        time.sleep(0.05)
+    # Validation reads the test split in length buckets: the same metrics as plain batches.
+    torch.manual_seed(0)
+    model = build_model("inclusive")
+    device = torch.device("cpu")
+    plain, bucketed = (
+        evaluate(model, iterate_batches(dataset, "test", 16, shuffle_buffer=1, max_particles=60,
+                                        bucket_by_length=bucket), device)
+        for bucket in (False, True)
+    )  # fmt: skip
+    assert plain.keys() == bucketed.keys()
+    for key, value in plain.items():
+        assert bucketed[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key

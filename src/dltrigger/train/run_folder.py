@@ -26,7 +26,17 @@ log = logging.getLogger("dltrigger")
 
 #: Settings a resumed run may change; any other difference means another model or data.
 RESUMABLE_CHANGES = frozenset(
-    {"epochs", "patience", "device", "threads", "export", "overwrite", "out", "resume"}
+    {
+        "epochs",
+        "patience",
+        "device",
+        "threads",
+        "export",
+        "overwrite",
+        "out",
+        "resume",
+        "bucket_by_length",
+    }  # batching order, not the model: a run saved before the default changed
 )
 
 
