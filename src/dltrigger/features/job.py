@@ -81,18 +81,21 @@ def input_collections(inputs: list[InputFile], settings: FeaturesConfig) -> Reso
     )
 
 
+#: Events one task computes at a time: the pure functions' intermediates (~70 kB per event of
+#: the demo's) are held for one batch only, so a task's memory does not grow with the size of
+#: the ingested file (benchmarks/scale.py: 2.4 GiB per task at 30,000-event files before).
+TASK_BATCH_EVENTS = 8192
+
+
 def process_file(
     task: InputFile, out: str, settings: FeaturesConfig, collections: ResolvedCollections
 ) -> dict:
-    """Select and compute features for one ingested file; write ``out/part-N.parquet``."""
-    import pyarrow as pa
+    """Select and compute features for one ingested file, a batch of events at a time; write
+    ``out/full/part-N.parquet``."""
     import pyarrow.parquet as pq
 
-    from .arrow import hlf_column, particles_column
-    from .compute import compute_features
-    from .split import event_uniform, split_of
-
-    present = pq.read_schema(task.path).names
+    parquet = pq.ParquetFile(task.path)
+    present = parquet.schema_arrow.names
     needed = [*collections.names.values(), *SOURCE_COLUMNS]
     missing = [c for c in needed if c not in present]
     if missing:
@@ -100,7 +103,72 @@ def process_file(
             f"{task.path}: missing column {missing[0]!r} (columns: {', '.join(present)}); "
             "is it a dltrigger ingest output?"
         )
-    table = pq.read_table(task.path, columns=needed)
+    target = Path(out) / "full" / f"part-{task.index:05d}.parquet"
+    writer = None
+    parts: list[dict] = []
+    try:
+        for batch in parquet.iter_batches(batch_size=TASK_BATCH_EVENTS, columns=needed):
+            table, part = _process_batch(_as_table(batch), task, settings, collections)
+            parts.append(part)
+            if table.num_rows:
+                if writer is None:
+                    writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+                writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    selected = sum(p["selected"] for p in parts)
+    samples = sorted({s for p in parts for s in p["samples"]})
+    return {
+        "index": task.index,
+        "path": task.path,
+        "label": task.label,
+        "sample": samples[0] if samples else "",
+        "events": sum(p["events"] for p in parts),
+        "selected": selected,
+        "rejected": _summed([p["rejected"] for p in parts]),
+        "hlf_stats": _merged([p["hlf_stats"] for p in parts], len(HLF_NAMES)),
+        "particle_stats": _merged([p["particle_stats"] for p in parts], len(PARTICLE_FEATURES)),
+        "per_split": _summed([p["per_split"] for p in parts]),
+        "split_counts": {
+            s: _summed([p["split_counts"][s] for p in parts]) for s in ("train", "test")
+        },
+        "bytes": target.stat().st_size if writer is not None else 0,
+        "particle_rows": sum(p["particle_rows"] for p in parts),
+    }
+
+
+def _as_table(batch):  # a record batch as a table (what the pure functions take)
+    import pyarrow as pa
+
+    return pa.Table.from_batches([batch])
+
+
+def _summed(counts: list[dict]) -> dict:
+    total: dict = {}
+    for item in counts:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _merged(stats: list[list[list[float]]], n: int) -> list[list[float]]:
+    total = FeatureStats.empty(n)
+    for lists in stats:
+        total = total.merge(FeatureStats.from_lists(lists))
+    return total.to_lists()
+
+
+def _process_batch(
+    table, task: InputFile, settings: FeaturesConfig, collections: ResolvedCollections
+) -> tuple:
+    """The selected events of one batch as the output table, and the batch's counts."""
+    import pyarrow as pa
+
+    from .arrow import hlf_column, particles_column
+    from .compute import compute_features
+    from .split import event_uniform, split_of
+
     try:
         computed = compute_features(table, settings, collections, task.path)
     except ValueError as exc:
@@ -125,22 +193,15 @@ def process_file(
             "particles": particles_column(rows, counts),
         }
     )
-    target = Path(out) / "full" / f"part-{task.index:05d}.parquet"
-    if n:
-        pq.write_table(out_table, target, compression="zstd")
-    samples = table.column("sample").unique().to_pylist()
-    return {
-        "index": task.index,
-        "path": task.path,
-        "label": task.label,
-        "sample": samples[0] if samples else "",
+    part = {
         "events": computed.events,
         "selected": n,
         "rejected": computed.rejected,
+        "samples": table.column("sample").unique().to_pylist(),
         **_stats(hlf, rows, counts, split, np.full(n, task.label)),
-        "bytes": target.stat().st_size if n else 0,
         "particle_rows": int(counts.sum()),
     }
+    return out_table, part
 
 
 def _stats(
