@@ -406,7 +406,7 @@ def plot(rows: list[dict], path: Path) -> None:
             time_ax.plot(events, [p["seconds"] for _, p in points], "o-", label=stage)
             memory_ax.plot(events, [p["peak_bytes"]["total"] / 2**30 for _, p in points], "o-",
                            label=stage)  # fmt: skip
-        for axis, label in ((time_ax, "wall time [s]"), (memory_ax, "peak memory, all [GiB]")):
+        for axis, label in ((time_ax, "wall time [s]"), (memory_ax, "peak memory [GiB]")):
             axis.set_xscale("log")
             axis.set_yscale("log")
             axis.set_xlabel("input events")
