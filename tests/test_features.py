@@ -91,6 +91,35 @@ def test_balanced_and_dev_subsets(datasets):
     assert set(manifest["selection_efficiency"]) == {"qcd", "ttbar", "wjets"}
 
 
+def test_subsets_statistics_are_their_own_rows(datasets):
+    """Both subsets come from one read of each part: each one's scaling statistics and counts
+    are those of its own rows, and the smallest class is kept whole in ``balanced``."""
+    out, manifests = datasets
+    full = read(out / "full")
+    smallest = min(manifests["full"]["counts"], key=manifests["full"]["counts"].get)
+    for name in ("balanced", "dev"):
+        rows = read(out / name)
+        train = np.array(rows["split"]) == "train"
+        hlf = np.array(rows["hlf"], dtype=np.float64)[train]
+        particles = np.array(
+            [r for p, t in zip(rows["particles"], train, strict=True) if t for r in p]
+        )
+        scaling = json.loads((out / name / "_scaling.json").read_text())
+        np.testing.assert_allclose(scaling["hlf"]["mean"], hlf.mean(axis=0), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(scaling["hlf"]["std"], hlf.std(axis=0), rtol=1e-5, atol=1e-9)
+        assert scaling["particles"]["count"][0] == len(particles)
+        labels, counts = np.unique(rows["label"], return_counts=True)
+        assert {str(k): int(n) for k, n in zip(labels, counts, strict=True)} == (
+            manifests[name]["counts"]
+        )
+
+    def events_of(rows: dict, label: str) -> set:
+        picked = zip(rows["source_file"], rows["entry"], rows["label"], strict=True)
+        return {(f, e) for f, e, k in picked if str(k) == label}
+
+    assert events_of(read(out / "balanced"), smallest) == events_of(full, smallest)
+
+
 def test_missing_column_is_named_and_nothing_is_written(spark, ingested, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(ingested, broken)

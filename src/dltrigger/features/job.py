@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +96,8 @@ def process_file(
     ``out/full/part-N.parquet``."""
     import pyarrow.parquet as pq
 
+    from ..io.parquet import parquet_writer
+
     parquet = pq.ParquetFile(task.path)
     present = parquet.schema_arrow.names
     needed = [*collections.names.values(), *SOURCE_COLUMNS]
@@ -112,7 +116,7 @@ def process_file(
             parts.append(part)
             if table.num_rows:
                 if writer is None:
-                    writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+                    writer = parquet_writer(target, table.schema)
                 writer.write_table(table)
     finally:
         if writer is not None:
@@ -230,27 +234,49 @@ def _split_counts(results: list[dict]) -> dict[str, dict[str, int]]:
     return {s: dict(sorted(c.items())) for s, c in total.items()}
 
 
-def subset_file(path: str, out: str, index: int, keep_fraction: dict[int, float]) -> dict:
-    """Keep the rows whose ``u_sample`` is below their class's fraction; write and summarise."""
-    import awkward as ak
+def subset_file(path: str, index: int, subsets: dict[str, tuple[str, dict[int, float]]]) -> dict:
+    """Write one ``full`` part's rows into every subset (name -> folder, class fractions) and
+    summarise each: the rows whose ``u_sample`` is below their class's fraction.
+
+    The part is read and decoded once for all subsets; a subset keeping every row of it gets
+    the part itself (a hard link where the file system allows, else a copy), not a rewrite.
+    """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from ..io.parquet import write_table
+
     table = pq.read_table(path)
     label = table.column("label").to_numpy()
-    keep = table.column("u_sample").to_numpy() < np.vectorize(keep_fraction.get)(label)
-    table = table.filter(keep)
+    u_sample = table.column("u_sample").to_numpy()
     split = np.asarray(table.column("split").to_pylist())
     hlf = np.asarray(table.column("hlf").combine_chunks().flatten()).reshape(-1, len(HLF_NAMES))
-    particles = ak.from_arrow(table.column("particles"))
-    counts = ak.to_numpy(ak.num(particles))
+    counts = pc.list_value_length(table.column("particles")).to_numpy(zero_copy_only=False)
     rows = np.asarray(pc.list_flatten(pc.list_flatten(table.column("particles")))).reshape(
         -1, len(PARTICLE_FEATURES)
     )
-    if table.num_rows:
-        pq.write_table(table, Path(out) / f"part-{index:05d}.parquet", compression="zstd")
-    per_label = {int(k): int((label[keep] == k).sum()) for k in np.unique(label)}
-    return {"per_label": per_label, **_stats(hlf, rows, counts, split, label[keep])}
+    results = {}
+    for name, (out, keep_fraction) in subsets.items():
+        keep = u_sample < np.vectorize(keep_fraction.get)(label)
+        target = Path(out) / f"part-{index:05d}.parquet"
+        if keep.all():
+            _link_or_copy(path, target)
+        elif keep.any():
+            write_table(table.filter(keep), target)
+        per_label = {int(k): int((label[keep] == k).sum()) for k in np.unique(label)}
+        results[name] = {
+            "per_label": per_label,
+            **_stats(hlf[keep], rows[np.repeat(keep, counts)], counts[keep], split[keep],
+                     label[keep]),
+        }  # fmt: skip
+    return results
+
+
+def _link_or_copy(source: str, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 def _merge(results: list[dict], key: str, n: int) -> FeatureStats:
@@ -399,16 +425,19 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         # balanced whenever dev_per_class <= the smallest class.
         dev = {k: min(1.0, settings.dev_per_class / v) for k, v in selected.items()}
         subsets.append(("dev", dev))
+        plan = {}
+        for name, fractions in subsets:
+            (folder / name).mkdir()
+            plan[name] = (str(folder / name), fractions)
+        by_part = run(
+            f"{' and '.join(plan)} dataset(s)",
+            sc.parallelize(list(enumerate(parts)), max(len(parts), 1)).map(
+                lambda item: subset_file(item[1], item[0], plan)
+            ),
+        )
         for name, fractions in subsets:
             target = folder / name
-            target.mkdir()
-            path_out = str(target)
-            part_results = run(
-                f"{name} dataset",
-                sc.parallelize(list(enumerate(parts)), max(len(parts), 1)).map(
-                    lambda item, f=fractions, o=path_out: subset_file(item[1], o, item[0], f)
-                ),
-            )
+            part_results = [r[name] for r in by_part]
             counts: dict[str, int] = {}
             for r in part_results:
                 for k, v in r["per_label"].items():

@@ -104,7 +104,8 @@ def _write_partitions(
     """Read each task's slices and write them as one Parquet file; yield the slice records
     (with ``speculative``, a file that disagrees with ``layout`` is not read but recorded)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from ..io.parquet import parquet_writer
 
     for task in tasks:
         reader = RootReader(
@@ -130,7 +131,7 @@ def _write_partitions(
                 )
                 if writer is None:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+                    writer = parquet_writer(target, table.schema)
                 writer.write_table(table)
         finally:
             if writer is not None:
@@ -144,6 +145,8 @@ def _remove_rows_of(part: str, paths: list[str]) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from ..io.parquet import write_table
+
     sources = pq.read_table(part, columns=["source_file"]).column("source_file")
     drop = pc.is_in(sources, value_set=pa.array(paths, pa.string()))
     if not pc.any(drop).as_py():
@@ -153,7 +156,7 @@ def _remove_rows_of(part: str, paths: list[str]) -> None:
         Path(part).unlink()
         return
     with atomic_path(part) as temporary:
-        pq.write_table(table, temporary, compression="zstd")
+        write_table(table, temporary)
 
 
 #: More input files than this are surveyed in Spark tasks (a tree's metadata takes ~0.2 s to
