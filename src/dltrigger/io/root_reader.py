@@ -159,6 +159,36 @@ def _values(array: ak.Array, column: Column) -> pa.Array:
     return values
 
 
+def _plain_jagged(array: ak.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Offsets and flat values of a list of plain numbers (what uproot makes of a split
+    Delphes member such as ``Jet.PT``), read from the buffers; None for anything else."""
+    layout = array.layout
+    if not isinstance(layout, ak.contents.ListOffsetArray):
+        return None
+    content = layout.content
+    if not isinstance(content, ak.contents.NumpyArray) or content.data.ndim != 1:
+        return None
+    offsets = np.asarray(layout.offsets.data)
+    return offsets, np.asarray(content.data)[offsets[0] : offsets[-1]]
+
+
+def _counts(array: ak.Array) -> np.ndarray:
+    plain = _plain_jagged(array)
+    if plain is not None:
+        return np.diff(plain[0])
+    return ak.to_numpy(ak.num(array, axis=1))
+
+
+def _member_values(array: ak.Array, column: Column) -> pa.Array:
+    """A collection member's values, all objects of the range, as one flat Arrow array; the
+    buffers are taken directly for plain numbers (awkward's general flatten costs ~40% of the
+    conversion on Delphes-like files), the general path for the rest."""
+    plain = _plain_jagged(array) if column.kind != "lorentz" and not column.shape else None
+    if plain is None:
+        return _values(ak.flatten(array, axis=1), column)
+    return pa.array(plain[1].astype(np.dtype(column.dtype), copy=False))
+
+
 def read_record_batch(
     tree: Any,
     layout: TreeLayout,
@@ -180,10 +210,10 @@ def read_record_batch(
     columns: list[pa.Array] = []
     for collection in layout.collections:
         first = arrays[collection.members[0].branch]
-        counts = ak.to_numpy(ak.num(first, axis=1))
+        counts = _counts(first)
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(counts, out=offsets[1:])
-        children = [_values(ak.flatten(arrays[m.branch], axis=1), m) for m in collection.members]
+        children = [_member_values(arrays[m.branch], m) for m in collection.members]
         struct = pa.StructArray.from_arrays(children, names=[m.name for m in collection.members])
         columns.append(pa.ListArray.from_arrays(pa.array(offsets), struct))
     for scalar in layout.scalars:
