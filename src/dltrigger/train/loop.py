@@ -72,6 +72,11 @@ class Replica:
         return self.rank == 0
 
 
+#: Batches made ahead of the steps: enough to cover a flush of the shuffle pool (~0.1 s for
+#: 10,000 events with particle lists) at ~30 ms per step; a few MB.
+BATCHES_AHEAD = 16
+
+
 def torch_threads(
     config: TrainConfig, cores: int | None = None, local_processes: int | None = None
 ) -> int:
@@ -159,7 +164,8 @@ class BatchSource:
                 # validation: always buckets (metrics do not depend on the batches; less padding)
                 bucket_by_length=c.bucket_by_length or not train,
                 shard=shard,
-            )
+            ),
+            depth=BATCHES_AHEAD,
         )
 
 
