@@ -207,23 +207,25 @@ def reference_ingest(files: list[Path], work: Path) -> dict[str, float]:
 
 
 def reference_features(ingested: Path, limit: int) -> dict[str, float]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from dltrigger.config import FeaturesConfig
     from dltrigger.features.collections import resolve_collections
     from dltrigger.features.compute import compute_features
 
-    by_label = [sorted(f.glob("*.parquet")) for f in sorted(ingested.glob("label=*"))]
-    parts = [p for group in itertools.zip_longest(*by_label) for p in group if p is not None]
+    parts = sorted(ingested.glob("label=*/*.parquet"))
     settings = FeaturesConfig()
     collections = resolve_collections(settings.collections, pq.read_schema(parts[0]).names, "")
+    rows = {part: pq.ParquetFile(part).metadata.num_rows for part in parts}
+    share = min(1.0, limit / sum(rows.values()))
     tables, events = [], 0
-    for part in parts:  # the labels in turn (their costs differ), up to the limit
-        table = pq.read_table(part, columns=list(collections.names.values()))
-        tables.append(table)
-        events += table.num_rows
-        if events >= limit:
-            break
+    for part in parts:  # the same share of every part: the mix of the whole (costs differ)
+        file = pq.ParquetFile(part)
+        wanted = max(1, round(rows[part] * share))
+        batch = next(file.iter_batches(batch_size=wanted, columns=list(collections.names.values())))
+        tables.append(pa.Table.from_batches([batch]))
+        events += batch.num_rows
     start = time.perf_counter()
     for table in tables:
         compute_features(table, settings, collections)
