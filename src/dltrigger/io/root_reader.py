@@ -176,7 +176,7 @@ def _counts(array: ak.Array) -> np.ndarray:
     plain = _plain_jagged(array)
     if plain is not None:
         return np.diff(plain[0])
-    return ak.to_numpy(ak.num(array, axis=1))
+    return np.asarray(ak.to_numpy(ak.num(array, axis=1)))
 
 
 def _member_values(array: ak.Array, column: Column) -> pa.Array:
