@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import BaselinesConfig, TrackingConfig
 from ..errors import ConfigError, DLTriggerError
 from ..evaluate.metrics import per_class_auc
 from ..io.atomic import atomic_folder
+from ..io.parquet import write_table
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
 from ..train.data import dataset_files
@@ -194,7 +194,7 @@ def train_baselines(
                     **{f"auc_{c}": a for c, a in zip(CLASS_NAMES, aucs, strict=True)},
                     "seconds": seconds,
                 }
-                pq.write_table(
+                write_table(
                     pa.table({"label": labels, "scores": list(scores.astype(np.float32))}),
                     folder / "scores.parquet",
                 )
