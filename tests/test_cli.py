@@ -89,13 +89,14 @@ def test_generate_refuses_to_overwrite_then_overwrites(spark, tmp_path, capsys):
     with uproot.open(tmp_path / "wjets_1.root") as f:
         assert f["Delphes"].num_entries == 15
 
-    # issue 14, case 12: an --overwrite with fewer files leaves none of the old run's extras,
-    # and never removes a file it did not write
+    # issue 28, case 2 (was issue 14, case 12): an --overwrite with fewer files replaces only
+    # the files it writes; it never removes another (an earlier run's, or the user's)
     (tmp_path / "wjets_9.root").write_bytes(before)  # the user's, under a generator-like name
     fewer = [*args, "--overwrite"]
     fewer[fewer.index("--events") + 1] = "15"
     assert main(fewer) == 0
-    assert sorted(p.name for p in tmp_path.glob("*.root")) == ["wjets_0.root", "wjets_9.root"]
+    names = sorted(p.name for p in tmp_path.glob("*.root"))
+    assert names == ["wjets_0.root", "wjets_1.root", "wjets_9.root"]
 
 
 def test_ingest_command(spark, generated, tmp_path, capsys):

@@ -181,6 +181,20 @@ class FeaturesDataset:
                      "particles": manifest.get("particle_features", [])}  # fmt: skip
         return names
 
+    def digest(self) -> str:
+        """The content digest of every file of the dataset (parts and side files): its
+        identity, whatever the files' times (:mod:`dltrigger.io.digests`)."""
+        from .io.digests import content_digest
+
+        return content_digest([self.path])
+
+    def signature(self) -> str:
+        """A cheap digest that changes whenever a file of the dataset is added, removed,
+        replaced or rewritten (no byte is read)."""
+        from .io.digests import tree_signature
+
+        return tree_signature([self.path])
+
     def write_side_files(self, scaling: dict, manifest: dict) -> dict:
         """Write ``_scaling.json`` and ``_manifest.json`` (the scaling in it too)."""
         self.scaling_file.write_text(json.dumps(scaling, indent=2))
@@ -233,9 +247,10 @@ class RunFolder:
         except ValidationError as exc:
             raise EvaluationError(f"{self.path / self.CONFIG}: {exc.errors()[0]['msg']}") from None
 
-    def record_training(self, config: TrainConfig) -> None:
-        """Copy what the model depends on into the folder: settings, statistics and the
-        full feature settings and schema of its dataset."""
+    def record_training(self, config: TrainConfig, dataset_digest: str | None = None) -> None:
+        """Copy what the model depends on into the folder: settings, statistics, the full
+        feature settings and schema of its dataset, and the dataset's content digest (its
+        identity, checked after every epoch and on resume)."""
         data = config.data
         assert data is not None  # train() refuses a config without data before recording it
         dataset = FeaturesDataset(Path(data))
@@ -248,6 +263,7 @@ class RunFolder:
             "settings": manifest.get("config"),
             "schema": {"classes": feature_schema()["classes"], **dataset.schema()},
             "collections": manifest.get("collections"),
+            "dataset_digest": dataset_digest,
         }
         _write_text(self.path / self.FEATURES, json.dumps(record, indent=2))
 

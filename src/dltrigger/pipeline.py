@@ -8,9 +8,16 @@ Spark session and one progress display. A stage is *up to date*, and skipped, wh
   a run folder's ``summary.json``, ``evaluation.json``);
 - it last ran with the same settings: the digest of the config it depends on, recorded in
   ``run.state`` when it finished, is unchanged;
-- its inputs are those it last ran on: a digest of their names, sizes and modification times
-  (every file under an input folder) is unchanged, so a new input copied with its old time
-  (``cp -p``, ``rsync -a``, a moved download) is seen; and its outputs are newer than them.
+- its inputs are those it last ran on, and its outputs those it made: content digests
+  (SHA-256 of every byte, :mod:`dltrigger.io.digests`) of what the stage read and wrote are
+  unchanged. A copy of the same data with new times is no change; a change of content with
+  the same size and time is one; a run folder re-trained by hand (other settings, same
+  name) is no longer the stage's output, so the stage runs again. Digests are cached per
+  file beside the state record (``.<state>.digests``) while the file's inode, size and times
+  are unchanged, so an up-to-date check reads nothing twice.
+
+One ``dltrigger run`` of a state record at a time: a second one fails at once, naming the
+first (:func:`dltrigger.io.ownership.writing`).
 
 A stage that fails stops the run with an error naming the stage and its cause; earlier stages'
 outputs and records are kept, so the next ``dltrigger run`` resumes at the failed stage.
@@ -31,10 +38,15 @@ from .artifacts import FeaturesDataset, RunFolder
 from .config import Config, ModelName, TrainConfig
 from .errors import DLTriggerError, PipelineError
 from .io.atomic import TEMPORARY_MARK
+from .io.ownership import writing
 from .results import PipelineResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+#: The state record's format: 2 digests the content of inputs and outputs (1: names, sizes
+#: and times of the inputs).
+STATE_VERSION = 2
 
 STAGE_ORDER = ("generate", "ingest", "features", "tune", "train", "evaluate")
 
@@ -48,6 +60,12 @@ class Stage:
     markers: Callable[[], list[Path]]  # exist only once the outputs are complete
     inputs: Callable[[], list[Path]]  # files whose change makes the outputs stale
     action: Callable[[], dict[str, Any]]  # runs the stage; returns facts for the summary
+    # what the stage made, digested when it finishes (None: its markers): changed by hand
+    # since (a run re-trained with other settings), the stage runs again
+    outputs: Callable[[], list[Path]] | None = None
+
+    def made(self) -> list[Path]:
+        return self.outputs() if self.outputs is not None else self.markers()
 
 
 @dataclass
@@ -82,36 +100,25 @@ def save_state(path: Path, state: dict[str, dict]) -> None:
     temporary.replace(path)
 
 
-def _newest(paths: list[Path]) -> float:
-    newest = 0.0
-    for path in paths:
-        if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file()]
-            newest = max([newest, *(p.stat().st_mtime for p in files)])
-        elif path.exists():
-            newest = max(newest, path.stat().st_mtime)
-    return newest
+def digests_file(state: Path) -> Path:
+    """The cache of file digests beside the state record (hidden; only a speed-up)."""
+    return Path(state).with_name(f".{Path(state).name}.digests")
 
 
-def inputs_digest(paths: list[Path]) -> str:
-    """A digest of the files ``paths`` name (folders: every file under them): names, sizes
-    and modification times; content-level freshness without reading the data."""
-    entries: list[tuple[str, int | None, int | None]] = []
-    for path in paths:
-        path = Path(path)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if TEMPORARY_MARK in str(file):
-                continue
-            try:
-                stat = file.stat()
-                entries.append((str(file), stat.st_size, stat.st_mtime_ns))
-            except OSError:
-                entries.append((str(file), None, None))
-    return digest(entries)
+def inputs_digest(paths: list[Path], cache: dict[str, dict] | None = None) -> str:
+    """A digest of the content of the files ``paths`` name (folders: every file under them,
+    hidden ones left out): a change of any byte is seen, whatever the files' sizes and
+    times, and a copy with new times of the same content is not a change. ``cache`` keeps
+    each file's digest while its signature (inode, size, times) holds
+    (:mod:`dltrigger.io.digests`)."""
+    from .io.digests import content_digest
+
+    return content_digest(paths, cache)
 
 
-def why_stale(stage: Stage, record: dict | None) -> str | None:
+def why_stale(
+    stage: Stage, record: dict | None, cache: dict[str, dict] | None = None
+) -> str | None:
     """Why ``stage`` must run, or None when it is up to date."""
     if record is None:
         return "never ran"
@@ -121,12 +128,11 @@ def why_stale(stage: Stage, record: dict | None) -> str | None:
         return f"output incomplete ({missing[0] if missing else 'no outputs'})"
     if record.get("digest") != digest(stage.settings()):
         return "settings changed"
-    inputs = stage.inputs()
-    # records of dltrigger 0.1 have no inputs digest: judged by times alone
-    if "inputs" in record and record["inputs"] != inputs_digest(inputs):
-        return "inputs changed"
-    oldest_output = min(m.stat().st_mtime for m in markers)
-    if _newest(inputs) > oldest_output:
+    if record.get("version") != STATE_VERSION:  # digests of names and times, or none
+        return "recorded by an earlier dltrigger"
+    if record.get("outputs") != inputs_digest(stage.made(), cache):
+        return "outputs changed since `dltrigger run` made them"
+    if record.get("inputs") != inputs_digest(stage.inputs(), cache):
         return "inputs changed"
     return None
 
@@ -260,7 +266,9 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
 
     for model in config.run.models:
         settings = _train_config(config, model)
-        inputs = [featured] + ([tuned] if config.run.tune and model == config.tune.model else [])
+        assert settings.data is not None  # resolved
+        tuned_point = [tuned] if config.run.tune and model == config.tune.model else []
+        inputs = [Path(settings.data), *tuned_point]
 
         def run_train(settings=settings) -> dict:
             fresh = _train_config(config, settings.model)  # the tuned point exists by now
@@ -278,9 +286,14 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
         def train_inputs(inputs: list[Path] = inputs) -> list[Path]:
             return inputs
 
+        def train_outputs(settings: TrainConfig = settings) -> list[Path]:
+            run = RunFolder(settings.run_folder)
+            return [run / RunFolder.SUMMARY, run / RunFolder.CONFIG, run / RunFolder.BEST]
+
         stages.append(
-            Stage(f"train {model}", train_settings, train_markers, train_inputs, run_train)
-        )
+            Stage(f"train {model}", train_settings, train_markers, train_inputs, run_train,
+                  train_outputs)
+        )  # fmt: skip
 
     evaluation = Path(config.evaluate.out) / "evaluation.json"
     runs = list(config.evaluate.runs or [])
@@ -312,7 +325,14 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
                 "data": str(data),
             },
             lambda: [evaluation],
-            lambda: [featured, *(RunFolder(r) / RunFolder.SUMMARY for r in runs)],
+            lambda: [
+                featured,
+                *(
+                    RunFolder(r) / name
+                    for r in runs
+                    for name in (RunFolder.SUMMARY, RunFolder.BEST)
+                ),
+            ],
             run_evaluate,
         )
     )
@@ -335,27 +355,38 @@ def run_pipeline(
     config = config.resolved()
     spark = spark or get_spark(config.spark)
     stages = build_stages(config, spark, progress)
-    state = load_state(config.run.state)
     outcomes: list[StageOutcome] = []
-    with pipeline_display([s.name for s in stages], enabled=progress) as display:
+    # one `dltrigger run` of a pipeline at a time (each stage also locks its own outputs)
+    with (
+        writing(Path(config.run.state)),
+        pipeline_display([s.name for s in stages], enabled=progress) as display,
+    ):
+        state = load_state(config.run.state)
+        cache = load_state(digests_file(config.run.state))
         for stage in stages:
-            reason = "forced" if config.run.force else why_stale(stage, state.get(stage.name))
+            reason = (
+                "forced" if config.run.force else why_stale(stage, state.get(stage.name), cache)
+            )
             if reason is None:
                 outcomes.append(StageOutcome(stage.name, False, 0.0, state[stage.name], reason))
                 display.stage_done(stage.name, "up to date")
                 continue
             display.stage_start(stage.name, reason)
-            inputs = inputs_digest(stage.inputs())  # what this run reads, before it runs
+            inputs = inputs_digest(stage.inputs(), cache)  # what this run reads, before it runs
             facts = _run_stage(stage, done=[o.name for o in outcomes])
             state[stage.name] = {
+                "version": STATE_VERSION,
                 "digest": digest(stage.settings()),  # after the run: a tuned point exists now
                 "inputs": inputs,
+                "outputs": inputs_digest(stage.made(), cache),
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 **facts,
             }
             save_state(config.run.state, state)
+            save_state(digests_file(config.run.state), cache)
             outcomes.append(StageOutcome(stage.name, True, facts["seconds"], facts, reason))
             display.stage_done(stage.name, f"{facts['seconds']:.1f} s")
+        save_state(digests_file(config.run.state), cache)
     report = Path(config.evaluate.out)
     return PipelineResult(
         out=report,

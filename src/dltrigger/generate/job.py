@@ -8,8 +8,10 @@ a folder every executor can write to (a shared file system).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
 from ..spark.failures import root_cause
+
+log = logging.getLogger("dltrigger")
 
 #: Events accumulated before they are written as one ROOT basket per branch.
 WRITE_CHUNK_EVENTS = 2000
@@ -96,7 +100,8 @@ def plan(config: GenerateConfig) -> list[FileTask]:
 
 
 def check_output_folder(config: GenerateConfig, tasks: list[FileTask]) -> None:
-    """Refuse an unwritable folder, or existing files unless ``overwrite`` is set."""
+    """Refuse an unwritable folder, or existing files unless ``overwrite`` is set and every
+    one of them is a file ``dltrigger generate`` wrote there (named in its record)."""
     out = Path(config.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -106,14 +111,28 @@ def check_output_folder(config: GenerateConfig, tasks: list[FileTask]) -> None:
         raise GenerationError(f"output path {out} exists and is not a folder")
     if not os.access(out, os.W_OK | os.X_OK):
         raise GenerationError(f"output folder {out} is not writable")
-    existing = [t.path for t in tasks if Path(t.path).exists()]
-    if existing and not config.overwrite:
-        shown = ", ".join(Path(p).name for p in existing[:3])
-        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+    existing = [Path(t.path) for t in tasks if Path(t.path).exists() or Path(t.path).is_symlink()]
+    if not existing:
+        return
+    shown = _names(existing)
+    if not config.overwrite:
         raise OutputExistsError(
-            f"{len(existing)} output file(s) already exist in {out}: {shown}{more} "
+            f"{len(existing)} output file(s) already exist in {out}: {shown} "
             "(use --overwrite to replace them)"
         )
+    recorded = written_record(out)
+    foreign = [p for p in existing if p.name not in recorded or p.is_symlink()]
+    if foreign:
+        raise OutputExistsError(
+            f"{_names(foreign)} in {out}: not written by `dltrigger generate` (not in its "
+            f"{WRITTEN_RECORD}): --overwrite replaces only files it wrote; move them away or "
+            "choose another output folder"
+        )
+
+
+def _names(paths: list[Path], limit: int = 3) -> str:
+    shown = ", ".join(p.name for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 def file_seeds(task: FileTask) -> tuple[np.random.SeedSequence, ...]:
@@ -193,55 +212,115 @@ def _run_partition(tasks):
         yield asdict(generate_file(task))
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    """Leftovers of killed tasks: hidden temporary folders never look like outputs, but
-    removing them keeps the folder clean."""
-    for leftover in out.glob(f"{TEMPORARY_MARK}*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
 def generate(config: Config, spark=None, progress: bool = True) -> list[FileReport]:
-    """Run ``dltrigger generate`` with ``config``; return one report per file written."""
+    """Run ``dltrigger generate`` with ``config``; return one report per file written.
+
+    Only the files this run writes are replaced (``--overwrite``); every other file of the
+    folder, earlier runs' included, is left as it is. The folder has one writer at a time."""
+    from ..io.ownership import writing
+
+    out = Path(config.generate.out)
+    tasks = plan(config.generate)
+    check_output_folder(config.generate, tasks)
+    with writing(out):
+        check_output_folder(config.generate, tasks)  # as it is now, under the lock
+        _remove_stale_temporaries(out)
+        rows = _generate_files(config, tasks, spark, progress)
+        _record_written(out, config.generate, [t.path for t in tasks])
+    _warn_of_earlier_files(out, config.generate)
+    return [FileReport(**row) for row in rows]
+
+
+def _generate_files(config: Config, tasks: list[FileTask], spark, progress: bool) -> list[dict]:
     from ..progress import run_spark_job_with_progress
     from ..spark.session import get_spark
 
-    tasks = plan(config.generate)
-    check_output_folder(config.generate, tasks)
-    _remove_stale_temporaries(Path(config.generate.out))
     spark = spark or get_spark(config.spark)
     rdd = spark.sparkContext.parallelize(tasks, numSlices=len(tasks)).mapPartitions(_run_partition)
     description = f"generating {len(tasks)} file(s)"
     try:
         if progress:
-            rows = run_spark_job_with_progress(spark, description, len(tasks), rdd.collect)
+            rows: list[dict] = run_spark_job_with_progress(
+                spark, description, len(tasks), rdd.collect
+            )
         else:
             rows = rdd.collect()
     except Exception as exc:
         raise GenerationError(f"event generation failed: {root_cause(exc)}") from exc
-    _record_written(Path(config.generate.out), [t.path for t in tasks])
-    return [FileReport(**row) for row in rows]
+    return rows
 
 
-#: The files the last ``dltrigger generate`` wrote into its folder (JSON list of names).
+def _remove_stale_temporaries(out: Path) -> None:
+    """Leftovers of killed tasks (the folder's writer lock is held: no live task's): hidden
+    temporary folders never look like outputs, but removing them keeps the folder clean."""
+    from ..io.ownership import remove_leftover
+
+    for leftover in out.glob(f"{TEMPORARY_MARK}*"):
+        remove_leftover(leftover)
+
+
+#: The files ``dltrigger generate`` wrote into its folder, and the settings of the run that
+#: wrote each (JSON ``{name: {"process", "seed", "settings"}}``): what ``--overwrite`` may
+#: replace, and how to tell files of other settings apart.
 WRITTEN_RECORD = "_generate.json"
 
 
-def _record_written(out: Path, paths: list[str]) -> None:
-    """Remember what this run wrote; files an earlier run wrote that this one did not (an
-    ``--overwrite`` with fewer files) are removed, so no stale file joins the next ingest.
-    Only files dltrigger recorded are ever removed."""
-    import json
+def written_record(out: Path) -> dict[str, dict]:
+    """The record of the files generate wrote in ``out`` ({} when there is none); a record
+    of dltrigger before 0.2 (a list of names) has no settings."""
+    try:
+        data = json.loads((out / WRITTEN_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    if isinstance(data, list):
+        return {name: {} for name in data if isinstance(name, str)}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
+
+def _settings_digest(config: GenerateConfig, process: str) -> str:
+    """A digest of everything that makes a file of ``process`` what it is."""
+    every = {"out", "overwrite", "processes", "events", "wjets", "ttbar", "qcd"}
+    settings = config.model_dump(mode="json", exclude=every)
+    settings["process"] = getattr(config, process).model_dump(mode="json", exclude={"events"})
+    text = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _record_written(out: Path, config: GenerateConfig, paths: list[str]) -> None:
+    """Add this run's files to the folder's record (the earlier runs' entries of files still
+    there are kept). Nothing is ever removed."""
     from ..io.atomic import atomic_path
 
-    record = out / WRITTEN_RECORD
-    names = sorted(Path(p).name for p in paths)
-    try:
-        earlier = json.loads(record.read_text()) if record.exists() else []
-    except ValueError:
-        earlier = []
-    for name in set(earlier) - set(names):
-        if isinstance(name, str) and "/" not in name:
-            (out / name).unlink(missing_ok=True)
-    with atomic_path(record) as temporary:
-        temporary.write_text(json.dumps(names, indent=1))
+    record = {name: entry for name, entry in written_record(out).items() if (out / name).exists()}
+    for path in paths:
+        process = Path(path).name.rsplit("_", 1)[0]
+        record[Path(path).name] = {
+            "process": process,
+            "seed": config.seed,
+            "settings": _settings_digest(config, process),
+        }
+    with atomic_path(out / WRITTEN_RECORD) as temporary:
+        temporary.write_text(json.dumps(dict(sorted(record.items())), indent=1))
+
+
+def _warn_of_earlier_files(out: Path, config: GenerateConfig) -> None:
+    """Say which files of this run's processes an earlier run wrote with other settings (or
+    beyond this run's last index): they stay, and a folder-wide ingest reads them too."""
+    planned = {Path(t.path).name for t in plan(config)}
+    for process in config.processes:
+        current = _settings_digest(config, process)
+        others = sorted(
+            name
+            for name, entry in written_record(out).items()
+            if entry.get("process") == process
+            and name not in planned
+            and entry.get("settings") != current
+        )
+        if others:
+            log.warning(
+                "%s: %s made by an earlier `dltrigger generate` with other settings than this "
+                "run's %s files %s kept; an ingest of the whole folder reads them too (remove "
+                "them, or ingest this run's files by name)",
+                out, _names([Path(n) for n in others]), process,
+                "is" if len(others) == 1 else "are",
+            )  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import fnmatch
 import json
 import os
 import re
@@ -46,6 +47,43 @@ LEGACY_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Everything each kind of output holds (``fnmatch`` patterns of paths relative to the
+#: folder; Spark's hidden ``.*.crc`` checksums included). A folder without a marker is taken
+#: for a pre-marker output only if *every* file in it matches: a user's folder that merely
+#: holds a file of the same name (``config.json`` beside ``thesis.tex``) is never replaced.
+OWN_FILES: dict[str, tuple[str, ...]] = {
+    "ingest": ("_ingest_report.json", "_SUCCESS", ".*.crc", "label=*/part-*", "label=*/.*.crc",
+               "part-*"),
+    "features": ("*/part-*.parquet", "*/_scaling.json", "*/_manifest.json", "*/_SUCCESS",
+                 "*/.*.crc"),
+    "run": ("config.json", "features.json", "scaling.json", "checkpoint.pt", "best.pt",
+            "metrics.json", "metrics.csv", "summary.json", "training.png", "model.onnx",
+            "model.onnx.data", "model.torchscript.pt", "ranks.json"),
+    "report": ("evaluation.json", "report.md", "report.html", "roc_*.png", "scores_*.png",
+               "confusion_*.png"),
+    "scores": ("summary.json", "quarantine.json", "scores/*", "accepted/*", "*/.*.crc"),
+    "tune": ("results.csv", "best.json", "summary.json"),
+    "baselines": ("*/scores.parquet", "*/metrics.json", "*/model*", "*/model*/*",
+                  "*/model*/*/*", "*/model*/*/*/*", "*/model.txt"),
+    "stream": ("_stream_report.json", "scores/*", "accepted/*", "quarantine/*", "batches/*",
+               "_checkpoint/*", "_checkpoint/*/*", "_checkpoint/*/*/*", "*/.*.crc",
+               "_checkpoint/*/.*.crc", "_checkpoint/*/*/.*.crc"),
+}  # fmt: skip
+
+
+def foreign_files(folder: Path, kind: str) -> list[str]:
+    """Files under ``folder`` that a ``kind`` output does not hold (relative paths)."""
+    patterns = OWN_FILES[kind]
+    foreign = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(folder).as_posix()
+        if relative == MARKER or not any(fnmatch.fnmatchcase(relative, p) for p in patterns):
+            foreign.append(relative)
+    return foreign
+
+
 def marker_of(folder: Path) -> dict[str, Any] | None:
     """The folder's marker (``{"kind", "version", ...}``), or None if it has none."""
     try:
@@ -62,7 +100,7 @@ def kind_of(folder: Path) -> str | None:
         kind: str = marker["kind"]  # one of KINDS (marker_of checks)
         return kind
     for kind, files in LEGACY_FILES.items():
-        if all((folder / f).exists() for f in files):
+        if all((folder / f).exists() for f in files) and not foreign_files(folder, kind):
             return kind
     return None
 
@@ -95,6 +133,12 @@ def check_replaceable(
 ) -> None:
     """Raise :class:`OutputError` unless ``target`` may be written: absent, or ``overwrite``
     and a ``kind`` output of dltrigger that holds none of ``inputs``."""
+    if target.is_symlink():
+        raise OutputError(
+            f"output {target} is a symbolic link (to {os.readlink(target)}): dltrigger builds an "
+            "output beside its place and renames it there, which would replace the link, not "
+            "what it points to; give the folder it points to as the output"
+        )
     if not target.exists():
         return
     if not overwrite:
@@ -115,6 +159,13 @@ def check_replaceable(
     if not any(target.iterdir()):
         return  # an empty folder loses nothing
     what = f"a dltrigger {found} output" if found else f"not a dltrigger output ({MARKER} missing)"
+    legacy = LEGACY_FILES[kind]
+    if found is None and marker_of(target) is None and all((target / f).exists() for f in legacy):
+        foreign = foreign_files(target, kind)
+        shown = ", ".join(foreign[:4]) + (
+            f" and {len(foreign) - 4} more" if len(foreign) > 4 else ""
+        )
+        what += f": it holds {legacy[0]} but also files dltrigger never writes there ({shown})"
     an = "an" if kind[0] in "aeiou" else "a"
     raise OutputError(
         f"output {target} is {what}, not {an} {kind} output: --overwrite replaces only a folder "
@@ -160,10 +211,20 @@ def writing(target: Path) -> Iterator[None]:
                              f"{time.strftime('%H:%M:%S')}: {command}".encode())  # fmt: skip
         mine = re.compile(rf"{re.escape(TEMPORARY_MARK + target.name)}-[0-9a-f]{{12}}")
         for stale in target.parent.iterdir():
-            if mine.fullmatch(stale.name) and stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
+            if mine.fullmatch(stale.name):
+                remove_leftover(stale)
         yield
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock)
         os.close(descriptor)
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove a temporary of a dead writer: a link itself (dangling or not; never what it
+    points to), a file, or a folder."""
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)

@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Config
-from ..errors import InputError, StreamError
+from ..errors import InputError, OutputError, StreamError
 from ..io.atomic import TEMPORARY_MARK
+from ..io.ownership import write_marker, writing
 from ..io.paths import is_remote
 from ..schema import CLASS_NAMES
 from .process import OUTPUT_SCHEMA, score_paths
@@ -238,6 +239,24 @@ def make_handler(spark, trigger: Trigger, config: Config, state: StreamState, sa
     return handle
 
 
+def claim_stream_output(out: Path) -> None:
+    """Refuse an output folder that is not a stream's (an existing stream's is continued)."""
+    from ..io.ownership import check_replaceable, kind_of
+
+    if out.is_symlink():
+        try:
+            check_replaceable(out, "stream", overwrite=True)  # the rule for links, worded once
+        except OutputError as exc:
+            raise StreamError(str(exc)) from None
+    if out.exists() and any(out.iterdir()) and kind_of(out) != "stream":
+        found = kind_of(out)
+        what = f"a dltrigger {found} output" if found else "not a dltrigger output"
+        raise StreamError(
+            f"output {out} is {what}: a stream writes only into a new folder or continues "
+            "its own; choose another output folder"
+        )
+
+
 def stream(
     config: Config,
     spark=None,
@@ -257,56 +276,60 @@ def stream(
         raise InputError(f"{source}: the input folder does not exist")
     trigger = load_trigger(settings, config.features.collections)
     out = Path(settings.out)
-    for name in OUTPUTS:
-        (out / name).mkdir(parents=True, exist_ok=True)
-    state = StreamState(out)
-    spark = spark or get_spark(config.spark)
+    claim_stream_output(out)
+    with writing(out):  # one stream writes a folder at a time
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "stream")
+        for name in OUTPUTS:
+            (out / name).mkdir(parents=True, exist_ok=True)
+        state = StreamState(out)
+        spark = spark or get_spark(config.spark)
 
-    def say(text: str) -> None:
-        if not quiet:
-            console.print(text, highlight=False)
+        def say(text: str) -> None:
+            if not quiet:
+                console.print(text, highlight=False)
 
-    say(f"trigger: {trigger.model} model of {trigger.run}, accepting "
-        f"{'+'.join(CLASS_NAMES[i] for i in trigger.accept)} score >= {trigger.threshold:.4f}; "
-        f"watching {source}")  # fmt: skip
-    warm_up(spark, trigger, spark.sparkContext.defaultParallelism)
-    xrootd = source.startswith(("root://", "xroot://"))
-    if xrootd:  # our listing source: Spark's file source lists Hadoop file systems only
-        from ..spark.root_folder_source import list_folder, register
+        say(f"trigger: {trigger.model} model of {trigger.run}, accepting "
+            f"{'+'.join(CLASS_NAMES[i] for i in trigger.accept)} score >= {trigger.threshold:.4f}; "
+            f"watching {source}")  # fmt: skip
+        warm_up(spark, trigger, spark.sparkContext.defaultParallelism)
+        xrootd = source.startswith(("root://", "xroot://"))
+        if xrootd:  # our listing source: Spark's file source lists Hadoop file systems only
+            from ..spark.root_folder_source import list_folder, register
 
-        list_folder(source)  # unreachable or missing: said now, not in the first batch
-        register(spark)
-        reader = spark.readStream.format("dltrigger_root_folder").option("path", source)
-    else:
-        reader = (
-            spark.readStream.format("binaryFile")
-            .schema(BINARY_FILE_SCHEMA)  # a stream needs it; the content is never read
-            .option("pathGlobFilter", "*.root")
+            list_folder(source)  # unreachable or missing: said now, not in the first batch
+            register(spark)
+            reader = spark.readStream.format("dltrigger_root_folder").option("path", source)
+        else:
+            reader = (
+                spark.readStream.format("binaryFile")
+                .schema(BINARY_FILE_SCHEMA)  # a stream needs it; the content is never read
+                .option("pathGlobFilter", "*.root")
+            )
+        files = (
+            reader.option("maxFilesPerTrigger", settings.max_files_per_trigger)
+            .load(None if xrootd else source)
+            .select("path")
         )
-    files = (
-        reader.option("maxFilesPerTrigger", settings.max_files_per_trigger)
-        .load(None if xrootd else source)
-        .select("path")
-    )
-    writer = (
-        files.writeStream.foreachBatch(make_handler(spark, trigger, config, state, say))
-        .option("checkpointLocation", str(settings.checkpoint_folder))
-        .queryName(f"dltrigger-stream-{time.time_ns()}")
-    )
-    if available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{settings.trigger_seconds} seconds")
-    from pyspark.errors import StreamingQueryException
+        writer = (
+            files.writeStream.foreachBatch(make_handler(spark, trigger, config, state, say))
+            .option("checkpointLocation", str(settings.checkpoint_folder))
+            .queryName(f"dltrigger-stream-{time.time_ns()}")
+        )
+        if available_now:
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=f"{settings.trigger_seconds} seconds")
+        from pyspark.errors import StreamingQueryException
 
-    query = writer.start()
-    try:
-        query.awaitTermination(timeout)
-    except KeyboardInterrupt:
-        say("stopping the stream (the checkpoint keeps its place)")
-    except StreamingQueryException as exc:
-        raise StreamError(f"the stream failed: {str(exc).strip().splitlines()[0]}") from None
-    finally:
-        if query.isActive:
-            query.stop()
-    return state.summary()
+        query = writer.start()
+        try:
+            query.awaitTermination(timeout)
+        except KeyboardInterrupt:
+            say("stopping the stream (the checkpoint keeps its place)")
+        except StreamingQueryException as exc:
+            raise StreamError(f"the stream failed: {str(exc).strip().splitlines()[0]}") from None
+        finally:
+            if query.isActive:
+                query.stop()
+        return state.summary()

@@ -98,6 +98,12 @@ def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None =
     onnx = FORMATS["onnx"]
     run.require(run.SCALING)
     run.require(onnx, hint=" (train with export including onnx)")
+    if not run.complete:
+        raise EvaluationError(
+            f"{folder}: its training did not finish (no {run.SUMMARY}: stopped, or resumed and "
+            f"stopped again), so its {onnx} may be an earlier training's model; finish it with "
+            "`dltrigger train --resume`, or score another run"
+        )
     check_onnx(folder / onnx)
     config = run.train_config()
     accept = tuple(CLASS_NAMES.index(c) for c in settings.accept_classes)

@@ -71,21 +71,38 @@ MIN_SPLIT_EVENTS = 5
 
 
 def class_counts(folder: Path) -> dict[str, dict[int, int]]:
-    """Events per class in each split of a features dataset: from its manifest, or (a
-    dataset without those counts) by reading two small columns of every part."""
-    saved = FeaturesDataset(Path(folder)).manifest().get("split_counts")
-    if saved is not None:
-        return {s: {int(k): v for k, v in c.items()} for s, c in saved.items()}
+    """Events per class in each split of a features dataset, counted in its parts (two small
+    columns of each): never taken from the side files, which may belong to another dataset
+    (copied beside a few events, they would pass a degenerate dataset as a full one)."""
     counts: dict[str, dict[int, int]] = {"train": {}, "test": {}}
     for path in dataset_files(folder):
         try:
             table = pq.read_table(path, columns=["split", "label"])
         except Exception as exc:
             raise DatasetError(f"{path}: cannot be read ({exc})") from None
-        for split, label in zip(table["split"].to_pylist(), table["label"].to_pylist(),
-                                strict=True):  # fmt: skip
-            counts[split][label] = counts[split].get(label, 0) + 1
+        splits = table["split"].to_numpy()
+        labels = table["label"].to_numpy()
+        for split in counts:
+            values, numbers = np.unique(labels[splits == split], return_counts=True)
+            for label, n in zip(values.tolist(), numbers.tolist(), strict=True):
+                counts[split][label] = counts[split].get(label, 0) + n
+    saved = FeaturesDataset(Path(folder)).manifest().get("split_counts")
+    if saved is not None:
+        recorded = {s: {int(k): v for k, v in c.items() if v} for s, c in saved.items()}
+        if recorded != {s: {k: v for k, v in c.items() if v} for s, c in counts.items()}:
+            raise DatasetError(
+                f"{folder}: its {FeaturesDataset.MANIFEST} counts {_shown(recorded)} but its "
+                f"parts hold {_shown(counts)}: the side files belong to another dataset; make "
+                "the features again"
+            )
     return counts
+
+
+def _shown(counts: dict[str, dict[int, int]]) -> str:
+    return "; ".join(
+        f"{split}: " + (", ".join(f"label {k}: {v}" for k, v in sorted(c.items())) or "none")
+        for split, c in counts.items()
+    )
 
 
 def check_trainable(folder: Path) -> dict[str, dict[int, int]]:

@@ -37,6 +37,7 @@ from .data import (
 from .display import EpochDisplay, epoch_line
 from .run_folder import (
     UNDEFINED_AUC,
+    DatasetWatch,
     json_text,
     read_checkpoint,
     save_epoch,
@@ -203,7 +204,11 @@ def _scheduler(config: TrainConfig, optimizer):
 
 
 def fit(
-    config: TrainConfig, resume: bool, progress: bool, replica: Replica = Replica()
+    config: TrainConfig,
+    resume: bool,
+    progress: bool,
+    replica: Replica = Replica(),
+    watch: DatasetWatch | None = None,
 ) -> tuple[list[dict], torch.nn.Module]:
     """The training loop of one process (the run folder is ready; see :func:`train`); returns
     the metrics of every epoch and the model as trained (last epoch).
@@ -213,8 +218,16 @@ def fit(
     epoch's metrics (so schedules and early stopping agree) and writes every file. The first
     epoch's shuffle pool fills in its loader thread while the model and optimiser are built,
     each later one's while the previous epoch validates.
+
+    ``watch``: the dataset's pinned identity, checked after every epoch before its files are
+    written (None: pinned from the run's ``features.json``, as a data-parallel rank does).
     """
     out = config.run_folder
+    if watch is None and replica.main:
+        recorded = RunFolder(out).features().get("dataset_digest")
+        if recorded is not None and config.data is not None:
+            watch = DatasetWatch(config.data, recorded)
+            watch.check("before this process started training", read=True)
     torch.set_num_threads(torch_threads(config))
     device = resolve_device(config.device)
     if replica.world > 1 and device.type == "cuda":
@@ -225,7 +238,7 @@ def fit(
     if start_epoch <= config.epochs:  # the shuffle pool fills while the model is built
         source.start("train", start_epoch)
     try:
-        return _fit(config, progress, replica, source, device, state, start_epoch)
+        return _fit(config, progress, replica, source, device, state, start_epoch, watch)
     finally:
         source.close()
 
@@ -238,6 +251,7 @@ def _fit(
     device: torch.device,
     state: dict | None,
     start_epoch: int,
+    watch: DatasetWatch | None,
 ) -> tuple[list[dict], torch.nn.Module]:
     import torch.distributed as dist
 
@@ -289,6 +303,8 @@ def _fit(
             row["learning_rate"] = optimizer.param_groups[0]["lr"]
             if replica.main:
                 row.update(evaluate(core, source("test", 0), device))
+                if watch is not None:  # before the epoch's files: none trained on other data
+                    watch.check(f"during epoch {epoch}")
             if parallel:
                 shared = [row]
                 dist.broadcast_object_list(shared, src=0)
@@ -393,7 +409,7 @@ def _train_epoch(model, optimizer, batches, device, epoch: int, display) -> dict
         if not math.isfinite(value):
             raise TrainingError(
                 f"loss is {value} at epoch {epoch}, batch {number}: lower the learning rate "
-                "or check the inputs; the checkpoints of earlier epochs are kept"
+                "or check the inputs"
             )
         loss.backward()
         optimizer.step()

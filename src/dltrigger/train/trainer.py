@@ -18,22 +18,28 @@ imports neither).
 from __future__ import annotations
 
 import json
+import logging
 
 from ..artifacts import RunFolder
 from ..config import TrackingConfig, TrainConfig
 from ..errors import ConfigError, TrainingError
+from ..io.ownership import writing
 from ..models.export import FORMATS
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
 from .data import Scaling, check_trainable
 from .loop import Replica, fit, fit_events, forward, resolve_device
 from .run_folder import (
+    DatasetWatch,
+    Workspace,
     check_resumable,
     prepare_run_folder,
     read_checkpoint,
     write_text,
     write_training_plot,
 )
+
+logger = logging.getLogger("dltrigger")
 
 # The loop lives in .loop (shared with .distributed); its names stay importable from here.
 __all__ = [
@@ -70,30 +76,87 @@ def train(
         )
     # a bad or degenerate dataset fails before any change to the run folder
     Scaling.load(config.data), check_trainable(config.data)
-    out, resume = prepare_run_folder(config, resume)
+    with writing(config.run_folder):  # one writer of the run folder for the training's life
+        space = prepare_run_folder(config, resume)
+        try:
+            history = _train_in(space, config, progress, spark, tracking)
+        except TrainingError as exc:
+            raise TrainingError(f"{exc}{_kept(space)}") from None
+        finally:
+            space.discard()  # an unfinished run built aside; the named folder is untouched
+    return history
+
+
+def _kept(space: Workspace) -> str:
+    """What a failed training leaves, for its error line."""
+    if space.aside:
+        return f"; {space.final} is left as it was (the new run was discarded)"
+    if (space.final / RunFolder.CHECKPOINT).exists():
+        return "; the last complete epoch is in checkpoint.pt (--resume continues it)"
+    return ""
+
+
+def _train_in(
+    space: Workspace,
+    config: TrainConfig,
+    progress: bool,
+    spark,
+    tracking: TrackingConfig | None,
+) -> list[dict]:
+    """Train into ``space.work``; put the run in place when it is complete."""
+    data = config.data
+    assert data is not None  # train() refused it before
+    recorded = config
+    config = config.model_copy(update={"out": space.work})
+    out, resume = space.work, space.resume
+    run = RunFolder(out)
     if resume:
         saved = read_checkpoint(out / RunFolder.CHECKPOINT)
         check_resumable(config, saved["config"], out / RunFolder.CHECKPOINT)
-        write_text(out / RunFolder.CONFIG, config.model_dump_json(indent=2))  # epochs may grow
+        watch = _resumed_dataset(run, data)
+        write_text(out / RunFolder.CONFIG, recorded.model_dump_json(indent=2))  # epochs may grow
     else:  # at once: a run stopped before its first epoch can be resumed with the same settings
-        RunFolder(out).record_training(config)
+        watch = DatasetWatch.pinned(data)
+        run.record_training(recorded, dataset_digest=watch.digest)
     (out / RunFolder.SUMMARY).unlink(missing_ok=True)  # the run is not complete until it says so
     with tracked_run(tracking or TrackingConfig(enabled=False), f"train {config.model}") as log:
-        log.params({**config.model_dump(mode="json"), "resume": resume})
+        log.params({**recorded.model_dump(mode="json"), "resume": resume})
         try:
             if config.num_processes > 1:
                 from .distributed import fit_distributed
 
                 fit_distributed(config, resume, spark)
+                watch.check("during the training")
                 history = json.loads((out / RunFolder.METRICS).read_text())
             else:
-                history, _ = fit(config, resume, progress)
+                history, _ = fit(config, resume, progress, watch=watch)
         finally:  # a failed run keeps what it had, marked FAILED by MLflow
             if (out / RunFolder.METRICS).exists():
                 log.history(json.loads((out / RunFolder.METRICS).read_text()))
         write_training_plot(out, history)
+        space.commit()
         r = RunFolder
         names = [r.CONFIG, r.FEATURES, r.SUMMARY, r.METRICS_CSV, r.SCALING, r.BEST, r.PLOT,
                  *FORMATS.values()]  # fmt: skip
-        log.artifacts([out / name for name in names])
+        log.artifacts([space.final / name for name in names])
     return history
+
+
+def _resumed_dataset(run: RunFolder, data) -> DatasetWatch:
+    """The pinned identity of a resumed run's dataset: refused if the dataset is not the one
+    the run started on (a run from before digests were recorded is pinned as it is now)."""
+    recorded = run.features().get("dataset_digest")
+    watch = DatasetWatch.pinned(data)
+    if recorded is None:
+        logger.warning(
+            "%s does not record its dataset's content digest (trained by an earlier "
+            "dltrigger): resuming without checking that %s is the dataset it started on",
+            run.path, data,
+        )  # fmt: skip
+    elif recorded != watch.digest:
+        raise TrainingError(
+            f"{data} is not the dataset {run.path} started training on (its content digest "
+            "differs from the one in features.json: re-made since?); resuming would mix two "
+            "datasets: train again with --overwrite, or into a new run folder"
+        )
+    return watch
