@@ -326,7 +326,9 @@ def run_size(size: int, sources, work: Path, stages: set[str], limit: int) -> di
         "spark": {"master": "local[2]", "conf": QUIET},
         "ingest": {"inputs": [str(work / f"raw-{size}")], "out": work / f"ingested-{size}",
                    "overwrite": True},
-        "features": {"out": work / f"features-{size}", "overwrite": True},
+        # The inputs repeat the same events: keep every copy (the default keeps one), so that
+        # each size carries its events through to training and scoring.
+        "features": {"out": work / f"features-{size}", "overwrite": True, "duplicates": "keep"},
         "train": {"epochs": 1, "data": work / f"features-{size}" / "full", "overwrite": True,
                   "export": []},
         "score": {"inputs": [str(work / f"raw-{size}")], "out": work / f"score-{size}",

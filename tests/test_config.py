@@ -131,3 +131,27 @@ def test_only_load_config_reads_the_configuration_file():
         if _reads_configuration(path)
     )
     assert readers == ["cli/common.py", "config.py"]
+
+
+def test_torch_threads_beyond_a_sane_maximum_are_refused_in_one_line(tmp_path):
+    """torch.set_num_threads(100000) crashes the process (exit status 139): refused first."""
+    import subprocess
+    import sys
+
+    from dltrigger.config import MAX_THREADS
+
+    path = tmp_path / "c.toml"
+    path.write_text(f"[train]\nthreads = {MAX_THREADS}\n")
+    assert load_config(path).train.threads == MAX_THREADS
+    path.write_text("[train]\nthreads = 100000\n")
+    with pytest.raises(ConfigError, match=r"train\.threads.*100000"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="threads"):
+        with_overrides(Config(), "train", threads=100000)
+    result = subprocess.run([sys.executable, "-m", "dltrigger", "train", "--threads", "100000"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode not in (0, 139) and result.returncode > 0
+    assert result.stderr.strip().splitlines() == [
+        "dltrigger train: error: argument --threads: must be an integer >= 0 and <= "
+        f"{MAX_THREADS}, got 100000"
+    ]

@@ -46,11 +46,12 @@ def test_full_dataset_columns_counts_and_no_padding(datasets):
     assert all(p[-1][16] + p[-1][17] == 1.0 for p in full["particles"])
 
 
-def test_split_is_a_hash_of_file_and_entry(datasets):
+def test_split_is_a_hash_of_the_event_content_key(datasets):
     out, _ = datasets
     full = read(out / "full")
-    u = event_uniform(np.array(full["source_file"], dtype=object), np.array(full["entry"]), "split")
+    u = event_uniform(np.array(full["event_key"]), "split")
     assert full["split"] == np.where(u < 0.2, "test", "train").tolist()
+    assert full["u_sample"] == event_uniform(np.array(full["event_key"]), "sample").tolist()
     assert 0.12 < full["split"].count("test") / len(full["split"]) < 0.28
 
 

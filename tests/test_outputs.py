@@ -162,7 +162,7 @@ def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_da
 
 
 def test_case_7_run_sees_a_new_input_copied_with_an_old_time(generated, tmp_path):
-    from dltrigger.pipeline import Stage, digest, inputs_digest, why_stale
+    from dltrigger.pipeline import STATE_VERSION, Stage, digest, inputs_digest, why_stale
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -172,7 +172,9 @@ def test_case_7_run_sees_a_new_input_copied_with_an_old_time(generated, tmp_path
     marker.write_text("{}")  # the stage's output, newer than its input
     stage = Stage("ingest", lambda: {"a": 1}, lambda: [marker], lambda: sorted(raw.iterdir()),
                   lambda: {})  # fmt: skip
-    record = {"digest": digest({"a": 1}), "inputs": inputs_digest(stage.inputs())}
+    record = {"version": STATE_VERSION, "digest": digest({"a": 1}),
+              "inputs": inputs_digest(stage.inputs()),
+              "outputs": inputs_digest([marker])}  # fmt: skip
     assert why_stale(stage, record) is None
     # `cp -p`: a new file whose modification time is older than the outputs
     shutil.copy2(generated.files("wjets")[1], raw / "wjets_1.root")

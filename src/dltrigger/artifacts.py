@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from .bounds import statistics_problems
 from .config import FeaturesConfig, TrainConfig
 from .errors import DatasetError, EvaluationError
 from .io.atomic import atomic_path
@@ -34,13 +35,18 @@ log = logging.getLogger("dltrigger")
 
 #: Feature settings that change no event's feature values: where the data are and go, which
 #: datasets are written, where the objects are found (files of another card may be scored
-#: with the same model), what to do with an empty class.
+#: with the same model), what to do with an empty class or with repeated events (copies share
+#: their split either way).
 NOT_VALUE_SETTINGS = frozenset(
-    {"input", "out", "overwrite", "balance", "dev_per_class", "collections", "empty_classes"}
-)
+    {"input", "out", "overwrite", "balance", "dev_per_class", "collections", "empty_classes",
+     "duplicates"}
+)  # fmt: skip
 #: Settings that decide only which events form the test split: compared by ``evaluate``
 #: (another split would test on training events), not by ``score``/``stream`` (every event).
-SPLIT_SETTINGS = frozenset({"test_fraction"})
+SPLIT_SETTINGS = frozenset({"test_fraction", "split_key"})
+#: Settings whose absence from a record does not mean their default: the record was made
+#: before they existed, by what the value here names (the split by file name and entry).
+RECORDED_BEFORE = {"split_key": "file_entry"}
 #: Settings of the particle lists only: no HLF changes with them, so an HLF model ignores them.
 PARTICLE_SETTINGS = frozenset(
     {"order", "max_tracks", "max_photons", "max_neutrals", "reference_chpfiso",
@@ -52,9 +58,10 @@ RUN_FEATURES_VERSION = "dltrigger-run-features/1"
 
 def value_settings(settings: FeaturesConfig | dict) -> dict[str, Any]:
     """The settings that change feature values (a newer setting missing from an older record
-    takes its default, which is what that older version computed)."""
+    takes its default, which is what that older version computed; but those of
+    :data:`RECORDED_BEFORE` take the value that names what it did)."""
     if isinstance(settings, dict):
-        settings = FeaturesConfig.model_validate(settings)
+        settings = FeaturesConfig.model_validate({**RECORDED_BEFORE, **settings})
     dumped = json.loads(settings.model_dump_json())
     return {k: v for k, v in dumped.items() if k not in NOT_VALUE_SETTINGS}
 
@@ -102,7 +109,12 @@ class Scaling:
             return np.where(std > 0, std, 1.0).astype(np.float32)
 
         try:
-            return cls(
+            # NaN, infinite or absurd statistics (features of damaged data) would scale every
+            # event's feature to ~0 or NaN, silently: refused, naming the features.
+            problems = [
+                p for kind in ("hlf", "particles") for p in statistics_problems(stats[kind])
+            ]
+            scaling = cls(
                 np.asarray(stats["hlf"]["mean"], dtype=np.float32),
                 safe(stats["hlf"]["std"]),
                 np.asarray(stats["particles"]["mean"], dtype=np.float32),
@@ -110,6 +122,12 @@ class Scaling:
             )
         except (KeyError, TypeError) as exc:
             raise DatasetError(f"{path}: not feature statistics (missing {exc})") from None
+        if problems:
+            raise DatasetError(
+                f"{path}: impossible scaling statistics ({'; '.join(problems)}): the features "
+                "were computed from damaged data; make them again from a clean ingest"
+            )
+        return scaling
 
     def scale_hlf(self, hlf: np.ndarray) -> np.ndarray:
         return ((hlf - self.hlf_mean) / self.hlf_std).astype(np.float32, copy=False)

@@ -25,6 +25,10 @@ PROCESSES: tuple[ProcessName, ...] = ("qcd", "ttbar", "wjets")
 #: Class labels as the reference uses them (reference-pipeline.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
 LABELS: dict[str, int] = {"qcd": 0, "ttbar": 1, "wjets": 2}
 
+#: The most CPU threads a setting may ask torch for: torch.set_num_threads accepts any number,
+#: then crashes the process (SIGSEGV at 100,000; 4,096 still ran here), so a typo is refused.
+MAX_THREADS = 1024
+
 
 def _overwrite() -> Any:
     # every stage's output folder: the same rule (docs/outputs.md)
@@ -66,7 +70,9 @@ class SparkConfig(_Strict):
         default=10.0,
         gt=0,
         description=(
-            "Seconds a ``spark://`` master has to accept a connection before the command gives up."
+            "Seconds a ``spark://`` master has to accept a connection, and as long again to "
+            "register the application once the driver JVM is up, before the command gives up "
+            "(a port that accepts connections but is no Spark master answers nothing)."
         ),
     )
     fast_start: bool = Field(
@@ -75,7 +81,8 @@ class SparkConfig(_Strict):
             "A faster start of a local session's JVM: its classes from a class-data-sharing "
             "archive (written by the first session at its exit, then reused) and the serial "
             "garbage collector; the session starts in about half the time (docs/benchmarks.md). "
-            "Local masters only."
+            "Local masters only. A damaged archive is removed with a warning, and written anew "
+            "(docs/outputs.md)."
         ),
     )
     class_archive_dir: Path | None = Field(
@@ -310,6 +317,25 @@ class FeaturesConfig(_Strict):
     test_fraction: float = Field(
         default=0.2, gt=0, lt=1, description="Share of events in the test split (by a hash)."
     )
+    split_key: Literal["content", "file_entry"] = Field(
+        default="content",
+        description=(
+            'What the split and sampling hashes read: "content", the event\'s content key (its '
+            "particle-flow candidates), so every copy of an event lands in the same split "
+            'wherever it lies. "file_entry" (file name and entry) is how datasets made before '
+            "this setting split, recorded so that they are not compared with newer ones; it is "
+            "no longer made (a renamed copy of a file put training events in the test split)."
+        ),
+    )
+    duplicates: Literal["drop", "keep"] = Field(
+        default="drop",
+        description=(
+            "Selected events with the same content key (an event in two files, or twice in "
+            'one): counted in the manifest with a warning either way; "drop" keeps one copy '
+            '(the lowest source file and entry), "keep" writes them all (throughput runs on '
+            "repeated files). Copies share their split either way."
+        ),
+    )
     balance: bool = Field(
         default=True,
         description="Also write ``balanced``: every class undersampled to the smallest one (§4).",
@@ -463,10 +489,14 @@ class TrainConfig(_Strict):
     threads: int = Field(
         default=0,
         ge=0,
+        # torch.set_num_threads takes any number and its thread pool then crashes the process
+        # (exit status 139 at 100,000); refused here, in one line, naming the value
+        le=MAX_THREADS,
         description=(
             "Torch CPU threads; 0 = automatic: this process's share of the cores, less one for "
             "the loader thread when the data streams (1 on a 2-core machine for the recurrent "
-            "models: measured 1.7x faster epochs than torch's default of every core)."
+            "models: measured 1.7x faster epochs than torch's default of every core). At most "
+            f"{MAX_THREADS}: torch crashes the process on far more."
         ),
     )
     num_processes: int = Field(

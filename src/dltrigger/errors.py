@@ -88,6 +88,23 @@ class SchemaMismatchError(RootFileError):
         )
 
 
+class BadValueError(RootFileError):
+    """A number no collision can produce (NaN, infinite, or outside its physical bounds,
+    :mod:`dltrigger.bounds`): the file's data are damaged, typically a basket whose
+    compression has no checksum (ZSTD) and that decompressed into garbage."""
+
+    def __init__(self, path: str, tree: str, branch: str, entry: int, value: float, expected: str):
+        self.tree = tree
+        self.branch = branch
+        self.entry = entry
+        self.value = value
+        super().__init__(
+            path,
+            f"branch {branch!r} of tree {tree!r} holds {value:.6g} at entry {entry}, not "
+            f"{expected}: the file's data are damaged (a corrupt basket)",
+        )
+
+
 class IncompleteFileError(RootFileError):
     """A file that lacks collections or members other input files have (never dropped silently)."""
 

@@ -35,6 +35,7 @@ class EventFeatures:
     counts: np.ndarray  # (kept,) particle rows per event
     events: int  # events in the input batch
     rejected: dict[str, int]  # why the others were dropped
+    keys: np.ndarray | None = None  # content keys of the kept events (uint64), if asked for
 
 
 def options(settings: FeaturesConfig) -> tuple[SelectionOptions, ParticleListOptions]:
@@ -55,17 +56,23 @@ def options(settings: FeaturesConfig) -> tuple[SelectionOptions, ParticleListOpt
 
 
 def compute_features(
-    table, settings: FeaturesConfig, collections: ResolvedCollections, where: str = "input"
+    table,
+    settings: FeaturesConfig,
+    collections: ResolvedCollections,
+    where: str = "input",
+    keys: bool = False,
 ) -> EventFeatures:
     """Select the events of an Arrow table (or record batch) of ingested columns and compute
-    their features; ``collections`` says which columns hold which objects. Raises
-    ``ValueError`` (naming ``where``) when the columns do not hold Delphes collections."""
+    their features; ``collections`` says which columns hold which objects; with ``keys``, also
+    the kept events' content keys (features/split.py). Raises ``ValueError`` (naming
+    ``where``) when the columns do not hold Delphes collections."""
     import awkward as ak
 
     from ..physics.events import events_from_arrow
     from ..physics.hlf import high_level_features
     from ..physics.particles import particle_lists
     from ..physics.selection import select_events
+    from .split import event_keys
 
     physics = physics_table(table, collections, where)
     # An event with a NaN or infinite input value is dropped before the selection, counted:
@@ -88,8 +95,9 @@ def compute_features(
         if len(counts)
         else np.zeros(0, dtype=bool)
     )
+    kept = clean[np.flatnonzero(mask)[finite]]
     return EventFeatures(
-        kept=clean[np.flatnonzero(mask)[finite]],
+        kept=kept,
         hlf=hlf[finite],
         rows=rows[np.repeat(finite, counts)],
         counts=counts[finite],
@@ -99,6 +107,7 @@ def compute_features(
             **result.rejected,
             NON_FINITE: int((~finite).sum()),
         },
+        keys=event_keys(physics, kept) if keys else None,
     )
 
 

@@ -2,9 +2,12 @@
 
 One Spark task per ingested Parquet file reads it with pyarrow, runs the pure physics
 functions (selection, 14 HLF, 19-feature particle lists) and writes the selected events with
-pyarrow (events stay in Arrow end to end, as in ingest), plus a deterministic split and
-sampling number per event, and returns counts and partial scaling statistics of its training
-rows. The driver then writes:
+pyarrow (events stay in Arrow end to end, as in ingest), plus the event's content key and
+the split and sampling numbers hashed from it (features/split.py), and returns counts and
+partial scaling statistics of its training rows. One Spark SQL job then finds the selected
+events whose key repeats (features/duplicates.py): counted in the manifests with a warning
+naming the files, and (``duplicates = "drop"``) all but one copy left out. The driver then
+writes:
 
 - ``full/``: every selected event; ``balanced/``: classes undersampled to the smallest (by
   the event's sampling number, so independent of partitioning); ``dev/``: about
@@ -13,9 +16,10 @@ rows. The driver then writes:
   real particles, training split only) and ``_manifest.json`` (counts per class and split,
   selection efficiency per process, feature names, statistics, configuration, inputs).
 
-Columns: ``label`` (int), ``sample``, ``source_file``, ``entry`` (int64), ``split``
-(train/test), ``u_sample`` (the sampling number), ``hlf`` (14 float32, unscaled, reference
-order), ``particles`` (rows of 19 float32, unscaled, ragged: no padding on disk).
+Columns: ``label`` (int), ``sample``, ``source_file``, ``entry`` (int64), ``event_key`` (int64:
+the content key's bits), ``split`` (train/test), ``u_sample`` (the sampling number), ``hlf`` (14
+float32, unscaled, reference order), ``particles`` (rows of 19 float32, unscaled, ragged: no
+padding on disk).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ from ..errors import FeaturesError
 from ..io.atomic import atomic_folder
 from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES
 from ..spark.failures import root_cause
+from .checks import check_inputs, check_scaling
 from .collections import ResolvedCollections, resolve_collections
+from .duplicates import PartDuplicates, find_duplicates
+from .split import SPLIT_KEY
 from .stats import FeatureStats
 
 log = logging.getLogger("dltrigger")
@@ -173,25 +180,30 @@ def _process_batch(
     from .compute import compute_features
     from .split import event_uniform, split_of
 
+    # Impossible values (a damaged ingest made elsewhere) stop the stage, naming the event.
+    check_inputs(table, collections, task.path)
     try:
-        computed = compute_features(table, settings, collections, task.path)
+        computed = compute_features(table, settings, collections, task.path, keys=True)
     except ValueError as exc:
         raise FeaturesError(f"{task.path}: {exc}") from None
     hlf, rows, counts, kept = computed.hlf, computed.rows, computed.counts, computed.kept
-
-    source = np.asarray(table.column("source_file").to_pylist(), dtype=object)[kept]
+    # The split and sampling numbers hash the event's content key, not its file or entry: a
+    # copy of an event (a renamed copy of its file) gets the same numbers.
+    keys = computed.keys
+    assert keys is not None  # asked for
+    taken = pa.array(kept, pa.int64())
     entry = table.column("entry").to_numpy()[kept]
-    sample = np.asarray(table.column("sample").to_pylist(), dtype=object)[kept]
-    split = split_of(event_uniform(source, entry, "split"), settings.test_fraction)
-    u_sample = event_uniform(source, entry, "sample")
+    split = split_of(event_uniform(keys, "split"), settings.test_fraction)
+    u_sample = event_uniform(keys, "sample")
     n = len(entry)
     out_table = pa.table(
         {
             "label": pa.array(np.full(n, task.label, dtype=np.int32)),
-            "sample": pa.array(sample.tolist(), pa.string()),
-            "source_file": pa.array(source.tolist(), pa.string()),
+            "sample": table.column("sample").take(taken).cast(pa.string()),
+            "source_file": table.column("source_file").take(taken).cast(pa.string()),
             "entry": pa.array(entry.astype(np.int64)),
-            "split": pa.array(split.tolist(), pa.string()),
+            "event_key": pa.array(keys.view(np.int64)),
+            "split": pa.array(split, pa.string()),
             "u_sample": pa.array(u_sample),
             "hlf": hlf_column(hlf),
             "particles": particles_column(rows, counts),
@@ -234,19 +246,50 @@ def _split_counts(results: list[dict]) -> dict[str, dict[str, int]]:
     return {s: dict(sorted(c.items())) for s, c in total.items()}
 
 
-def subset_file(path: str, index: int, subsets: dict[str, tuple[str, dict[int, float]]]) -> dict:
+def subset_file(
+    path: str,
+    index: int,
+    subsets: dict[str, tuple[str, dict[int, float]]],
+    duplicates: PartDuplicates | None = None,
+) -> dict:
     """Write one ``full`` part's rows into every subset (name -> folder, class fractions) and
     summarise each: the rows whose ``u_sample`` is below their class's fraction.
 
     The part is read and decoded once for all subsets; a subset keeping every row of it gets
     the part itself (a hard link where the file system allows, else a copy), not a rewrite.
+    With ``duplicates`` (the part's repeated events, to drop), the part is first rewritten
+    without the copies that are not kept (removed if none is), and summarised under ``"full"``.
+    A second attempt of the task finds the part already rewritten, and summarises it alike.
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from ..io.parquet import write_table
+    from .duplicates import repeated_rows
 
+    results: dict[str, dict] = {}
+    if duplicates is not None and not Path(path).exists():  # every row dropped, by an earlier
+        empty = np.zeros(0, dtype=np.int32)  # attempt of this task
+        hlf, rows = np.zeros((0, len(HLF_NAMES))), np.zeros((0, len(PARTICLE_FEATURES)))
+        summary = _stats(hlf, rows, empty, empty.astype(str), empty)
+        return {"full": {"selected": 0, "per_label": {}, "particle_rows": 0, "bytes": 0,
+                         **summary}}  # fmt: skip
     table = pq.read_table(path)
+    if duplicates is not None:
+        drop = repeated_rows(
+            table.column("event_key").to_numpy(),
+            np.asarray(table.column("source_file").to_pylist(), dtype=object),
+            table.column("entry").to_numpy(),
+            duplicates,
+        )
+        if drop.any():
+            table = table.filter(~drop)
+            if table.num_rows:
+                write_table(table, Path(path).with_suffix(".rewritten"))
+                os.replace(Path(path).with_suffix(".rewritten"), path)
+            else:
+                os.remove(path)
+        results["full"] = {}
     label = table.column("label").to_numpy()
     u_sample = table.column("u_sample").to_numpy()
     split = np.asarray(table.column("split").to_pylist())
@@ -255,11 +298,22 @@ def subset_file(path: str, index: int, subsets: dict[str, tuple[str, dict[int, f
     rows = np.asarray(pc.list_flatten(pc.list_flatten(table.column("particles")))).reshape(
         -1, len(PARTICLE_FEATURES)
     )
-    results = {}
+    if "full" in results:
+        results["full"].update(
+            selected=len(label),
+            per_label={int(k): int((label == k).sum()) for k in np.unique(label)},
+            particle_rows=int(counts.sum()),
+            bytes=Path(path).stat().st_size if len(label) else 0,
+            **_stats(hlf, rows, counts, split, label),
+        )
     for name, (out, keep_fraction) in subsets.items():
-        keep = u_sample < np.vectorize(keep_fraction.get)(label)
+        keep = (
+            u_sample < np.vectorize(keep_fraction.get)(label)
+            if len(label)
+            else np.zeros(0, dtype=bool)
+        )
         target = Path(out) / f"part-{index:05d}.parquet"
-        if keep.all():
+        if len(label) and keep.all():
             _link_or_copy(path, target)
         elif keep.any():
             write_table(table.filter(keep), target)
@@ -295,6 +349,7 @@ def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict
             PARTICLE_FEATURES
         ),
     }
+    check_scaling(scaling, str(folder))
     return FeaturesDataset(folder).write_side_files(scaling, manifest)
 
 
@@ -339,6 +394,12 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
     start = time.perf_counter()
     input_folder = settings.input
     assert input_folder is not None  # resolved by Config.resolved()
+    if settings.split_key != SPLIT_KEY:
+        raise FeaturesError(
+            f'split_key = "{settings.split_key}" names how datasets made before it existed were '
+            "split (by file name and entry: a renamed copy of a file put training events in the "
+            'test split); it is no longer made: use split_key = "content"'
+        )
     inputs = find_inputs(Path(input_folder))
     collections = input_collections(inputs, settings)
     spark = spark or get_spark(config.spark)
@@ -385,6 +446,16 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 + f"; {collections.describe()})"
             )
         dropped = _empty_classes(selected, results, settings)
+        drop = settings.duplicates == "drop"
+        try:
+            duplicates = find_duplicates(spark, folder / "full", drop=drop)
+        except Exception as exc:
+            raise FeaturesError(f"features failed, nothing written: {root_cause(exc)}") from None
+        if duplicates.events:
+            log.warning("%s", duplicates.describe(dropped=drop))
+            if drop:
+                for label, n in duplicates.per_label.items():
+                    selected[label] -= n
         selected = {k: v for k, v in selected.items() if v}
         common = {
             "schema_version": SCHEMA_VERSION,
@@ -394,9 +465,35 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
             "rejected": rejected,
             "collections": collections.to_json(),
             "dropped_classes": dropped,
+            "duplicate_events": duplicates.events,
+            "duplicates": duplicates.to_json(dropped=drop),
             "inputs": [r["path"] for r in results],
             "config": json.loads(settings.model_dump_json()),
         }
+        parts = sorted(str(p) for p in (folder / "full").glob("part-*.parquet"))
+        smallest = min(selected.values())
+        subsets = []
+        if settings.balance:
+            subsets.append(("balanced", {k: smallest / v for k, v in selected.items()}))
+        # The same sampling number as "balanced" with a lower threshold: dev is a subset of
+        # balanced whenever dev_per_class <= the smallest class.
+        dev = {k: min(1.0, settings.dev_per_class / v) for k, v in selected.items()}
+        subsets.append(("dev", dev))
+        plan = {}
+        for name, fractions in subsets:
+            (folder / name).mkdir()
+            plan[name] = (str(folder / name), fractions)
+        items = [(i, p, duplicates.parts.get(Path(p).name)) for i, p in enumerate(parts)]
+        by_part = run(
+            f"{' and '.join(plan)} dataset(s)",
+            sc.parallelize(items, max(len(parts), 1)).map(
+                lambda item: subset_file(item[1], item[0], plan, item[2])
+            ),
+        )
+        # The parts rewritten without dropped copies replace their task's summary.
+        rewritten = {Path(p).name: r["full"] for p, r in zip(parts, by_part, strict=True)
+                     if "full" in r}  # fmt: skip
+        results = [{**r, **rewritten.get(f"part-{r['index']:05d}.parquet", {})} for r in results]
         full_rows = sum(r["particle_rows"] for r in results)
         full_events = sum(r["selected"] for r in results)
         full_bytes = sum(r["bytes"] for r in results)
@@ -415,25 +512,6 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 "padded_bytes_per_event": PADDED_BYTES_PER_EVENT,
                 "mean_particles_per_event": full_rows / full_events,
             },
-        )
-        parts = sorted(str(p) for p in (folder / "full").glob("part-*.parquet"))
-        smallest = min(selected.values())
-        subsets = []
-        if settings.balance:
-            subsets.append(("balanced", {k: smallest / v for k, v in selected.items()}))
-        # The same sampling number as "balanced" with a lower threshold: dev is a subset of
-        # balanced whenever dev_per_class <= the smallest class.
-        dev = {k: min(1.0, settings.dev_per_class / v) for k, v in selected.items()}
-        subsets.append(("dev", dev))
-        plan = {}
-        for name, fractions in subsets:
-            (folder / name).mkdir()
-            plan[name] = (str(folder / name), fractions)
-        by_part = run(
-            f"{' and '.join(plan)} dataset(s)",
-            sc.parallelize(list(enumerate(parts)), max(len(parts), 1)).map(
-                lambda item: subset_file(item[1], item[0], plan)
-            ),
         )
         for name, fractions in subsets:
             target = folder / name

@@ -15,7 +15,9 @@ source's reader and writes them with pyarrow as zstd Parquet under ``label=N/``,
 ``partitionBy("label")`` makes. Writing from the task keeps the events in Arrow from ROOT to
 Parquet: measured 5x faster than a DataFrame write, whose JVM side converts every nested
 value to rows and back (docs/benchmarks.md). A file that cannot be opened, lacks the tree
-or a branch, is truncated or corrupt inside its data stops the run with its name, or with
+or a branch, is truncated (shorter than its header's ``fEND``) or corrupt inside its data (a
+basket that cannot be read, or a value no collision can produce: dltrigger.bounds, checked
+as each batch is read) stops the run with its name, or with
 ``skip_bad_files`` is left out whole (rows already written of a file found corrupt mid-way
 are removed again); tasks return one record per slice (entries, compressed bytes, or the skip
 reason), from which the JSON report is built. Everything lands in a temporary folder that

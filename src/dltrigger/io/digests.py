@@ -66,7 +66,8 @@ def file_digest(path: Path, cache: MutableMapping[str, dict[str, Any]] | None = 
 
 
 def content_digest(
-    paths: Iterable[str | os.PathLike[str]], cache: MutableMapping[str, dict[str, Any]] | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    cache: MutableMapping[str, dict[str, Any]] | None = None,
 ) -> str:
     """One digest of the content of every file ``paths`` name (see :func:`files_of`): equal
     for equal content under equal names, whatever the files' times; a missing path counts as

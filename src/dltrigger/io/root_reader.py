@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 import uproot
 
-from ..errors import RootFileError, TreeNotFoundError
+from ..bounds import first_outside, member_bound
+from ..errors import BadValueError, RootFileError, TreeNotFoundError
 from .paths import is_remote
 from .root_layout import (
     ENTRY_COLUMN,
@@ -41,6 +42,7 @@ __all__ = [
     "TreeLayout",
     "bind",
     "check_not_truncated",
+    "check_values",
     "cluster_starts",
     "compressed_bytes",
     "infer_layout",
@@ -52,25 +54,81 @@ __all__ = [
 
 
 def open_file(path: str, timeout: float = 30.0) -> Any:
-    """Open a ROOT file (local or ``root://``), turning every failure into a RootFileError."""
+    """Open a ROOT file (local or ``root://``), turning every failure into a RootFileError;
+    a file shorter than its header says (a cut-off copy) is refused here, before any of it
+    is used."""
     options: dict[str, Any] = {}
     if is_remote(path) and path.startswith("root://"):
         options = {"handler": uproot.source.xrootd.XRootDSource, "timeout": timeout}
     try:
-        return uproot.open(path, **options)
+        file = uproot.open(path, **options)
     except FileNotFoundError:
         return _raise(path, "file not found")
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if is_remote(path):
             return _raise(path, f"cannot open over {path.split('://')[0]}:// ({reason})")
-        if os.path.exists(path) and os.path.getsize(path) == 0:
-            return _raise(path, "empty file (0 bytes)")
-        return _raise(path, f"not a readable ROOT file ({reason})")
+        return _raise(path, _header_reason(path) or f"not a readable ROOT file ({reason})")
+    end, size = file.file.fEND, _num_bytes(file)
+    if size is not None and end > size:
+        file.close()
+        _raise(path, truncated_reason(size, end))
+    return file
+
+
+def _num_bytes(file: Any) -> int | None:
+    """The size of an open file as its source sees it (None where the source cannot tell)."""
+    try:
+        return int(file.file.source.num_bytes)
+    except Exception:  # a source without a size (some HTTP servers): not checked
+        return None
 
 
 def _raise(path: str, reason: str) -> NoReturn:
     raise RootFileError(path, reason)
+
+
+#: Every ROOT file begins with these four bytes.
+ROOT_MAGIC = b"root"
+
+
+def truncated_reason(size: int, end: int) -> str:
+    """The one-line reason for a file shorter than its header's ``fEND`` (where ROOT wrote
+    the file's last byte: its size when complete)."""
+    return (
+        f"truncated: the file has {size:,} bytes but its header says it ends at byte {end:,} (fEND)"
+    )
+
+
+def _header_reason(path: str) -> str | None:
+    """Why a local file uproot could not open is unusable, from its first bytes: empty, not
+    a ROOT file at all, or cut short of the end its header gives; None when the header looks
+    whole (uproot's own reason is then the best there is).
+
+    A cut-off copy fails in uproot with a message about a chunk it could not read (the
+    directory and its keys sit at the file's end); the header, read here by hand, says how
+    long the file should be.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if size == 0:
+        return "empty file (0 bytes)"
+    if not head.startswith(ROOT_MAGIC[: len(head)]):
+        return f"not a readable ROOT file (no 'root' signature at its start; {size:,} bytes)"
+    # After the magic: fVersion, fBEGIN, then fEND, 4 bytes or 8 in a file of 64-bit
+    # pointers (fVersion >= 1000000), all big-endian.
+    if len(head) < 12:
+        return f"truncated: {size:,} bytes, not even a whole ROOT file header"
+    version = int.from_bytes(head[4:8], "big")
+    width = 8 if version >= 1_000_000 else 4
+    if len(head) < 12 + width:
+        return f"truncated: {size:,} bytes, not even a whole ROOT file header"
+    end = int.from_bytes(head[12 : 12 + width], "big")
+    return truncated_reason(size, end) if end > size else None
 
 
 def open_tree(path: str, tree_name: str) -> tuple[Any, Any]:
@@ -95,9 +153,10 @@ def open_tree(path: str, tree_name: str) -> tuple[Any, Any]:
 def check_not_truncated(path: str, file: Any, tree: Any, layout: TreeLayout) -> None:
     """Every basket of the branches read must lie inside the file.
 
-    A cut-off copy still opens (uproot finds the directory and the tree's metadata near the
-    start) and would fail only when its missing baskets are read, after other parts of the
-    file were already used; this check finds it from the header alone.
+    A cut-off copy is refused by :func:`open_file` already (its header's ``fEND`` is past its
+    size); this second check, from the tree's metadata, catches a file whose header was
+    rewritten to its cut length: it would otherwise fail only when its missing baskets are
+    read, after other parts of the file were already used.
     """
     size = getattr(file.file.source, "num_bytes", None)
     if not size:
@@ -111,8 +170,8 @@ def check_not_truncated(path: str, file: Any, tree: Any, layout: TreeLayout) -> 
         if int(ends.max()) > size:
             raise RootFileError(
                 path,
-                f"truncated: branch {branch.name!r} has data up to byte {int(ends.max())} "
-                f"but the file has {size} bytes",
+                f"truncated: branch {branch.name!r} has data up to byte {int(ends.max()):,} "
+                f"but the file has {size:,} bytes (its header says {file.file.fEND:,}: fEND)",
             )
 
 
@@ -189,6 +248,50 @@ def _member_values(array: ak.Array, column: Column) -> pa.Array:
     return pa.array(plain[1].astype(np.dtype(column.dtype), copy=False))
 
 
+def _leaves(values: pa.Array) -> list[tuple[str, np.ndarray]]:
+    """The numbers of one column's Arrow values as flat numpy arrays (the Arrow buffers
+    themselves, no copy): fixed-size arrays flattened, a TLorentzVector's four components
+    one by one (named by the suffix)."""
+    while pa.types.is_fixed_size_list(values.type):
+        values = values.flatten()
+    if pa.types.is_struct(values.type):
+        return [
+            (f" ({values.type.field(i).name})", values.field(i).to_numpy(zero_copy_only=False))
+            for i in range(values.type.num_fields)
+        ]
+    return [("", values.to_numpy(zero_copy_only=False))]
+
+
+def check_values(
+    tree: Any,
+    column: Column,
+    collection: str,
+    values: pa.Array,
+    start: int,
+    offsets: np.ndarray | None = None,
+) -> None:
+    """Refuse a value no collision can produce (:mod:`dltrigger.bounds`) in one column's
+    values of entries from ``start``: a :class:`BadValueError` naming the file, the branch
+    and the entry of the first.
+
+    ``values`` holds one item per object (``offsets``: the objects of each entry) or, for a
+    flat branch (no ``offsets``), per entry. A damaged basket whose compression carries no
+    checksum (ZSTD) decompresses into garbage without any error; nothing else would notice.
+    """
+    for suffix, flat in _leaves(values):
+        bound = member_bound(collection, column.name, flat.dtype, column.kind == "lorentz")
+        index = None if bound is None else first_outside(flat, bound)
+        if bound is None or index is None:
+            continue
+        item = index // max(len(flat) // max(len(values), 1), 1)  # fixed arrays: per item
+        row = item if offsets is None else int(np.searchsorted(offsets, item, side="right")) - 1
+        branch = column.branch.rsplit("/", 1)[-1] + suffix
+        raise BadValueError(
+            tree.file.file_path, tree.name, branch, start + row, float(flat[index]),
+            bound.describe(),
+        )  # fmt: skip
+
+
 def read_record_batch(
     tree: Any,
     layout: TreeLayout,
@@ -201,7 +304,8 @@ def read_record_batch(
     ``layout`` is the file's own (:func:`infer_layout`) or the merged layout bound to it
     (:func:`bind`): values are cast to its types. Jagged collections go to Arrow as offsets +
     flat member buffers (no Python objects); ``source_file`` (when given) adds the
-    ``source_file`` and ``entry`` columns.
+    ``source_file`` and ``entry`` columns. Every value is checked against its physical
+    bounds (:func:`check_values`: a :class:`BadValueError` for the first that is not).
     """
     arrays = tree.arrays(
         layout.branch_paths(), entry_start=start, entry_stop=stop, library="ak", how=dict
@@ -214,10 +318,13 @@ def read_record_batch(
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(counts, out=offsets[1:])
         children = [_member_values(arrays[m.branch], m) for m in collection.members]
+        for member, values in zip(collection.members, children, strict=True):
+            check_values(tree, member, collection.name, values, start, offsets)
         struct = pa.StructArray.from_arrays(children, names=[m.name for m in collection.members])
         columns.append(pa.ListArray.from_arrays(pa.array(offsets), struct))
     for scalar in layout.scalars:
         columns.append(_values(arrays[scalar.branch], scalar))
+        check_values(tree, scalar, "", columns[-1], start)
     with_source = source_file is not None
     if with_source:
         columns.append(pa.array([source_file]).take(np.zeros(n, dtype=np.int32)))

@@ -27,8 +27,9 @@ Options (all optional):
   task (a file that differs fails the read, naming it): one tree open fewer per file;
 - ``skipBadFiles``: ``true`` leaves out files that cannot be opened, lack the tree or a branch
   (or a collection other files have), have a branch of a conflicting type, or are truncated,
-  instead of failing (a file corrupt *inside* its data still fails the read:
-  part of it would already have been used);
+  instead of failing (a file corrupt *inside* its data, a basket that cannot be read or a
+  value no collision can produce (dltrigger.bounds), still fails the read: part of it would
+  already have been used);
 
 Skipped files are logged (logger ``dltrigger``) by the task that skips them; the reader also
 keeps one record per file slice (entries and compressed bytes read, or the skip reason), from

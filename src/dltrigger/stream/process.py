@@ -83,6 +83,8 @@ def read_events(
             raise RootFileError(path, f"tree {tree_name!r} has no entries")
         try:
             batch = read_record_batch(tree, layout, 0, tree.num_entries, path)
+        except RootFileError:  # an impossible value: its own message names branch and entry
+            raise
         except Exception as exc:
             raise RootFileError(path, f"cannot read ({type(exc).__name__}: {exc})") from None
     return pa.Table.from_batches([batch]), collections
