@@ -141,7 +141,7 @@ def test_flags_land_on_their_fields():
         (["stream", "--accept", "ttbr"], "unknown class 'ttbr' (did you mean 'ttbar'"),
         (["train", "--export", "onx"], "unknown export 'onx' (did you mean 'onnx'"),
         (["run", "--models", "hfl"], "unknown model 'hfl'"),
-        (["train", "--threads", "-1"], "must be an integer >= 0, got -1"),
+        (["train", "--threads", "-1"], "must be an integer >= 0 and <= 1024, got -1"),
     ],
 )
 def test_bad_flag_values_name_the_valid_ones(argv, message, capsys):
