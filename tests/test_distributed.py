@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from dltrigger.config import TrainConfig
+from dltrigger.errors import DatasetError
 from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.distributed]
@@ -50,9 +51,11 @@ def test_a_failing_rank_fails_the_run_with_its_reason(spark, features_dataset, t
     for path in (features_dataset / "full").iterdir():
         (dataset / path.name).write_bytes(path.read_bytes())
     victim = sorted(dataset.glob("part-*.parquet"))[-1]
-    victim.write_bytes(victim.read_bytes()[:200])  # truncated: readable schema check fails late
+    victim.write_bytes(victim.read_bytes()[:200])  # truncated
     config = settings(dataset, tmp_path / "run", num_processes=2, epochs=2, in_memory=False)
-    with pytest.raises(TrainingError, match=r"2 processes failed: .*"):
+    # issue 28: the class counts read every part before any rank starts, so the broken file
+    # is named before training (it used to fail a rank mid-run)
+    with pytest.raises(DatasetError, match=rf"{victim.name}: cannot be read"):
         train(config, spark=spark)
     assert not (tmp_path / "run" / "summary.json").exists()
 
