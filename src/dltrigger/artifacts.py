@@ -188,6 +188,12 @@ class FeaturesDataset:
         """The ``[features]`` settings that made the dataset (None: not recorded)."""
         return self.manifest().get("config")
 
+    def events_origin(self) -> str:
+        """What the events are, for plot labels and reports: ``"dltrigger generator,
+        detector <preset>"``, ``"Delphes, <card> card"`` or ``"Delphes-format files"`` (a
+        dataset made before the manifest recorded it: ``"simulated events"``)."""
+        return str(self.manifest().get("events_origin", "simulated events"))
+
     def schema(self) -> dict[str, list[str]]:
         """Feature names of the dataset, as its statistics file names them (the columns its
         scaling applies to), else as its manifest does."""

@@ -23,6 +23,10 @@ PARTICLE_FEATURES = (
 )  # fmt: skip
 
 HLF_WIDTH = len(HLF_NAMES)
+
+#: Centre-of-mass energy of the collisions, in TeV: the reference's Delphes samples, the
+#: genuine Delphes files and our generator's (generate/processes.py) are all at 13 TeV.
+COLLISION_ENERGY_TEV = 13
 PARTICLE_WIDTH = len(PARTICLE_FEATURES)
 
 
