@@ -192,6 +192,7 @@ def test_features_with_the_cms_preset_and_detection(spark, genuine_ingested, tmp
     assert detected["collections"]["origin"] == "detected (as preset cms)"
     assert detected["collections"]["names"]["muons"] == "Muon"
     assert preset["collections"]["origin"] == "preset cms"
+    assert detected["events_origin"] == preset["events_origin"] == "Delphes, CMS card"
     assert detected["counts"] == preset["counts"] and set(detected["counts"]) == {"1", "2"}
     a = pq.read_table(tmp_path / "auto" / "full").sort_by([("source_file", "ascending"),
                                                            ("entry", "ascending")])  # fmt: skip

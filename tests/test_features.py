@@ -50,9 +50,22 @@ def test_split_is_a_hash_of_the_event_content_key(datasets):
     out, _ = datasets
     full = read(out / "full")
     u = event_uniform(np.array(full["event_key"]), "split")
-    assert full["split"] == np.where(u < 0.2, "test", "train").tolist()
+    expected = np.where(u < 0.2, "test", np.where(u < 0.3, "validation", "train"))
+    assert full["split"] == expected.tolist()
     assert full["u_sample"] == event_uniform(np.array(full["event_key"]), "sample").tolist()
     assert 0.12 < full["split"].count("test") / len(full["split"]) < 0.28
+    assert 0.05 < full["split"].count("validation") / len(full["split"]) < 0.15
+
+
+def test_split_values_are_exactly_train_validation_test(datasets):
+    out, manifests = datasets
+    for name, manifest in manifests.items():
+        values = set(read(out / name)["split"])
+        assert values == {"train", "validation", "test"}, name
+        assert set(manifest["per_split"]) == {"train", "validation", "test"}, name
+        assert sum(manifest["per_split"].values()) == sum(manifest["counts"].values()), name
+        # what the events are, for the plots' labels: the generate record beside the files
+        assert manifest["events_origin"] == "dltrigger generator, detector reference", name
 
 
 def test_scaling_statistics_come_from_the_training_split_only(datasets):

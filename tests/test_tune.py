@@ -105,7 +105,7 @@ def test_shared_epochs_equal_separate_trainings(features_dataset):
     configs = [base.model_copy(update={"epochs": e}) for e in (3, 1)]
     ((shared, points),) = share_epochs(configs)
     assert shared.epochs == 3 and points == [(0, 3), (1, 1)]
-    events = (load_split(data, "train"), load_split(data, "test"))
+    events = (load_split(data, "train"), load_split(data, "validation"))
     results = run_task(Broadcast(events), 0, 0, (0, shared.model_dump_json(), points))
     for config, result in zip(configs, results, strict=True):
         alone = fit_events(config, *events)[-1]

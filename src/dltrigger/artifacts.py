@@ -41,9 +41,9 @@ NOT_VALUE_SETTINGS = frozenset(
     {"input", "out", "overwrite", "balance", "dev_per_class", "collections", "empty_classes",
      "duplicates"}
 )  # fmt: skip
-#: Settings that decide only which events form the test split: compared by ``evaluate``
-#: (another split would test on training events), not by ``score``/``stream`` (every event).
-SPLIT_SETTINGS = frozenset({"test_fraction", "split_key"})
+#: Settings that decide only which events form each split: compared by ``evaluate`` (another
+#: split would test on training events), not by ``score``/``stream`` (every event).
+SPLIT_SETTINGS = frozenset({"test_fraction", "validation_fraction", "split_key"})
 #: Settings whose absence from a record does not mean their default: the record was made
 #: before they existed, by what the value here names (the split by file name and entry).
 RECORDED_BEFORE = {"split_key": "file_entry"}
@@ -287,6 +287,8 @@ class RunFolder:
             "settings": manifest.get("config"),
             "schema": {"classes": feature_schema()["classes"], **dataset.schema()},
             "collections": manifest.get("collections"),
+            "events_origin": dataset.events_origin(),
+            "dropped_classes": manifest.get("dropped_classes", []),
             "dataset_digest": dataset_digest,
         }
         _write_text(self.path / self.FEATURES, json.dumps(record, indent=2))

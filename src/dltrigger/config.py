@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -317,6 +324,16 @@ class FeaturesConfig(_Strict):
     test_fraction: float = Field(
         default=0.2, gt=0, lt=1, description="Share of events in the test split (by a hash)."
     )
+    validation_fraction: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description=(
+            "Share of events in the validation split (by the same hash, taken from what would "
+            "be training events): it alone chooses the best epoch, stops training early, "
+            "schedules the learning rate and ranks grid points; the test split only measures."
+        ),
+    )
     split_key: Literal["content", "file_entry"] = Field(
         default="content",
         description=(
@@ -391,6 +408,15 @@ class FeaturesConfig(_Strict):
             "mu."
         ),
     )
+
+    @model_validator(mode="after")
+    def _split_fractions(self) -> FeaturesConfig:
+        if self.test_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"test_fraction {self.test_fraction:g} + validation_fraction "
+                f"{self.validation_fraction:g} leave no training events (their sum must be < 1)"
+            )
+        return self
 
 
 ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]
@@ -519,6 +545,20 @@ class TrainConfig(_Strict):
         default_factory=lambda: list[ExportFormat](["onnx", "torchscript"]),
         description='Formats the best model is exported to at the end: "onnx", "torchscript".',
     )
+    reference_validate_on_test: bool = Field(
+        default=False,
+        description=(
+            "The reference's model selection: the best epoch, early stopping and the learning-"
+            "rate schedule (and a grid search's ranking) watch the test split, which then also "
+            "measures the model: its test metrics are biased (reference-pipeline.md §5.1). Off: "
+            "the validation split chooses, the test split only measures."
+        ),
+    )
+
+    @property
+    def validation_split(self) -> str:
+        """The split that chooses the best epoch (and stops training, schedules the rate)."""
+        return "test" if self.reference_validate_on_test else "validation"
 
     @property
     def run_folder(self) -> Path:
@@ -539,7 +579,7 @@ class TuneConfig(_Strict):
         default=None,
         description=(
             "The dataset searched on (the reference tuned on a small sample): its training split "
-            "is trained on, its test split (or held-out folds) validates."
+            "is trained on, its validation split (or held-out folds) ranks the points."
         ),
     )
     out: Path = Field(default=Path("runs/tune"), description="Output folder.")
@@ -572,7 +612,7 @@ class TuneConfig(_Strict):
     @classmethod
     def _folds(cls, value: int) -> int:
         if value == 1:
-            raise ValueError("1 fold validates on nothing: use 0 (test split) or k >= 2")
+            raise ValueError("1 fold validates on nothing: use 0 (the validation split) or k >= 2")
         return value
 
 

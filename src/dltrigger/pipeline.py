@@ -144,8 +144,8 @@ def features_note(manifest: dict) -> str:
     note = ResolvedCollections(**manifest["collections"]).describe()
     for dropped in manifest.get("dropped_classes", []):
         note += (
-            f"; class {dropped['class']} dropped: none of its {dropped['events']} events "
-            "passes the selection"
+            f"; class {dropped['class']} dropped: none of its {dropped['events']:,} events "
+            "passes the selection (the models will have no AUC for it)"
         )
     return note
 

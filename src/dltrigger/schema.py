@@ -24,10 +24,25 @@ PARTICLE_FEATURES = (
 
 HLF_WIDTH = len(HLF_NAMES)
 
+#: The splits of a features dataset (its ``split`` column holds exactly these): ``train`` fits
+#: the weights, ``validation`` chooses among models and epochs (best epoch, early stopping,
+#: learning-rate schedule, grid point, trigger threshold), ``test`` only measures.
+SPLITS = ("train", "validation", "test")
+
 #: Centre-of-mass energy of the collisions, in TeV: the reference's Delphes samples, the
 #: genuine Delphes files and our generator's (generate/processes.py) are all at 13 TeV.
 COLLISION_ENERGY_TEV = 13
 PARTICLE_WIDTH = len(PARTICLE_FEATURES)
+
+
+def class_name(label: int) -> str:
+    """The class of a label (``"label 7"`` for one outside the three)."""
+    return CLASS_NAMES[label] if 0 <= label < len(CLASS_NAMES) else f"label {label}"
+
+
+def class_counts_text(per_class: dict[int, int]) -> str:
+    """``"QCD 1,204, ttbar 5,310"`` (``"none"`` when empty): counts by class name."""
+    return ", ".join(f"{class_name(k)} {v:,}" for k, v in sorted(per_class.items())) or "none"
 
 
 def feature_schema() -> dict[str, list[str]]:

@@ -80,11 +80,13 @@ def _ingest(args: argparse.Namespace) -> int:
 def _features(args: argparse.Namespace) -> int:
     from .. import features
     from ..pipeline import features_note
+    from ..schema import class_counts_text
 
     result = features.run(config_for(args), progress=not args.quiet)
     for name, m in result.manifests.items():
-        counts = ", ".join(f"label {k}: {v}" for k, v in m["counts"].items())
-        print(f"{result.out}/{name}: {counts}; train/test {m['per_split']}")
+        counts = class_counts_text({int(k): v for k, v in m["counts"].items()})
+        splits = ", ".join(f"{s} {n:,}" for s, n in m["per_split"].items())
+        print(f"{result.out}/{name}: {counts} events; {splits}")
     full = result.manifests["full"]
     print(
         "selection efficiency: "

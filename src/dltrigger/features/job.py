@@ -39,11 +39,12 @@ from ..artifacts import FeaturesDataset
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..io.atomic import atomic_folder
-from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES
+from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES, SPLITS
 from ..spark.failures import root_cause
 from .checks import check_inputs, check_scaling
 from .collections import ResolvedCollections, resolve_collections
 from .duplicates import PartDuplicates, find_duplicates
+from .origin import events_origin, ingested_files
 from .split import SPLIT_KEY
 from .stats import FeatureStats
 
@@ -141,9 +142,7 @@ def process_file(
         "hlf_stats": _merged([p["hlf_stats"] for p in parts], len(HLF_NAMES)),
         "particle_stats": _merged([p["particle_stats"] for p in parts], len(PARTICLE_FEATURES)),
         "per_split": _summed([p["per_split"] for p in parts]),
-        "split_counts": {
-            s: _summed([p["split_counts"][s] for p in parts]) for s in ("train", "test")
-        },
+        "split_counts": {s: _summed([p["split_counts"][s] for p in parts]) for s in SPLITS},
         "bytes": target.stat().st_size if writer is not None else 0,
         "particle_rows": sum(p["particle_rows"] for p in parts),
     }
@@ -193,7 +192,9 @@ def _process_batch(
     assert keys is not None  # asked for
     taken = pa.array(kept, pa.int64())
     entry = table.column("entry").to_numpy()[kept]
-    split = split_of(event_uniform(keys, "split"), settings.test_fraction)
+    split = split_of(
+        event_uniform(keys, "split"), settings.test_fraction, settings.validation_fraction
+    )
     u_sample = event_uniform(keys, "sample")
     n = len(entry)
     out_table = pa.table(
@@ -227,17 +228,17 @@ def _stats(
     return {
         "hlf_stats": FeatureStats.of(hlf[train]).to_lists(),
         "particle_stats": FeatureStats.of(rows[np.repeat(train, counts)]).to_lists(),
-        "per_split": {s: int((split == s).sum()) for s in ("train", "test")},
+        "per_split": {s: int((split == s).sum()) for s in SPLITS},
         "split_counts": {
             s: {str(k): int(((split == s) & (labels == k)).sum()) for k in np.unique(labels)}
-            for s in ("train", "test")
+            for s in SPLITS
         },
     }
 
 
 def _split_counts(results: list[dict]) -> dict[str, dict[str, int]]:
     """Events per split and class (label) over the parts, for training's checks."""
-    total: dict[str, dict[str, int]] = {"train": {}, "test": {}}
+    total: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
     for r in results:
         for split, per_label in r["split_counts"].items():
             for label, n in per_label.items():
@@ -464,6 +465,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
             "selection_efficiency": efficiency,
             "rejected": rejected,
             "collections": collections.to_json(),
+            "events_origin": events_origin(ingested_files(Path(input_folder)), collections),
             "dropped_classes": dropped,
             "duplicate_events": duplicates.events,
             "duplicates": duplicates.to_json(dropped=drop),
@@ -504,9 +506,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 **common,
                 "dataset": "full",
                 "counts": {str(k): v for k, v in sorted(selected.items())},
-                "per_split": {
-                    s: sum(r["per_split"][s] for r in results) for s in ("train", "test")
-                },
+                "per_split": {s: sum(r["per_split"][s] for r in results) for s in SPLITS},
                 "split_counts": _split_counts(results),
                 "bytes_per_event": full_bytes / full_events,
                 "padded_bytes_per_event": PADDED_BYTES_PER_EVENT,
@@ -527,9 +527,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                     **common,
                     "dataset": name,
                     "counts": dict(sorted(counts.items())),
-                    "per_split": {
-                        s: sum(r["per_split"][s] for r in part_results) for s in ("train", "test")
-                    },
+                    "per_split": {s: sum(r["per_split"][s] for r in part_results) for s in SPLITS},
                     "split_counts": _split_counts(part_results),
                     "sampling_fraction": {str(k): v for k, v in fractions.items()},
                 },

@@ -112,6 +112,12 @@ def event_uniform(keys: np.ndarray, salt: str = "") -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def split_of(uniform: np.ndarray, test_fraction: float) -> np.ndarray:
-    """'test' for the lowest ``test_fraction`` of the numbers, else 'train'."""
-    return np.where(uniform < test_fraction, "test", "train")
+def split_of(uniform: np.ndarray, test_fraction: float, validation_fraction: float) -> np.ndarray:
+    """'test' for the lowest ``test_fraction`` of the numbers, 'validation' for the next
+    ``validation_fraction``, else 'train' (the validation events are taken from what would
+    be training events: the test split is the same whatever the validation fraction)."""
+    return np.where(
+        uniform < test_fraction,
+        "test",
+        np.where(uniform < test_fraction + validation_fraction, "validation", "train"),
+    )

@@ -260,8 +260,8 @@ def _remove_stale_temporaries(out: Path) -> None:
 
 
 #: The files ``dltrigger generate`` wrote into its folder, and the settings of the run that
-#: wrote each (JSON ``{name: {"process", "seed", "settings"}}``): what ``--overwrite`` may
-#: replace, and how to tell files of other settings apart.
+#: wrote each (JSON ``{name: {"process", "seed", "settings", "detector"}}``): what
+#: ``--overwrite`` may replace, how to tell files of other settings apart, what they are.
 WRITTEN_RECORD = "_generate.json"
 
 
@@ -298,6 +298,7 @@ def _record_written(out: Path, config: GenerateConfig, paths: list[str]) -> None
             "process": process,
             "seed": config.seed,
             "settings": _settings_digest(config, process),
+            "detector": config.detector,
         }
     with atomic_path(out / WRITTEN_RECORD) as temporary:
         temporary.write_text(json.dumps(dict(sorted(record.items())), indent=1))

@@ -32,7 +32,7 @@ import torch
 
 from ..artifacts import FeaturesDataset, Scaling
 from ..errors import DatasetError
-from ..schema import HLF_WIDTH, PARTICLE_WIDTH
+from ..schema import HLF_WIDTH, PARTICLE_WIDTH, SPLITS, class_counts_text
 
 __all__ = ["Batch", "DatasetError", "Events", "Scaling", "iterate_batches", "load_split"]
 
@@ -71,16 +71,23 @@ MIN_SPLIT_EVENTS = 5
 
 
 def class_counts(folder: Path) -> dict[str, dict[int, int]]:
-    """Events per class in each split of a features dataset, counted in its parts (two small
-    columns of each): never taken from the side files, which may belong to another dataset
-    (copied beside a few events, they would pass a degenerate dataset as a full one)."""
-    counts: dict[str, dict[int, int]] = {"train": {}, "test": {}}
+    """Events per class in each split (:data:`~dltrigger.schema.SPLITS`) of a features
+    dataset, counted in its parts (two small columns of each): never taken from the side
+    files, which may belong to another dataset (copied beside a few events, they would pass a
+    degenerate dataset as a full one). A split value other than those is refused."""
+    counts: dict[str, dict[int, int]] = {s: {} for s in SPLITS}
     for path in dataset_files(folder):
         try:
             table = pq.read_table(path, columns=["split", "label"])
         except Exception as exc:
             raise DatasetError(f"{path}: cannot be read ({exc})") from None
-        splits = table["split"].to_numpy()
+        splits = np.asarray(table["split"].to_numpy(zero_copy_only=False), dtype=object)
+        unknown = sorted(set(np.unique(splits).tolist()) - set(SPLITS))
+        if unknown:
+            raise DatasetError(
+                f"{path}: split {unknown[0]!r} in column 'split' (a features dataset's splits "
+                f"are {', '.join(SPLITS)})"
+            )
         labels = table["label"].to_numpy()
         for split in counts:
             values, numbers = np.unique(labels[splits == split], return_counts=True)
@@ -89,7 +96,9 @@ def class_counts(folder: Path) -> dict[str, dict[int, int]]:
     saved = FeaturesDataset(Path(folder)).manifest().get("split_counts")
     if saved is not None:
         recorded = {s: {int(k): v for k, v in c.items() if v} for s, c in saved.items()}
-        if recorded != {s: {k: v for k, v in c.items() if v} for s, c in counts.items()}:
+        recorded = {s: c for s, c in recorded.items() if c}
+        held = {s: {k: v for k, v in c.items() if v} for s, c in counts.items()}
+        if recorded != {s: c for s, c in held.items() if c}:
             raise DatasetError(
                 f"{folder}: its {FeaturesDataset.MANIFEST} counts {_shown(recorded)} but its "
                 f"parts hold {_shown(counts)}: the side files belong to another dataset; make "
@@ -99,23 +108,32 @@ def class_counts(folder: Path) -> dict[str, dict[int, int]]:
 
 
 def _shown(counts: dict[str, dict[int, int]]) -> str:
-    return "; ".join(
-        f"{split}: " + (", ".join(f"label {k}: {v}" for k, v in sorted(c.items())) or "none")
-        for split, c in counts.items()
-    )
+    return "; ".join(f"{split}: {class_counts_text(c)}" for split, c in counts.items())
 
 
-def check_trainable(folder: Path) -> dict[str, dict[int, int]]:
-    """Refuse a dataset whose training or validation (test) split has fewer than two classes
-    or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts."""
+def check_trainable(
+    folder: Path, validation_split: str = "validation"
+) -> dict[str, dict[int, int]]:
+    """Refuse a dataset whose training or ``validation_split`` split has fewer than two
+    classes or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts; and a dataset
+    made before features had a validation split, in one line (make the features again)."""
     counts = class_counts(folder)
-    for split, per_class in counts.items():
+    if validation_split == "validation" and not counts["validation"]:
+        settings = FeaturesDataset(Path(folder)).settings()
+        if settings is None or "validation_fraction" not in settings:
+            raise DatasetError(
+                f"{folder}: a dataset of two splits (train, test), made before dltrigger had "
+                "a validation split: choosing the epoch on it would use the test split; make "
+                "the features again (dltrigger features --overwrite)"
+            )
+    for split in ("train", validation_split):
+        per_class = counts[split]
         total = sum(per_class.values())
-        shown = ", ".join(f"label {k}: {v}" for k, v in sorted(per_class.items())) or "none"
         if len(per_class) < 2 or total < MIN_SPLIT_EVENTS:
             raise DatasetError(
-                f"{folder}: the {split} split has {total} events ({shown}); training needs at "
-                f"least two classes and {MIN_SPLIT_EVENTS} events in each of train and test"
+                f"{folder}: the {split} split has {total} events "
+                f"({class_counts_text(per_class)}); training needs at least two classes and "
+                f"{MIN_SPLIT_EVENTS} events in each of train and {validation_split}"
             )
     return counts
 
@@ -363,7 +381,7 @@ def iterate_batches(
     bucket_by_length: bool = False,
     shard: tuple[int, int] = (0, 1),
 ) -> Iterator[Batch]:
-    """Batches of ``split`` ('train' or 'test'), shuffled through a bounded buffer.
+    """Batches of ``split`` ('train', 'validation' or 'test'), shuffled through a bounded buffer.
 
     ``shuffle_buffer <= 1`` keeps the dataset's order (for evaluation);
     ``bucket_by_length`` batches events of similar lengths among those leaving the buffer,

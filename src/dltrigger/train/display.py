@@ -5,12 +5,40 @@ from __future__ import annotations
 from ..schema import CLASS_NAMES
 
 
-class EpochDisplay:
-    """A rich progress bar per epoch with the running loss and samples/s (or nothing)."""
+def absent_classes(
+    validation_counts: dict[int, int], dropped: list[dict], split: str, manifest: str
+) -> dict[str, str]:
+    """Class name -> why it has no AUC: dropped at the features stage (``dropped``: the
+    manifest's ``dropped_classes``), or without events in the validation ``split``."""
+    absent = {}
+    dropped_by_label = {int(d["label"]): d for d in dropped if "label" in d}
+    for label, name in enumerate(CLASS_NAMES):
+        if validation_counts.get(label):
+            continue
+        if label in dropped_by_label:
+            d = dropped_by_label[label]
+            samples = ", ".join(d.get("samples", [])) or "no sample"
+            absent[name] = (
+                f"no events (dropped at features: none of the {d.get('events', 0):,} events of "
+                f"{samples} passed the selection; see {manifest})"
+            )
+        else:
+            absent[name] = f"no events in the {split} split"
+    return absent
 
-    def __init__(self, enabled: bool, samples_per_epoch: int | None):
+
+class EpochDisplay:
+    """A rich progress bar per epoch with the running loss and samples/s (or nothing).
+
+    ``absent``: class name -> why it has no AUC (:func:`absent_classes`), said once at the
+    start instead of an undefined AUC every epoch."""
+
+    def __init__(
+        self, enabled: bool, samples_per_epoch: int | None, absent: dict[str, str] | None = None
+    ):
         self.enabled = enabled
         self.total = samples_per_epoch
+        self.absent = absent or {}
         self.progress = None
         self.task = None
         self.epoch = 0
@@ -21,6 +49,8 @@ class EpochDisplay:
 
             self.progress = progress_bar()
             self.progress.__enter__()
+            for line in absent_lines(self.absent):
+                self.progress.console.print(line, highlight=False)
         return self
 
     def __exit__(self, *exc):
@@ -41,11 +71,24 @@ class EpochDisplay:
         if self.progress is not None:
             done = next(t.completed for t in self.progress.tasks if t.id == self.task)
             self.progress.update(self.task, total=done)
-            self.progress.console.print(epoch_line(row))
+            self.progress.console.print(epoch_line(row, self.absent), highlight=False)
 
 
-def epoch_line(row: dict) -> str:
-    aucs = ", ".join(f"{n} {row[f'val_auc_{n}']:.3f}" for n in CLASS_NAMES)
+def absent_lines(absent: dict[str, str]) -> list[str]:
+    return [f"{name}: {why}; it has no AUC" for name, why in absent.items()]
+
+
+def epoch_line(row: dict, absent: dict[str, str] | None = None) -> str:
+    """One epoch's metrics; a class without an AUC (``absent``, or undefined) is left out of
+    the AUCs and named after them, never printed as ``nan``."""
+    shown, missing = [], []
+    for name in CLASS_NAMES:
+        value = row.get(f"val_auc_{name}")
+        if value is None or value != value or name in (absent or {}):
+            missing.append(name)
+        else:
+            shown.append(f"{name} {value:.3f}")
+    aucs = ", ".join(shown) + (f" (none for {', '.join(missing)})" if missing else "")
     return (
         f"epoch {row['epoch']}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}, "
         f"val_accuracy {row['val_accuracy']:.3f}, AUC {aucs}, "

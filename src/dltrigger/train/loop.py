@@ -34,7 +34,7 @@ from .data import (
     load_split,
     prefetch,
 )
-from .display import EpochDisplay, epoch_line
+from .display import EpochDisplay, absent_classes, absent_lines, epoch_line
 from .run_folder import (
     UNDEFINED_AUC,
     DatasetWatch,
@@ -100,7 +100,7 @@ def torch_threads(
 class BatchSource:
     """The batches of one split for each epoch: streamed from Parquet, or held in memory.
 
-    Training batches are this replica's shard; the test split is read whole (rank 0
+    Training batches are this replica's shard; the validation split is read whole (rank 0
     validates) without a shuffle pool, always in length buckets (its loss, accuracy and AUC do
     not depend on how its events are batched). :meth:`start` begins an epoch's stream ahead
     of its use (its loader thread fills the shuffle pool meanwhile); :meth:`close` stops those
@@ -170,6 +170,24 @@ class BatchSource:
         )
 
 
+def _absent_classes(config: TrainConfig) -> dict[str, str]:
+    """The classes without validation events, and why (the dataset's manifest)."""
+    assert config.data is not None  # train() refuses a config without data
+    dataset = FeaturesDataset(config.data)
+    manifest = dataset.manifest()
+    split = config.validation_split
+    counts = manifest.get("split_counts", {}).get(split)
+    if counts is None:  # a dataset made by hand: counted in its parts
+        from .data import class_counts
+
+        by_label = class_counts(config.data)[split]
+    else:
+        by_label = {int(k): v for k, v in counts.items()}
+    return absent_classes(
+        by_label, manifest.get("dropped_classes", []), split, str(dataset.manifest_file)
+    )
+
+
 def evaluate(model, batches: Iterator[Batch], device) -> dict:
     """Validation loss, accuracy and per-class one-vs-rest AUC."""
     model.eval()
@@ -182,7 +200,7 @@ def evaluate(model, batches: Iterator[Batch], device) -> dict:
             labels.append(batch.labels.numpy())
             probabilities.append(torch.softmax(logits, 1).cpu().numpy())
     if not labels:
-        raise TrainingError("the test split is empty: nothing to validate on")
+        raise TrainingError("the validation split is empty: nothing to validate on")
     labels_ = np.concatenate(labels)
     probs = np.concatenate(probabilities)
     aucs = per_class_auc(labels_, probs)
@@ -282,7 +300,11 @@ def _fit(
         history, best, stale = state["history"], state["best"], state["stale"]
         if not parallel:
             torch.set_rng_state(state["torch_rng"])
-    display = EpochDisplay(progress and replica.main, source.split_size("train"))
+    absent = _absent_classes(config) if replica.main else {}
+    display = EpochDisplay(progress and replica.main, source.split_size("train"), absent)
+    if parallel and replica.main:  # a rank's stdout reaches the driver through Spark
+        for line in absent_lines(absent):
+            print(line, flush=True)
     stopped_early = False
     with display:
         for epoch in range(start_epoch, config.epochs + 1):
@@ -302,7 +324,7 @@ def _fit(
                 source.start("train", epoch + 1)
             row["learning_rate"] = optimizer.param_groups[0]["lr"]
             if replica.main:
-                row.update(evaluate(core, source("test", 0), device))
+                row.update(evaluate(core, source(config.validation_split, 0), device))
                 if watch is not None:  # before the epoch's files: none trained on other data
                     watch.check(f"during epoch {epoch}")
             if parallel:
@@ -320,7 +342,7 @@ def _fit(
                 save_epoch(out, config, core, optimizer, scheduler, history, best, stale, improved)
                 display.epoch_done(row)
                 if parallel:  # a rank's stdout reaches the driver through Spark line by line
-                    print(epoch_line(row), flush=True)
+                    print(epoch_line(row, absent), flush=True)
     if replica.main:
         if config.export and (out / RunFolder.BEST).exists():
             best_state = read_checkpoint(out / RunFolder.BEST)

@@ -75,7 +75,7 @@ def train(
             "(Config.resolved(), as dltrigger.train.run does) to train on <features.out>/balanced"
         )
     # a bad or degenerate dataset fails before any change to the run folder
-    Scaling.load(config.data), check_trainable(config.data)
+    Scaling.load(config.data), check_trainable(config.data, config.validation_split)
     with writing(config.run_folder):  # one writer of the run folder for the training's life
         space = prepare_run_folder(config, resume)
         try:

@@ -61,10 +61,10 @@ def run_task(data, folds: int, seed: int, item: tuple) -> list[dict[str, Any]]:
     try:
         torch.set_num_threads(1)  # one model per core
         config = TrainConfig.model_validate_json(config_json)
-        train_events, test_events = data.value
+        train_events, validation_events = data.value
         if folds:
-            train_events, test_events = _folds(train_events, folds, fold, seed)
-        history = fit_events(config, train_events, test_events)
+            train_events, validation_events = _folds(train_events, folds, fold, seed)
+        history = fit_events(config, train_events, validation_events)
         results = []
         for index, epochs in points:
             row = history[epochs - 1]
@@ -131,10 +131,10 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
     assert dataset is not None  # resolved by Config.resolved()
     train_events = load_split(dataset, "train", base.max_particles,
                               with_particles=with_particles)  # fmt: skip
-    test_events = None
-    if not settings.folds:
-        test_events = load_split(dataset, "test", base.max_particles,
-                                 with_particles=with_particles)  # fmt: skip
+    validation_events = None
+    if not settings.folds:  # ranked on the validation split (the test split only measures)
+        validation_events = load_split(dataset, base.validation_split, base.max_particles,
+                                       with_particles=with_particles)  # fmt: skip
     if spark is None:
         from ..spark.session import get_spark
 
@@ -144,7 +144,7 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
     work = [(fold, c.model_dump_json(), points) for c, points in share_epochs(configs)
             for fold in range(max(folds, 1))]  # fmt: skip
     work.sort(key=lambda item: -max(e for _, e in item[2]))  # longest first: less idle at the end
-    data = sc.broadcast((train_events, test_events))
+    data = sc.broadcast((train_events, validation_events))
     started = time.perf_counter()
     try:
         rdd = sc.parallelize(work, numSlices=len(work))
@@ -173,6 +173,7 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
         "metric": settings.metric,
         "points": len(points),
         "folds": folds,
+        "ranked_on": f"{folds} folds of the train split" if folds else base.validation_split,
         "tasks": len(work),
         "failed": len(rows) - len(good),
         "seconds": seconds,
