@@ -329,7 +329,8 @@ def genuine_run(spark, tmp_path_factory):
     config = Config(
         ingest=IngestConfig(out=root / "ingested", samples=samples, branches=PHYSICS),
         features=FeaturesConfig(input=root / "ingested", out=root / "features",
-                                empty_classes="drop", test_fraction=0.4),
+                                empty_classes="drop", test_fraction=0.35,
+                                validation_fraction=0.3),
         train=TrainConfig(data=root / "features" / "full", out=root / "runs" / "hlf", epochs=2,
                           batch_size=8, max_particles=40, export=["onnx"]),
         evaluate=EvaluateConfig(out=root / "report", bootstrap=5),

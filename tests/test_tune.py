@@ -50,6 +50,7 @@ def test_grid_search_trains_every_point_and_reports_failures(spark, features_dat
     rows = summary["rows"]
     assert summary["points"] == len(rows) == 8
     assert summary["tasks"] == 4  # 1 and 4 epochs share one 4-epoch training
+    assert summary["ranked_on"] == "validation"  # never the test split
     good = [r for r in rows if "error" not in r]
     failed = [r for r in rows if "error" in r]
     assert {r["point"]["learning_rate"] for r in good} >= {3e-3}
@@ -90,6 +91,7 @@ def test_k_fold_runs_one_task_per_fold(spark, features_dataset, tmp_path):
     )  # fmt: skip
     summary = tune(config, spark=spark, progress=False)
     assert summary["tasks"] == 3 and len(summary["rows"]) == 2  # a training per fold
+    assert summary["ranked_on"] == "3 folds of the train split"
     aucs = [r["val_auc_QCD"] for r in summary["rows"]]
     assert aucs == sorted(aucs, reverse=True)  # higher is better for an AUC
     with pytest.raises(ConfigError, match="1 fold validates on nothing"):
