@@ -788,6 +788,58 @@ class EvaluateConfig(_Strict):
             " (when it exists and scored the same test events); unset: ``baselines.out``."
         ),
     )
+    min_background_events: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "A working point (or a class's rate) is measured only when at least this many test "
+            "events are expected to pass its cut; otherwise its 95% upper limit is quoted."
+        ),
+    )
+    input_rate_hz: float = Field(
+        default=100e3,
+        gt=0,
+        description=(
+            "Rate of events reaching the trigger, in Hz: 100 kHz, the CMS Level-1 accept rate "
+            "(the input of the CMS High-Level Trigger)."
+        ),
+    )
+    class_fractions: dict[ClassName, float] = Field(
+        default_factory=lambda: {"QCD": 0.362, "ttbar": 0.004, "W+jets": 0.634},
+        description=(
+            "Class composition of the trigger's input: by default the reference's cross-section"
+            "-weighted mix after its isolated-lepton selection (reference-pipeline.md §1.4), not "
+            "the simulated samples' counts, which are not weighted by cross-section."
+        ),
+    )
+    output_rates_hz: list[float] = Field(
+        default_factory=lambda: [1e3, 1e4],
+        description=(
+            "Output-rate budgets, in Hz, at which the trigger's efficiencies and rates are "
+            "quoted (1 kHz: the order of the CMS High-Level Trigger's output)."
+        ),
+    )
+
+    @field_validator("class_fractions")
+    @classmethod
+    def _fractions(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = [name for name in get_args(ClassName) if name not in value]
+        if missing or any(f < 0 for f in value.values()) or abs(sum(value.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"class fractions {value} must give each of QCD, ttbar, W+jets a share >= 0, "
+                f"summing to 1" + (f" (missing {', '.join(missing)})" if missing else "")
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _budgets(self) -> EvaluateConfig:
+        bad = [r for r in self.output_rates_hz if not 0 < r < self.input_rate_hz]
+        if bad:
+            raise ValueError(
+                f"output rates {bad} Hz must lie between 0 and input_rate_hz "
+                f"({self.input_rate_hz:g} Hz)"
+            )
+        return self
 
 
 class RunConfig(_Strict):

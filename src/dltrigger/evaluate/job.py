@@ -18,28 +18,41 @@ from typing import Any, get_args
 import numpy as np
 
 from ..artifacts import FeaturesDataset, RunFolder
-from ..config import BaselineName
+from ..config import BaselineName, EvaluateConfig
 from ..errors import EvaluationError
 from ..io.atomic import atomic_folder
 from ..schema import CLASS_NAMES
 from . import plots
 from .metrics import (
     BACKGROUND_EFFICIENCIES,
+    MIN_BACKGROUND_EVENTS,
     SIGNAL_EFFICIENCY,
+    WorkingPoint,
     at_background_efficiency,
     at_signal_efficiency,
     bootstrap_auc,
     bootstrap_auc_difference,
     confusion_matrix,
+    measurable,
     one_vs_rest,
     roc_curve,
+    upper_limit,
 )
+from .rates import trigger_rates
 from .report import write_report
 from .scoring import load_run, score
 
 
-def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200) -> dict:
-    """Every metric of one model's test-split scores (pure numpy)."""
+def evaluate_model(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    bootstrap: int = 200,
+    min_background_events: int = MIN_BACKGROUND_EVENTS,
+) -> dict:
+    """Every metric of one model's test-split scores (pure numpy): per class the AUC with
+    its bootstrap error, and the working points with Clopper-Pearson intervals, each marked
+    measurable or not (fewer than ``min_background_events`` background events expected to
+    pass: the 95% upper limit on the background efficiency instead)."""
     classes: dict[str, Any] = {}
     for signal, name in enumerate(CLASS_NAMES):
         positives = int((labels == signal).sum())
@@ -56,10 +69,14 @@ def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200)
             continue
         roc = one_vs_rest(labels, scores, signal)
         points = {
-            f"{efficiency:g}": vars(at_background_efficiency(roc, efficiency))
-            for efficiency in BACKGROUND_EFFICIENCIES
-        }
+            f"{target:g}": _working_point(
+                at_background_efficiency(roc, target), target, roc.negatives,
+                min_background_events,
+            )
+            for target in BACKGROUND_EFFICIENCIES
+        }  # fmt: skip
         rejection = at_signal_efficiency(roc, SIGNAL_EFFICIENCY)
+        low, high = rejection.rejection_interval()
         classes[name] = {
             "auc": roc.auc,
             "auc_error": bootstrap_auc(labels == signal, scores[:, signal], bootstrap),
@@ -67,9 +84,15 @@ def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200)
             "background_events": roc.negatives,
             "signal_efficiency_at_background": points,
             "at_signal_efficiency": {
-                **vars(rejection),
                 "target": SIGNAL_EFFICIENCY,
-                "background_rejection": rejection.background_rejection,
+                "threshold": rejection.threshold,
+                "signal_efficiency": rejection.signal.to_json(),
+                "background_efficiency": rejection.background.to_json(),
+                # None (null): no background event passes, the rejection is unbounded above
+                "background_rejection": (
+                    None if rejection.background.passed == 0 else rejection.background_rejection
+                ),
+                "background_rejection_interval": [low, high],
             },
         }
     predicted = scores.argmax(1)
@@ -81,6 +104,28 @@ def evaluate_model(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 200)
     }
 
 
+def _working_point(
+    point: WorkingPoint, target: float, background_events: int, minimum: int
+) -> dict[str, Any]:
+    """A working point as JSON: measured (efficiencies with intervals), or not measurable
+    (the expected background count, and the 95% upper limit on the background efficiency
+    of the cut found)."""
+    expected = target * background_events
+    entry: dict[str, Any] = {
+        "target_background_efficiency": target,
+        "expected_background_events": expected,
+        "measurable": measurable(target, background_events, minimum),
+        "threshold": point.threshold,
+        "signal_efficiency": point.signal.to_json(),
+        "background_efficiency": point.background.to_json(),
+    }
+    if not entry["measurable"]:
+        entry["background_efficiency_upper_limit_95"] = upper_limit(
+            point.background.passed, point.background.total
+        )
+    return entry
+
+
 def evaluate(
     runs: list[Path],
     data: Path,
@@ -89,38 +134,64 @@ def evaluate(
     bootstrap: int = 200,
     stages: dict[str, dict] | None = None,
     baselines: Path | None = None,
+    settings: EvaluateConfig | None = None,
 ) -> dict:
     """Evaluate every run folder on ``data``'s test split into ``out``; return the results.
 
     ``stages``: what ``dltrigger run`` recorded of each stage (time, throughput), reported.
     ``baselines``: an output folder of ``dltrigger baselines`` whose models' metrics are
-    reported beside the networks' (see :func:`read_baselines`).
+    reported beside the networks' (see :func:`read_baselines`). ``settings``: the
+    measurability minimum and the trigger-rate assumptions (input rate, class fractions,
+    output-rate budgets); unset, their defaults.
     """
+    settings = settings if settings is not None else EvaluateConfig()
+    minimum = settings.min_background_events
     if not runs:
         raise EvaluationError("no run folder given")
     names = [Path(r).name for r in runs]
     if len(set(names)) != len(names):
         raise EvaluationError(f"run folders need distinct names, got {names}")
     loaded = [load_run(Path(r)) for r in runs]  # every run checked before any work
-    results: dict[str, Any] = {"data": str(data), "models": {}, "stages": stages or {}}
+    results: dict[str, Any] = {
+        "data": str(data),
+        "models": {},
+        "stages": stages or {},
+        "split": "test",
+        "rate_assumptions": {
+            "input_rate_hz": settings.input_rate_hz,
+            "class_fractions": dict(settings.class_fractions),
+            "output_rates_hz": list(settings.output_rates_hz),
+            "min_background_events": minimum,
+        },
+    }
+    events = FeaturesDataset(Path(data)).events_origin()
     inputs = [data, *runs, *([baselines] if baselines is not None else [])]
     with atomic_folder(out, overwrite=overwrite, kind="report", inputs=inputs) as folder:
         folder.mkdir()
         curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
+        rate_curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
         scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
         for run in loaded:
             label = run.folder.name
             labels, scores = score(run, data)
             scored[label] = (run.config.model, labels, scores)
-            metrics = evaluate_model(labels, scores, bootstrap)
+            metrics = evaluate_model(labels, scores, bootstrap, minimum)
             metrics.update(_run_facts(run))
+            metrics["rates"], by_class = trigger_rates(
+                labels, scores, settings.input_rate_hz, dict(settings.class_fractions),
+                list(settings.output_rates_hz), minimum,
+            )  # fmt: skip
+            for name, curve in by_class.items():
+                rate_curves[name][label] = curve
             confusion = np.array(metrics["confusion"])
             metrics["plots"] = {
                 "scores": plots.save(
-                    plots.score_figure(labels, scores, label), folder / f"scores_{label}.png"
+                    plots.score_figure(labels, scores, label, events=events),
+                    folder / f"scores_{label}.png",
                 ),
                 "confusion": plots.save(
-                    plots.confusion_figure(confusion, label), folder / f"confusion_{label}.png"
+                    plots.confusion_figure(confusion, label, events=events),
+                    folder / f"confusion_{label}.png",
                 ),
             }
             for signal, name in enumerate(CLASS_NAMES):
@@ -128,10 +199,21 @@ def evaluate(
                     curves[name][label] = one_vs_rest(labels, scores, signal)
             results["models"][label] = metrics
         results["roc_plots"] = {
-            name: plots.save(plots.roc_figure(by_model, name), folder / f"roc_{_slug(name)}.png")
+            name: plots.save(
+                plots.roc_figure(by_model, name, events=events), folder / f"roc_{_slug(name)}.png"
+            )
             for name, by_model in curves.items()
             if by_model
         }
+        results["rate_plots"] = {
+            name: plots.save(
+                plots.rate_figure(by_model, name, events=events,
+                                  output_rates_hz=settings.output_rates_hz),
+                folder / f"rate_{_slug(name)}.png",
+            )
+            for name, by_model in rate_curves.items()
+            if by_model
+        }  # fmt: skip
         results["comparison"] = compare(scored, bootstrap)
         results["manifest"] = _manifest(Path(data))
         if baselines is not None:
@@ -221,6 +303,7 @@ def _run_facts(run) -> dict:
         "model": run.config.model,
         "complete": run.complete,
         "best_epoch": run.best_epoch,
+        "validated_on": run.config.validation_split,
         "run_folder": str(run.folder),
     }
     metrics = run.folder / RunFolder.METRICS
@@ -233,5 +316,6 @@ def _run_facts(run) -> dict:
 
 def _manifest(data: Path) -> dict:
     manifest = FeaturesDataset(data).manifest()
-    keep = ("dataset", "counts", "per_split", "selection_efficiency", "mean_particles_per_event")
+    keep = ("dataset", "counts", "per_split", "selection_efficiency", "mean_particles_per_event",
+            "events_origin", "dropped_classes")  # fmt: skip
     return {k: manifest[k] for k in keep if k in manifest}

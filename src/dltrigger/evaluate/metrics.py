@@ -1,5 +1,6 @@
 """Classifier metrics for a trigger, in numpy: one-vs-rest ROC curves and AUC, working
-points, confusion matrices, and their statistical uncertainties.
+points, confusion matrices, and their statistical uncertainties: Clopper-Pearson intervals
+for efficiencies (the field's convention: never of zero width at 0 or 1), bootstrap for AUCs.
 
 A *working point* is a cut on one class's score. For class c as the signal and the two other
 classes as the background, the trigger keeps events with score >= cut: the signal efficiency
@@ -84,20 +85,75 @@ def one_vs_rest(labels: np.ndarray, probabilities: np.ndarray, signal: int) -> R
     return roc_curve(np.asarray(labels) == signal, np.asarray(probabilities)[:, signal])
 
 
-def binomial_error(efficiency: float, n: int) -> float:
-    """Standard error of an efficiency measured on ``n`` events (0 events: undefined, NaN)."""
-    return float(np.sqrt(efficiency * (1 - efficiency) / n)) if n else float("nan")
+#: Coverage of an efficiency's interval: 68.27%, one standard deviation's (Clopper-Pearson).
+INTERVAL_LEVEL = 0.6827
+#: Confidence level of the one-sided upper limit quoted for an unmeasurable efficiency.
+LIMIT_LEVEL = 0.95
+#: A working point is measurable when the test split is expected to hold at least this many
+#: background events passing its cut (``[evaluate] min_background_events``).
+MIN_BACKGROUND_EVENTS = 10
+
+
+def clopper_pearson(passed: int, total: int, level: float = INTERVAL_LEVEL) -> tuple[float, float]:
+    """The central Clopper-Pearson interval of ``passed`` / ``total`` at ``level`` (beta
+    quantiles): its lower bound is 0 only when nothing passed, its upper bound 1 only when
+    everything did. ``total`` 0: (0, 1), nothing is known."""
+    from scipy.stats import beta
+
+    if total <= 0:
+        return 0.0, 1.0
+    tail = (1.0 - level) / 2
+    low = float(beta.ppf(tail, passed, total - passed + 1)) if passed > 0 else 0.0
+    high = float(beta.ppf(1 - tail, passed + 1, total - passed)) if passed < total else 1.0
+    return low, high
+
+
+def upper_limit(passed: int, total: int, level: float = LIMIT_LEVEL) -> float:
+    """The one-sided Clopper-Pearson upper limit on an efficiency at ``level`` (0 of 744:
+    0.40% at 95%)."""
+    from scipy.stats import beta
+
+    if total <= 0 or passed >= total:
+        return 1.0
+    return float(beta.ppf(level, passed + 1, total - passed))
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """``passed`` of ``total`` events, with its Clopper-Pearson interval."""
+
+    passed: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.passed / self.total if self.total else float("nan")
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return clopper_pearson(self.passed, self.total)
+
+    def to_json(self) -> dict:
+        low, high = self.interval
+        return {"value": self.value, "passed": self.passed, "total": self.total,
+                "interval": [low, high], "level": INTERVAL_LEVEL}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class WorkingPoint:
-    """Signal efficiency at a background efficiency, or background rejection at a signal one."""
+    """A cut on the signal class's score: the signal and background events it keeps."""
 
     threshold: float
-    signal_efficiency: float
-    signal_error: float
-    background_efficiency: float
-    background_error: float
+    signal: Efficiency
+    background: Efficiency
+
+    @property
+    def signal_efficiency(self) -> float:
+        return self.signal.value
+
+    @property
+    def background_efficiency(self) -> float:
+        return self.background.value
 
     @property
     def background_rejection(self) -> float:
@@ -105,15 +161,19 @@ class WorkingPoint:
         eff = self.background_efficiency
         return float("inf") if eff == 0 else 1.0 / eff
 
+    def rejection_interval(self) -> tuple[float, float | None]:
+        """The rejection's interval from the background efficiency's (None: unbounded above,
+        when the efficiency's lower bound is 0)."""
+        low, high = self.background.interval
+        return 1.0 / high, (1.0 / low if low > 0 else None)
+
 
 def _point(roc: Roc, index: int) -> WorkingPoint:
     tpr, fpr = roc.true_positive_rate[index], roc.false_positive_rate[index]
     return WorkingPoint(
         threshold=float(roc.thresholds[index]),
-        signal_efficiency=float(tpr),
-        signal_error=binomial_error(tpr, roc.positives),
-        background_efficiency=float(fpr),
-        background_error=binomial_error(fpr, roc.negatives),
+        signal=Efficiency(round(float(tpr) * roc.positives), roc.positives),
+        background=Efficiency(round(float(fpr) * roc.negatives), roc.negatives),
     )
 
 
@@ -127,6 +187,12 @@ def at_signal_efficiency(roc: Roc, target: float = SIGNAL_EFFICIENCY) -> Working
     """The tightest cut that keeps at least ``target`` of the signal."""
     enough = np.flatnonzero(roc.true_positive_rate >= target)
     return _point(roc, int(enough[0]))  # the last point keeps everything
+
+
+def measurable(target: float, background_events: int, minimum: int = MIN_BACKGROUND_EVENTS) -> bool:
+    """Can a background efficiency of ``target`` be measured on ``background_events``? Only
+    when at least ``minimum`` of them are expected to pass (0.1% of 744 events: 0.74, no)."""
+    return target * background_events >= minimum
 
 
 def _resampled_aucs(

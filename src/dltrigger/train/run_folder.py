@@ -25,7 +25,6 @@ from ..config import TrainConfig
 from ..errors import OutputError, TrainingError
 from ..io.atomic import atomic_path, temporary_folder
 from ..io.ownership import check_replaceable, marker_of, write_marker
-from ..schema import CLASS_NAMES
 
 log = logging.getLogger("dltrigger")
 
@@ -295,22 +294,12 @@ def write_training_plot(out: Path, history: list[dict]) -> None:
     """``training.png``: losses and per-class validation AUC per epoch (if the plots extra is
     installed; matplotlib's global state is left as it was)."""
     from ..errors import DLTriggerError
-    from ..evaluate.plots import new_figure
+    from ..evaluate.plots import DEFAULT_EVENTS, training_figure
 
     try:
-        figure = new_figure(figsize=(10, 4), layout="tight")
+        events = RunFolder(out).features().get("events_origin", DEFAULT_EVENTS)
+        figure = training_figure(history, out.name, events=events)
     except DLTriggerError:
         return
-    epochs = [h["epoch"] for h in history]
-    left, right = figure.subplots(1, 2)
-    left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
-    left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation (test split)")
-    left.set(xlabel="epoch", ylabel="cross-entropy loss")
-    left.legend()
-    for name in CLASS_NAMES:
-        right.plot(epochs, [h[f"val_auc_{name}"] for h in history], "o-", label=name)
-    right.set(xlabel="epoch", ylabel="one-vs-rest AUC (test split)")
-    right.legend(title="signal class")
-    figure.suptitle(f"{out.name}")
     with atomic_path(out / RunFolder.PLOT) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
+        figure.savefig(temporary, dpi=80, format="png")
