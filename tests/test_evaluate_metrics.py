@@ -7,14 +7,17 @@ from sklearn import metrics as sk
 from dltrigger.evaluate.metrics import (
     at_background_efficiency,
     at_signal_efficiency,
-    binomial_error,
     bootstrap_auc,
     bootstrap_auc_difference,
+    clopper_pearson,
     confusion_matrix,
+    measurable,
     one_vs_rest,
     roc_auc,
     roc_curve,
+    upper_limit,
 )
+from dltrigger.evaluate.rates import at_output_rate, rate_curve
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +64,11 @@ def test_working_points_equal_brute_force(scored):
     assert point.signal_efficiency >= 0.99
     assert point.background_efficiency == pytest.approx(fpr[tpr >= 0.99].min())
     assert point.background_rejection == pytest.approx(1 / point.background_efficiency)
-    assert point.signal_error == pytest.approx(
-        np.sqrt(point.signal_efficiency * (1 - point.signal_efficiency) / signal.sum())
-    )
+    assert point.signal.passed == (scores[signal] >= point.threshold).sum()
+    assert point.signal.total == signal.sum()
+    assert point.background.passed == (scores[~signal] >= point.threshold).sum()
+    low, high = point.signal.interval
+    assert low < point.signal_efficiency < high
 
 
 def test_confusion_matrix_equals_scikit_learn(scored):
@@ -78,9 +83,63 @@ def test_confusion_matrix_equals_scikit_learn(scored):
     )
 
 
+def test_clopper_pearson_against_closed_forms_and_a_tail_sum():
+    alpha = 1 - 0.6827
+    # 0 of n: the upper bound solves (1 - p)^n = alpha/2; n of n: the lower, p^n = alpha/2.
+    assert clopper_pearson(0, 744) == (0.0, pytest.approx(1 - (alpha / 2) ** (1 / 744)))
+    assert clopper_pearson(744, 744) == (pytest.approx((alpha / 2) ** (1 / 744)), 1.0)
+    assert clopper_pearson(0, 744)[1] == pytest.approx(0.00247, abs=1e-5)
+    # One-sided 95% limit for 0 of 744: (1 - p)^744 = 0.05, p = 0.40%.
+    assert upper_limit(0, 744) == pytest.approx(1 - 0.05 ** (1 / 744))
+    # k of n: the bounds are where the binomial tails are alpha/2 (summed here, no scipy).
+    from math import comb
+
+    def tail_at_least(k, n, p):
+        return sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
+
+    low, high = clopper_pearson(7, 40)
+    assert tail_at_least(7, 40, low) == pytest.approx(alpha / 2, rel=1e-6)
+    assert 1 - tail_at_least(8, 40, high) == pytest.approx(alpha / 2, rel=1e-6)
+    assert clopper_pearson(3, 0) == (0.0, 1.0)
+
+
+def test_a_working_point_with_no_background_passing_is_not_measurable():
+    # 744 background events: 0.1% of them is 0.74 expected events, below the minimum of 10.
+    rng = np.random.default_rng(11)
+    truth = np.r_[np.ones(366, bool), np.zeros(744, bool)]
+    scores = np.r_[rng.normal(3, 1, 366), rng.normal(0, 1, 744)]
+    point = at_background_efficiency(roc_curve(truth, scores), 0.001)
+    assert point.background.passed == 0 and point.background_efficiency == 0.0
+    assert point.background.interval[1] > 0  # an upper bound, never a zero-width interval
+    assert not measurable(0.001, 744) and measurable(0.1, 744)
+    assert measurable(0.001, 744, minimum=0.5) and not measurable(0.01, 744)
+
+
+def test_rates_against_a_hand_count():
+    # 10 QCD, 4 ttbar, 6 W+jets test events; cut on the W+jets score.
+    labels = np.array([0] * 10 + [1] * 4 + [2] * 6)
+    w_score = np.array([0.1] * 9 + [0.95] + [0.2, 0.3, 0.8, 0.1] + [0.99, 0.9, 0.85, 0.6, 0.5, 0.2])
+    scores = np.stack([1 - w_score, np.zeros(20), w_score], axis=1)
+    fractions = {"QCD": 0.5, "ttbar": 0.1, "W+jets": 0.4}
+    curve = rate_curve(labels, scores, 2, 1000.0, fractions)
+    # Keeping score >= 0.85: W+jets 3/6, QCD 1/10 (0.95), ttbar 0/4 -> 1000 (0.5/10 + 0.4/2).
+    index = list(curve.thresholds).index(0.85)
+    assert curve.output_rate_hz[index] == pytest.approx(1000 * (0.5 * 0.1 + 0.4 * 0.5))
+    assert curve.signal_efficiency[index] == pytest.approx(0.5)
+    point = at_output_rate(curve, 260.0, min_events=2)
+    assert point["threshold"] == 0.85 and point["output_rate_hz"] == pytest.approx(250.0)
+    qcd, w = point["classes"]["QCD"], point["classes"]["W+jets"]
+    assert (qcd["passed"], qcd["total"], w["passed"]) == (1, 10, 3)
+    assert qcd["rate_hz"] == pytest.approx(50.0) and not qcd["measurable"]
+    assert qcd["rate_upper_limit_95_hz"] == pytest.approx(500 * upper_limit(1, 10))
+    low, high = clopper_pearson(3, 6)
+    assert w["rate_interval_hz"] == [pytest.approx(400 * low), pytest.approx(400 * high)]
+    assert at_output_rate(curve, 1.0)["threshold"] == np.inf  # nothing fits: keep nothing
+    with pytest.raises(ValueError, match="no test event of ttbar"):
+        rate_curve(labels[labels != 1], scores[labels != 1], 2, 1000.0, fractions)
+
+
 def test_uncertainties():
-    assert binomial_error(0.5, 100) == pytest.approx(0.05)
-    assert np.isnan(binomial_error(0.5, 0))
     rng = np.random.default_rng(3)
     truth = rng.random(2000) < 0.5
     scores = rng.normal(size=2000) + truth

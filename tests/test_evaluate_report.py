@@ -76,12 +76,20 @@ def test_working_points_are_on_the_roc_curve():
             # the cut keeps at most the target background fraction, and counting reproduces it
             passed = s >= point["threshold"]
             assert (passed & ~is_signal).sum() / (~is_signal).sum() <= float(target) + 1e-12
-            assert point["signal_efficiency"] == pytest.approx(passed[is_signal].mean())
+            assert point["signal_efficiency"]["value"] == pytest.approx(passed[is_signal].mean())
+            assert point["signal_efficiency"]["passed"] == (passed & is_signal).sum()
+            # ~2000 background events: 10% and 1% are measurable, 0.1% (2 expected) is not
+            expected = float(target) * (~is_signal).sum()
+            assert point["measurable"] == (expected >= 10)
+            if not point["measurable"]:
+                assert point["background_efficiency_upper_limit_95"] > 0
         at99 = cls["at_signal_efficiency"]
         passed = s >= at99["threshold"]
         assert passed[is_signal].mean() >= 0.99
         background = passed[~is_signal].mean()
         assert at99["background_rejection"] == pytest.approx(1 / background)
+        low, high = at99["background_rejection_interval"]
+        assert low < at99["background_rejection"] < high
         assert np.isnan(cls["auc_error"])  # bootstrap=0: no error claimed
 
 
@@ -90,7 +98,8 @@ def test_plots_name_the_right_class(runs, features_dataset):
     for signal, name in enumerate(CLASS_NAMES):
         figure = plots.roc_figure({"m": one_vs_rest(labels, scores, signal)}, name)
         axis = figure.axes[0]
-        assert name in axis.get_ylabel() and axis.get_title().startswith(f"{name} selector")
+        assert name in axis.get_ylabel()
+        assert axis.get_legend().get_title().get_text().startswith(f"{name} selector")
         plots.save(figure, features_dataset.parent / "roc.png")
     figure = plots.score_figure(labels, scores, "m")
     assert [a.get_xlabel() for a in figure.axes] == [f"{c} score" for c in CLASS_NAMES]
@@ -122,6 +131,54 @@ def test_report_has_every_model_plot_and_reference(report, runs):
     sources = re.findall(r'src="([^"]*)"', page)
     assert len(sources) == len(re.findall(r"!\[", markdown))
     assert all(s.startswith("data:image/png;base64,") for s in sources)  # self-contained
+
+
+def _efficiencies(node, path=""):
+    """Every efficiency object (value, passed, total, interval) in a JSON tree, with its path."""
+    if isinstance(node, dict):
+        if {"value", "passed", "total", "interval"} <= node.keys():
+            yield path, node
+        for key, value in node.items():
+            yield from _efficiencies(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _efficiencies(value, f"{path}/{i}")
+
+
+def test_no_efficiency_without_an_interval_and_no_unmeasurable_point_as_measured(report):
+    out, _ = report
+    saved = json.loads((out / "evaluation.json").read_text())
+    found = list(_efficiencies(saved))
+    assert len(found) > 50
+    for path, e in found:
+        low, high = e["interval"]
+        assert low <= e["value"] <= high and high > low, path  # never zero width, at 0 or 1
+        if e["passed"] == 0:
+            assert low == 0 and high > 0, path
+        if e["passed"] == e["total"]:
+            assert high == 1 and low < 1, path
+    minimum = saved["rate_assumptions"]["min_background_events"]
+    markdown = (out / "report.md").read_text()
+    for name, model in saved["models"].items():
+        for cls in model["classes"].values():
+            for point in cls.get("signal_efficiency_at_background", {}).values():
+                expected = point["target_background_efficiency"] * cls["background_events"]
+                assert point["expected_background_events"] == pytest.approx(expected)
+                assert point["measurable"] == (expected >= minimum), name
+                if not point["measurable"]:  # not printed as a measured efficiency
+                    value = f"{point['signal_efficiency']['value']:.4f} ["
+                    row = [r for r in markdown.splitlines() if r.startswith(f"| {name} |")]
+                    assert all(value not in r or "not measurable" in r for r in row)
+        for rates in model["rates"].values():
+            for point in rates["points"]:
+                assert point["output_rate_hz"] <= point["target_hz"]
+                for entry in point["classes"].values():
+                    assert entry["measurable"] == (entry["passed"] >= minimum)
+    assert "## Trigger rates" in markdown and "100 kHz" in markdown
+    assert {"rate_qcd.png", "rate_ttbar.png", "rate_wjets.png"} <= {p.name for p in out.iterdir()}
+    first = markdown.split("## AUC and accuracy")[0]
+    assert "Simulated events (dltrigger generator, detector reference)" in first
+    assert "chosen on the validation split" in first
 
 
 def test_verdict_says_either_outcome():

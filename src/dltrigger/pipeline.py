@@ -310,6 +310,7 @@ def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
             bootstrap=config.evaluate.bootstrap,
             stages=load_state(config.run.state),
             baselines=baselines if baselines is not None and Path(baselines).is_dir() else None,
+            settings=config.evaluate,
         )
         return {
             "items": sum(m["test_events"] for m in results["models"].values()),

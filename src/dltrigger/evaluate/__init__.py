@@ -39,6 +39,7 @@ def run(
         settings.runs, settings.data, settings.out, overwrite=settings.overwrite,
         bootstrap=settings.bootstrap,
         baselines=baselines if baselines is not None and Path(baselines).is_dir() else None,
+        settings=settings,
     )  # fmt: skip
     return EvaluateResult(
         out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=evaluation

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import CLASS_NAMES
+from .notes import reading_notes
+from .trigger_tables import rate_blocks, working_point_blocks
 
 #: Published results of the reference (reference-pipeline.md §7): accuracy and AUC per class.
 REFERENCE_RESULTS = [
@@ -25,19 +27,16 @@ REFERENCE_RESULTS = [
 
 Block = tuple
 
-#: A working point resting on fewer background events than this is marked in the report.
-FEW_EVENTS = 10
-
 
 def _blocks(results: dict[str, Any]) -> list[Block]:
     models = results["models"]
     blocks: list[Block] = [
         ("h1", "dltrigger evaluation report"),
+        *(("p", note) for note in reading_notes(results)),
         (
             "p",
-            f"Test split of `{results['data']}`; classes 0 QCD, 1 ttbar, 2 W+jets; "
-            "each class's AUC is one-vs-rest on that class's score (± bootstrap standard "
-            "deviation).",
+            "Classes 0 QCD, 1 ttbar, 2 W+jets; each class's AUC is one-vs-rest on that "
+            "class's score (± bootstrap standard deviation).",
         ),
         ("h2", "AUC and accuracy"),
         (
@@ -88,45 +87,9 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
     ]
     for name, plot in results["roc_plots"].items():
         blocks.append(("img", plot, f"{name} selector: every model"))
-    blocks.append(("h2", "Trigger working points"))
-    blocks.append(
-        (
-            "p",
-            "Signal efficiency when the background efficiency is held at 10%, 1% "
-            "and 0.1%, and the background rejection (1 / background efficiency) "
-            "when 99% of the signal is kept; binomial errors. † marks a point that rests on "
-            f"fewer than {FEW_EVENTS} background events of the test split (a statistical "
-            "statement, not a measured rate).",
-        )
-    )
-    header = [
-        "run",
-        "signal",
-        "sig. eff. @ bkg 10%",
-        "@ bkg 1%",
-        "@ bkg 0.1%",
-        "bkg rejection @ sig 99%",
-    ]
-    rows = []
-    for name, m in models.items():
-        for c in CLASS_NAMES:
-            cls = m["classes"][c]
-            if "absent" in cls:
-                rows.append([name, c, *(f"— ({cls['absent']})",) * 4])
-                continue
-            points = cls["signal_efficiency_at_background"]
-            few = {t: float(t) * cls["background_events"] < FEW_EVENTS for t in points}
-            cells = [
-                f"{p['signal_efficiency']:.4f} ± {p['signal_error']:.4f}" + (" †" * few[t])
-                for t, p in points.items()
-            ]
-            at99 = cls["at_signal_efficiency"]
-            rejection = at99["background_rejection"]
-            cells.append(
-                "∞ (no background passes)" if rejection == float("inf") else f"{rejection:.1f}"
-            )
-            rows.append([name, c, *cells])
-    blocks.append(("table", header, rows))
+    minimum = results.get("rate_assumptions", {}).get("min_background_events", 10)
+    blocks += working_point_blocks(models, minimum)
+    blocks += rate_blocks(results)
     blocks.append(("h2", "Per model"))
     for name, m in models.items():
         speed = m.get("training_samples_per_s")
@@ -215,7 +178,8 @@ def _dataset_blocks(manifest: dict[str, Any]) -> list[Block]:
     blocks: list[Block] = [
         ("h2", "Dataset"),
         ("p", f"`{manifest.get('dataset', '?')}`: {sum(counts.values()):,} events ({per_class}); "
-              f"{split.get('train', 0):,} for training, {split.get('test', 0):,} for the test."),
+              f"{split.get('train', 0):,} for training, {split.get('validation', 0):,} for "
+              f"validation (choosing epochs), {split.get('test', 0):,} for the test."),
     ]  # fmt: skip
     efficiency = manifest.get("selection_efficiency", {})
     if efficiency:

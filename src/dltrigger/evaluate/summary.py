@@ -11,6 +11,7 @@ from rich.table import Table
 from ..progress import output
 from ..schema import CLASS_NAMES
 from .report import auc_text, verdict
+from .trigger_tables import efficiency_text, rate_text
 
 
 def print_evaluation(results: dict[str, Any], out: Path) -> None:
@@ -22,6 +23,9 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
         table.add_row(name, m["model"], str(m["test_events"]), f"{m['accuracy']:.4f}", *aucs)
     console = output()
     console.print(table)
+    rates = _rate_table(results)
+    if rates is not None:
+        console.print(rates)
     for name, m in results["models"].items():
         if not m.get("complete", True):
             console.print(
@@ -33,6 +37,25 @@ def print_evaluation(results: dict[str, Any], out: Path) -> None:
     if text:
         console.print(text.replace("**", ""))
     console.print(f"report: {Path(out) / 'report.html'} (and report.md, evaluation.json)")
+
+
+def _rate_table(results: dict[str, Any]) -> Table | None:
+    """Each model's signal efficiency at each output-rate budget (68.3% intervals)."""
+    assumptions = results.get("rate_assumptions")
+    if not assumptions:
+        return None
+    table = Table(
+        title=f"trigger at output-rate budgets (input {rate_text(assumptions['input_rate_hz'])})"
+    )
+    for column in ["run", "signal", "budget", "signal efficiency [68.3% CL]", "total rate"]:
+        table.add_column(column, justify="right")
+    for name, m in results["models"].items():
+        for signal, entry in m.get("rates", {}).items():
+            for point in entry.get("points", []):
+                table.add_row(name, signal, rate_text(point["target_hz"]),
+                              efficiency_text(point["classes"][signal], 3),
+                              rate_text(point["output_rate_hz"]))  # fmt: skip
+    return table
 
 
 def ran_because(reason: str) -> str:
