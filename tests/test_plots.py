@@ -52,7 +52,7 @@ def _figures(labels, scores):
         "confusion": plots.confusion_figure(matrix, "a-long-run-name", events=EVENTS),
         "rate": plots.rate_figure(
             {"hlf": curves["ttbar"]}, "ttbar", events=EVENTS, output_rates_hz=[1e3, 1e4]
-        ),  # fmt: skip
+        ),
         "training": plots.training_figure(history, "a-long-run-name", events=EVENTS),
     }
 
