@@ -73,6 +73,40 @@ def test_onnx_trigger_scores_equal_pytorch(run, features_dataset, tmp_path):
         load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=1e-5))
 
 
+def test_working_points_are_chosen_on_the_validation_split(run, tmp_path):
+    """The cut from a background efficiency, and from an output-rate budget, counted by hand
+    on the validation split's scores (never the test split's)."""
+    from dltrigger.config import EvaluateConfig
+    from dltrigger.evaluate.scoring import load_run, score
+
+    trained = load_run(run)
+    labels, scores = score(trained, trained.config.data, split="validation")
+    accepted = np.isin(labels, [1, 2])
+    summed = scores[:, [1, 2]].sum(axis=1)
+    trigger = load_trigger(settings(run, tmp_path, threshold=None, background_efficiency=0.1))
+    background = summed[~accepted]
+    assert (background >= trigger.threshold).mean() <= 0.1
+    looser = summed[summed < trigger.threshold].max()  # the next cut down lets more through
+    assert (background >= looser).mean() > 0.1
+    rates = EvaluateConfig(input_rate_hz=1e5, class_fractions={"QCD": 0.5, "ttbar": 0.2,
+                                                                "W+jets": 0.3})  # fmt: skip
+    budget = 30e3
+    by_rate = load_trigger(
+        settings(run, tmp_path, threshold=None, output_rate_hz=budget), rates=rates
+    )
+    fractions = np.array([0.5, 0.2, 0.3])
+    totals = np.bincount(labels, minlength=3)
+
+    def output_rate(cut):
+        kept = np.bincount(labels[summed >= cut], minlength=3)
+        return 1e5 * (fractions * kept / totals).sum()
+
+    assert output_rate(by_rate.threshold) <= budget
+    assert output_rate(summed[summed < by_rate.threshold].max()) > budget
+    with pytest.raises(ValueError, match=r"threshold 0\.5 and output_rate_hz 1000 both set"):
+        settings(run, tmp_path, threshold=0.5, output_rate_hz=1e3)
+
+
 def test_onnx_hlf_trigger_scores_equal_pytorch(features_dataset, tmp_path):
     """The HLF model's path (HLF only, no particle lists) against PyTorch on the same events."""
     run = tmp_path / "hlf"

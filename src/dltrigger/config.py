@@ -660,8 +660,10 @@ class StreamConfig(_Strict):
     """Settings of ``dltrigger stream`` (and the model and working point of ``dltrigger score``).
 
     The trigger keeps an event when the summed scores of ``accept_classes`` reach the cut:
-    ``threshold`` if set, else the cut that lets ``background_efficiency`` of the other classes'
-    events through on the run's own test split.
+    ``threshold`` if set; else, with ``output_rate_hz``, the loosest cut whose expected output
+    rate stays within that budget; else the cut that lets ``background_efficiency`` of the other
+    classes' events through. Both are chosen on the run's dataset's validation split (never
+    the test split, which measures).
     """
 
     model: Path | None = Field(
@@ -693,10 +695,21 @@ class StreamConfig(_Strict):
         default=0.01,
         gt=0,
         lt=1,
-        description="The working point: this share of the other classes passes (test split).",
+        description=(
+            "The working point: this share of the other classes passes (validation split)."
+        ),
     )
     threshold: float | None = Field(
         default=None, ge=0, le=1, description="An explicit cut on the summed score instead."
+    )
+    output_rate_hz: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Or the working point by an output-rate budget, in Hz: the loosest cut whose "
+            "expected output rate stays within it, at ``[evaluate]``'s input_rate_hz and "
+            "class_fractions (validation split)."
+        ),
     )
     max_files_per_trigger: int = Field(
         default=8, gt=0, description="At most this many new files per micro-batch."
@@ -729,6 +742,15 @@ class StreamConfig(_Strict):
         if not value or len(set(value)) == 3:
             raise ValueError("accept one or two of the three classes")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_working_point(self) -> StreamConfig:
+        if self.threshold is not None and self.output_rate_hz is not None:
+            raise ValueError(
+                f"threshold {self.threshold:g} and output_rate_hz {self.output_rate_hz:g} both "
+                "set: the working point is one of them (unset the other)"
+            )
+        return self
 
     @property
     def checkpoint_folder(self) -> Path:

@@ -9,7 +9,7 @@ from .options import add_section
 
 #: The [stream] settings that ``dltrigger score`` uses too: the model and its working point.
 _TRIGGER_SETTINGS = ("model", "tree", "accept_classes", "background_efficiency", "threshold",
-                     "batch_size")  # fmt: skip
+                     "output_rate_hz", "batch_size")  # fmt: skip
 _COLLECTIONS_HELP = "collection names of the scored files' card (default auto: detected per file)"
 
 

@@ -1,4 +1,4 @@
-"""Scores of a trained model (a run folder of ``dltrigger train``) on a dataset's test split.
+"""Scores of a trained model (a run folder of ``dltrigger train``) on a split of a dataset.
 
 The model is the run's ``best.pt``; the inputs are scaled with the run's own ``scaling.json``
 (the statistics it was trained with), after checking that the dataset was made with the
@@ -69,13 +69,16 @@ def check_features(run: TrainedModel, data: Path) -> None:
     run.run.check_dataset(dataset, split=True)
 
 
-def score(run: TrainedModel, data: Path, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and softmax scores (columns 0 QCD, 1 ttbar, 2 W+jets) of the test split."""
+def score(
+    run: TrainedModel, data: Path, batch_size: int = 4096, split: str = "test"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and softmax scores (columns 0 QCD, 1 ttbar, 2 W+jets) of ``split`` (the test
+    split, which measures; the validation split chooses a trigger's threshold)."""
     check_features(run, data)
     labels, scores = [], []
     batches = iterate_batches(
         Path(data),
-        "test",
+        split,
         batch_size,
         shuffle_buffer=1,
         scaling=run.scaling,
@@ -88,5 +91,5 @@ def score(run: TrainedModel, data: Path, batch_size: int = 4096) -> tuple[np.nda
             labels.append(batch.labels.numpy())
             scores.append(torch.softmax(logits, dim=1).numpy())
     if not labels:
-        raise DatasetError(f"{data}: the test split is empty")
+        raise DatasetError(f"{data}: the {split} split is empty")
     return np.concatenate(labels), np.concatenate(scores)

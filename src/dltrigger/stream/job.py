@@ -274,7 +274,7 @@ def stream(
     source = str(settings.input)
     if not is_remote(source) and not Path(source).is_dir():
         raise InputError(f"{source}: the input folder does not exist")
-    trigger = load_trigger(settings, config.features.collections)
+    trigger = load_trigger(settings, config.features.collections, config.evaluate)
     out = Path(settings.out)
     claim_stream_output(out)
     with writing(out):  # one stream writes a folder at a time

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts import RunFolder, Scaling
-from ..config import CollectionsConfig, FeaturesConfig, StreamConfig
+from ..config import CollectionsConfig, EvaluateConfig, FeaturesConfig, StreamConfig
 from ..errors import EvaluationError
 from ..models.export import FORMATS
 from ..schema import CLASS_NAMES
@@ -86,11 +86,17 @@ class Trigger:
         return accept_score, accept_score >= self.threshold
 
 
-def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None = None) -> Trigger:
+def load_trigger(
+    settings: StreamConfig,
+    collections: CollectionsConfig | None = None,
+    rates: EvaluateConfig | None = None,
+) -> Trigger:
     """The trigger of ``settings.model`` at ``settings``' working point; errors name the file.
 
     ``collections`` (the current ``[features.collections]``) says where the objects are in
-    the scored files; unset: auto-detected per file."""
+    the scored files; unset: auto-detected per file. ``rates``: the input rate and class
+    fractions an ``output_rate_hz`` working point assumes (unset: ``[evaluate]``'s
+    defaults)."""
     model = settings.model
     assert model is not None  # resolved by Config.resolved() (or named by the caller)
     run = RunFolder(Path(model))
@@ -120,7 +126,11 @@ def load_trigger(settings: StreamConfig, collections: CollectionsConfig | None =
         threshold=settings.threshold if settings.threshold is not None else 0.5,
         batch_size=settings.batch_size,
     )
-    if settings.threshold is None:
+    if settings.output_rate_hz is not None:
+        rates = rates if rates is not None else EvaluateConfig()
+        threshold = rate_working_point(folder, accept, settings.output_rate_hz, rates)
+        trigger = replace(trigger, threshold=threshold)
+    elif settings.threshold is None:
         threshold = working_point(folder, accept, settings.background_efficiency)
         trigger = replace(trigger, threshold=threshold)
     return trigger
@@ -137,10 +147,10 @@ def check_onnx(path: Path) -> None:
         raise EvaluationError(f"{path}: not a loadable ONNX model ({first})") from None
 
 
-def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: float) -> float:
-    """The cut on the summed accepted-class score that lets ``background_efficiency`` of the
-    other classes pass on the run's own test split."""
-    from ..evaluate.metrics import at_background_efficiency, roc_curve
+def _validation_scores(folder: Path, accept: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Labels and summed accepted-class scores of the split that chooses the run's working
+    point (its validation split; the test split only for a run trained with the reference's
+    ``reference_validate_on_test``), and that split's name."""
     from ..evaluate.scoring import load_run, score
 
     run = load_run(folder)
@@ -151,12 +161,52 @@ def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: 
             f"{folder}: its dataset {data} is gone, so no working point can be "
             "chosen on it: set [stream] threshold"
         )
-    labels, scores = score(run, data)
-    roc = roc_curve(np.isin(labels, accept), scores[:, list(accept)].sum(axis=1))
+    split = run.config.validation_split
+    labels, scores = score(run, data, split=split)
+    return labels, scores[:, list(accept)].sum(axis=1), split
+
+
+def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: float) -> float:
+    """The cut on the summed accepted-class score that lets ``background_efficiency`` of the
+    other classes pass on the run's own validation split."""
+    from ..evaluate.metrics import at_background_efficiency, roc_curve
+
+    labels, summed, split = _validation_scores(folder, accept)
+    roc = roc_curve(np.isin(labels, accept), summed)
     if roc.negatives * background_efficiency < 1:
         raise EvaluationError(
-            f"{folder}: the test split of {run.config.data} has {roc.negatives} background "
+            f"{folder}: the {split} split of its dataset has {roc.negatives} background "
             f"events, too few to set a background efficiency of {background_efficiency:g}: "
             "set [stream] threshold (--threshold) or a larger background_efficiency"
         )
     return float(at_background_efficiency(roc, background_efficiency).threshold)
+
+
+def rate_working_point(
+    folder: Path, accept: tuple[int, ...], output_rate_hz: float, rates: EvaluateConfig
+) -> float:
+    """The loosest cut on the summed accepted-class score whose expected output rate (at
+    ``rates``' input rate and class fractions) stays within ``output_rate_hz``, on the run's
+    validation split."""
+    from ..evaluate.rates import at_output_rate, rate_curve
+
+    if not output_rate_hz < rates.input_rate_hz:
+        raise EvaluationError(
+            f"output_rate_hz {output_rate_hz:g} is not below the input rate "
+            f"{rates.input_rate_hz:g} Hz ([evaluate] input_rate_hz): no cut is needed"
+        )
+    labels, summed, split = _validation_scores(folder, accept)
+    columns = np.zeros((len(summed), len(CLASS_NAMES)))
+    columns[:, accept[0]] = summed  # the cut's column; the rates do not depend on the others
+    try:
+        curve = rate_curve(labels, columns, accept[0], rates.input_rate_hz,
+                           dict(rates.class_fractions))  # fmt: skip
+    except ValueError as exc:
+        raise EvaluationError(f"{folder}: the {split} split of its dataset: {exc}") from None
+    point = at_output_rate(curve, output_rate_hz)
+    if not np.isfinite(point["threshold"]):
+        raise EvaluationError(
+            f"{folder}: no cut keeps the output rate within {output_rate_hz:g} Hz on the {split} "
+            "split (even its highest-scored event exceeds it): raise output_rate_hz"
+        )
+    return float(point["threshold"])
