@@ -200,6 +200,10 @@ def training_plot(history: list[dict], axes) -> list:
     epochs = [h["epoch"] for h in history]
     lines = left.plot(epochs, [h["loss"] for h in history], "o-", label="training")
     lines += left.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
+    best = min(history, key=lambda h: h["val_loss"])["epoch"]  # best.pt's epoch
+    for ax in axes:
+        lines.append(ax.axvline(best, color="grey", linestyle="--", linewidth=1,
+                                label=f"best epoch ({best})" if ax is left else None))  # fmt: skip
     left.set(xlabel="epoch", ylabel="cross-entropy loss")
     left.legend()
     for name in CLASS_NAMES:
@@ -207,7 +211,7 @@ def training_plot(history: list[dict], axes) -> list:
         if all(v is not None and v == v for v in values):
             lines += right.plot(epochs, values, "o-", label=name)
     right.set(xlabel="epoch", ylabel="one-vs-rest AUC (validation)")
-    if lines[2:]:
+    if lines[4:]:
         right.legend(title="signal class")
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
