@@ -348,7 +348,9 @@ def test_run_on_genuine_files_end_to_end(genuine_run):
     classes = evaluation["models"]["hlf"]["classes"]
     assert classes["QCD"]["auc"] is None  # no QCD event: no AUC, not a number made up
     assert 0.0 <= classes["ttbar"]["auc"] <= 1.0
-    assert "QCD" in (root / "report" / "report.md").read_text()
+    first = (root / "report" / "report.md").read_text().split("## AUC and accuracy")[0]
+    assert "Simulated events (Delphes, CMS card)" in first
+    assert "**QCD: no events** (dropped at features: none of the 25 events of qcd" in first
 
 
 def test_score_and_stream_take_genuine_files(genuine_run, spark, tmp_path):

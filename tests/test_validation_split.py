@@ -141,3 +141,49 @@ def test_a_dataset_of_two_splits_is_refused_in_one_line(features_dataset, tmp_pa
     history = train(TrainConfig(data=old, out=tmp_path / "ref", export=[], model="hlf", epochs=1,
                                 reference_validate_on_test=True))  # fmt: skip
     assert np.isfinite(history[0]["val_loss"])
+
+
+def test_the_report_says_which_split_chose(features_dataset, tmp_path):
+    from dltrigger.evaluate.job import evaluate
+
+    data = features_dataset / "full"
+    runs = []
+    for name, switch in (("chosen-on-validation", False), ("chosen-on-test", True)):
+        train(TrainConfig(data=data, out=tmp_path / name, export=[], model="hlf", epochs=1,
+                          reference_validate_on_test=switch))  # fmt: skip
+        runs.append(tmp_path / name)
+    results = evaluate(runs, data, tmp_path / "report", bootstrap=0)
+    assert results["models"]["chosen-on-test"]["validated_on"] == "test"
+    assert results["models"]["chosen-on-validation"]["validated_on"] == "validation"
+    first = (tmp_path / "report" / "report.md").read_text().split("## AUC and accuracy")[0]
+    assert "**chosen-on-test chose its best epoch on this test split**" in first
+    assert "biased" in first and "chosen-on-validation" not in first
+
+
+def test_a_dropped_class_is_named_with_its_reason_never_as_nan():
+    from dltrigger.evaluate.notes import reading_notes
+    from dltrigger.train.display import absent_classes, absent_lines, epoch_line
+
+    dropped = [{"label": 0, "class": "QCD", "samples": ["qcd"], "events": 25, "files": 1}]
+    absent = absent_classes({1: 40, 2: 31}, dropped, "validation", "data/full/_manifest.json")
+    assert list(absent) == ["QCD"]
+    assert absent_lines(absent) == [
+        "QCD: no events (dropped at features: none of the 25 events of qcd passed the "
+        "selection; see data/full/_manifest.json); it has no AUC"
+    ]
+    row = {"epoch": 3, "loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9, "samples_per_s": 10.0,
+           "val_auc_QCD": float("nan"), "val_auc_ttbar": 0.91, "val_auc_W+jets": 0.87}  # fmt: skip
+    line = epoch_line(row, absent)
+    assert "nan" not in line and "ttbar 0.910, W+jets 0.870 (none for QCD)" in line
+    assert absent_classes({1: 40}, [], "validation", "m")["W+jets"] == (
+        "no events in the validation split"
+    )
+    results = {"data": "d", "manifest": {"events_origin": "Delphes, CMS card",
+                                         "dropped_classes": dropped},
+               "models": {"hlf": {"validated_on": "validation", "classes": {
+                   "QCD": {"absent": "no test event of this class"}}}}}  # fmt: skip
+    notes = reading_notes(results)
+    assert notes[0].startswith("Simulated events (Delphes, CMS card)")
+    assert any("**QCD: no events** (dropped at features: none of the 25 events of qcd" in n
+               for n in notes)  # fmt: skip
+    assert not any(n.startswith("**QCD**") for n in notes)  # said once, with the reason
