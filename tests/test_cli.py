@@ -122,7 +122,8 @@ def test_features_command(spark, ingested, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "full: label 0:" in printed and "bytes/event on disk" in printed
+    assert "full: QCD " in printed and "bytes/event on disk" in printed
+    assert "; train " in printed and ", validation " in printed and ", test " in printed
     assert (out / "dev" / "_manifest.json").exists()
     assert main(["features", str(tmp_path / "missing"), "--out", str(out / "x")]) == 1
     assert "ingested dataset not found" in capsys.readouterr().err

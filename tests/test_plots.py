@@ -2,6 +2,7 @@
 events are, histograms with their statistical errors, integer epochs, no font warnings."""
 
 import logging
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +63,8 @@ def test_no_text_is_clipped_and_every_figure_says_what_it_shows(scored, tmp_path
 
     caplog.set_level(logging.INFO, logger="matplotlib.font_manager")
     figures = _figures(*scored)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    assert pyplot is None or not pyplot.get_fignums()  # nothing in pyplot's global list
     for name, figure in figures.items():
         plots.save(figure, tmp_path / f"{name}.png")
         renderer = _drawn(figure)

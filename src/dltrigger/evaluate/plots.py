@@ -86,14 +86,16 @@ def experiment_label(ax, events: str, fontsize: float = 14, right=None) -> list:
     its texts."""
     _, mplhep = _matplotlib()
     rlabel = f"{events} ({COLLISION_ENERGY_TEV} TeV)"
+    # scilocator_adjust off: mplhep 1.3 then measures the offset text on pyplot's current
+    # axes (plt.gca()), which would create a pyplot figure; our axes show no offset text.
+    common = {"loc": 0, "fontsize": fontsize, "scilocator_adjust": False}
     if right is None or right is ax:
         texts = mplhep.label.exp_label(exp="dltrigger", llabel="Simulation", rlabel=rlabel,
-                                       loc=0, ax=ax, fontsize=fontsize)  # fmt: skip
+                                       ax=ax, **common)  # fmt: skip
     else:
         texts = mplhep.label.exp_label(exp="dltrigger", llabel="Simulation", rlabel="",
-                                       loc=0, ax=ax, fontsize=fontsize)  # fmt: skip
-        texts += mplhep.label.exp_label(exp="", llabel="", rlabel=rlabel, loc=0, ax=right,
-                                        fontsize=fontsize)  # fmt: skip
+                                       ax=ax, **common)  # fmt: skip
+        texts += mplhep.label.exp_label(exp="", llabel="", rlabel=rlabel, ax=right, **common)
     return [t for t in texts if t is not None and t.get_text()]
 
 

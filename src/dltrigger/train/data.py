@@ -118,16 +118,16 @@ def check_trainable(
     classes or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts; and a dataset
     made before features had a validation split, in one line (make the features again)."""
     counts = class_counts(folder)
-    if validation_split == "validation" and not counts["validation"]:
-        settings = FeaturesDataset(Path(folder)).settings()
-        if settings is None or "validation_fraction" not in settings:
-            raise DatasetError(
-                f"{folder}: a dataset of two splits (train, test), made before dltrigger had "
-                "a validation split: choosing the epoch on it would use the test split; make "
-                "the features again (dltrigger features --overwrite)"
-            )
     for split in ("train", validation_split):
         per_class = counts[split]
+        if split == "validation" and not per_class:
+            settings = FeaturesDataset(Path(folder)).settings()
+            if settings is None or "validation_fraction" not in settings:
+                raise DatasetError(
+                    f"{folder}: a dataset of two splits (train, test), made before dltrigger "
+                    "had a validation split: choosing the epoch on it would use the test "
+                    "split; make the features again (dltrigger features --overwrite)"
+                )
         total = sum(per_class.values())
         if len(per_class) < 2 or total < MIN_SPLIT_EVENTS:
             raise DatasetError(
