@@ -656,6 +656,11 @@ class BaselinesConfig(_Strict):
 ClassName = Literal["QCD", "ttbar", "W+jets"]
 
 
+#: The reference's cross-section-weighted class mix after its isolated-lepton selection
+#: (reference-pipeline.md §1.4): the default composition of a trigger's input.
+REFERENCE_CLASS_MIX: dict[ClassName, float] = {"QCD": 0.362, "ttbar": 0.004, "W+jets": 0.634}
+
+
 class StreamConfig(_Strict):
     """Settings of ``dltrigger stream`` (and the model and working point of ``dltrigger score``).
 
@@ -827,7 +832,7 @@ class EvaluateConfig(_Strict):
         ),
     )
     class_fractions: dict[ClassName, float] = Field(
-        default_factory=lambda: {"QCD": 0.362, "ttbar": 0.004, "W+jets": 0.634},
+        default_factory=lambda: dict(REFERENCE_CLASS_MIX),
         description=(
             "Class composition of the trigger's input: by default the reference's cross-section"
             "-weighted mix after its isolated-lepton selection (reference-pipeline.md §1.4), not "
@@ -852,6 +857,10 @@ class EvaluateConfig(_Strict):
                 f"summing to 1" + (f" (missing {', '.join(missing)})" if missing else "")
             )
         return value
+
+    def fractions(self) -> dict[str, float]:
+        """``class_fractions`` by class name."""
+        return {str(name): share for name, share in self.class_fractions.items()}
 
     @model_validator(mode="after")
     def _budgets(self) -> EvaluateConfig:

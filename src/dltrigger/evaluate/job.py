@@ -159,7 +159,7 @@ def evaluate(
         "split": "test",
         "rate_assumptions": {
             "input_rate_hz": settings.input_rate_hz,
-            "class_fractions": dict(settings.class_fractions),
+            "class_fractions": settings.fractions(),
             "output_rates_hz": list(settings.output_rates_hz),
             "min_background_events": minimum,
         },
@@ -178,7 +178,7 @@ def evaluate(
             metrics = evaluate_model(labels, scores, bootstrap, minimum)
             metrics.update(_run_facts(run))
             metrics["rates"], by_class = trigger_rates(
-                labels, scores, settings.input_rate_hz, dict(settings.class_fractions),
+                labels, scores, settings.input_rate_hz, settings.fractions(),
                 list(settings.output_rates_hz), minimum,
             )  # fmt: skip
             for name, curve in by_class.items():

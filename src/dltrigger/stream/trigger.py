@@ -200,7 +200,7 @@ def rate_working_point(
     columns[:, accept[0]] = summed  # the cut's column; the rates do not depend on the others
     try:
         curve = rate_curve(labels, columns, accept[0], rates.input_rate_hz,
-                           dict(rates.class_fractions))  # fmt: skip
+                           rates.fractions())  # fmt: skip
     except ValueError as exc:
         raise EvaluationError(f"{folder}: the {split} split of its dataset: {exc}") from None
     point = at_output_rate(curve, output_rate_hz)
