@@ -41,6 +41,37 @@ def _is_tick_label(text) -> bool:
     )
 
 
+def _texts(figure) -> list:
+    """Every text drawn (tick labels outside an axis's view exist but are not drawn: each
+    axes' tight box holds the drawn ones, see :func:`_outside`)."""
+    import matplotlib.text
+
+    return [t for t in figure.findobj(matplotlib.text.Text)
+            if t.get_visible() and t.get_text().strip() and not _is_tick_label(t)]  # fmt: skip
+
+
+def _outside(figure) -> list[str]:
+    """The texts (and axes with their tick labels) of ``figure`` that reach out of it by more
+    than a pixel: clipped."""
+    renderer = _drawn(figure)
+    box = figure.bbox
+    extents = [(t.get_text(), t.get_window_extent(renderer)) for t in _texts(figure)]
+    extents += [(f"axes {i}", ax.get_tightbbox(renderer)) for i, ax in enumerate(figure.axes)]
+    return [f"{what!r} at {extent}" for what, extent in extents
+            if extent.x0 < box.x0 - 1 or extent.y0 < box.y0 - 1
+            or extent.x1 > box.x1 + 1 or extent.y1 > box.y1 + 1]  # fmt: skip
+
+
+def _forget_fonts():
+    """Forget the fonts found and the math parsed so far: matplotlib caches both per process,
+    and a figure drawn earlier in the session would otherwise hide a lookup's warning."""
+    from matplotlib.font_manager import FontManager
+    from matplotlib.mathtext import MathTextParser
+
+    for cached in (FontManager._findfont_cached, MathTextParser._parse_cached):
+        getattr(cached, "cache_clear", lambda: None)()
+
+
 def _figures(labels, scores):
     _, curves = trigger_rates(labels, scores, 1e5, {"QCD": 0.362, "ttbar": 0.004,
                                                     "W+jets": 0.634}, [1e3, 1e4])  # fmt: skip
@@ -59,27 +90,15 @@ def _figures(labels, scores):
 
 
 def test_no_text_is_clipped_and_every_figure_says_what_it_shows(scored, tmp_path, caplog):
-    import matplotlib.text
-
     caplog.set_level(logging.INFO, logger="matplotlib.font_manager")
+    _forget_fonts()
     figures = _figures(*scored)
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or not pyplot.get_fignums()  # nothing in pyplot's global list
     for name, figure in figures.items():
         plots.save(figure, tmp_path / f"{name}.png")
-        renderer = _drawn(figure)
-        box = figure.bbox
-        # every text drawn (tick labels outside an axis's view exist but are not drawn: each
-        # axes' tight box holds the drawn ones)
-        texts = [t for t in figure.findobj(matplotlib.text.Text)
-                 if t.get_visible() and t.get_text().strip() and not _is_tick_label(t)]  # fmt: skip
-        extents = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-        extents += [(f"axes {i}", ax.get_tightbbox(renderer)) for i, ax in enumerate(figure.axes)]
-        for what, extent in extents:
-            inside = (extent.x0 >= box.x0 - 1 and extent.y0 >= box.y0 - 1
-                      and extent.x1 <= box.x1 + 1 and extent.y1 <= box.y1 + 1)  # fmt: skip
-            assert inside, f"{name}: {what!r} at {extent} outside {box}"
-        words = " ".join(t.get_text() for t in texts)
+        assert not _outside(figure), f"{name}: outside the figure: {_outside(figure)}"
+        words = " ".join(t.get_text() for t in _texts(figure))
         for needed in ("Simulation", "13 TeV", EVENTS):
             assert needed in words, f"{name}: no {needed!r}"
     # "findfont: Font family [...] not found" (a warning) was printed twice per evaluate
@@ -87,21 +106,20 @@ def test_no_text_is_clipped_and_every_figure_says_what_it_shows(scored, tmp_path
                 if r.levelno >= logging.INFO and "findfont" in r.getMessage()]  # fmt: skip
 
 
-def test_a_figure_without_constrained_layout_would_be_caught(scored):
-    """The check above can fail: the ROC figure in the tight-layout-free default clips its
-    y label when the axes fill the figure."""
-    import matplotlib.text
+def test_a_clipped_label_is_caught(scored):
+    """The check above can fail: the ROC figure as it was (tight layout, the CMS style's
+    26 pt labels) had its x label cut at the figure's left edge."""
+    import matplotlib.style
+    import mplhep
 
     labels, scores = scored
-    with plots.style():
-        figure = plots.new_figure(figsize=(8, 7.5), layout=None)
-        ax = figure.add_axes((0.0, 0.1, 1.0, 0.85))
+    with matplotlib.style.context(mplhep.style.CMS):
+        figure = plots.new_figure(figsize=(8, 7), layout="tight")
+        ax = figure.add_subplot()
         plots.roc_plot({"hlf": one_vs_rest(labels, scores, 2)}, "W+jets", ax)
-    renderer = _drawn(figure)
-    label = ax.yaxis.label
-    assert isinstance(label, matplotlib.text.Text)
-    assert label.get_window_extent(renderer).x0 < figure.bbox.x0
-    assert ax.get_tightbbox(renderer).x0 < figure.bbox.x0
+        ax.set_xlabel("background efficiency (false-positive rate)")
+        ax.set_ylabel("W+jets efficiency (true-positive rate)")
+    assert "'background efficiency (false-positive rate)' at" in " ".join(_outside(figure))
 
 
 def test_score_histograms_carry_the_errors_of_a_normalised_shape(scored):
@@ -128,3 +146,21 @@ def test_training_epochs_are_integer_ticks(scored):
     for ax in figure.axes:
         ticks = ax.get_xticks()
         assert np.allclose(ticks, np.round(ticks))
+
+
+def test_training_png_names_the_events_of_the_run(tmp_path, monkeypatch):
+    """``training.png`` is labelled with what the run was trained on (its features.json)."""
+    import json
+
+    from dltrigger.artifacts import RunFolder
+    from dltrigger.train.run_folder import write_training_plot
+
+    (tmp_path / RunFolder.FEATURES).write_text(json.dumps({"events_origin": "Delphes, CMS card"}))
+    made = []
+    figure = plots.training_figure
+    monkeypatch.setattr(plots, "training_figure",
+                        lambda *a, **kw: made.append(kw["events"]) or figure(*a, **kw))  # fmt: skip
+    history = [{"epoch": e, "loss": 1 / e, "val_loss": 1 / e} for e in (1, 2)]
+    write_training_plot(tmp_path, history)
+    assert made == ["Delphes, CMS card"]
+    assert (tmp_path / RunFolder.PLOT).stat().st_size > 0

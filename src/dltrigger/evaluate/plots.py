@@ -43,9 +43,12 @@ def _matplotlib():
     return matplotlib, mplhep
 
 
-#: Fonts that exist wherever matplotlib does: mplhep's CMS style asks for TeX Gyre Heros,
-#: which is not installed here, and its math fallback looked for a "cursive" family on every
-#: figure (two findfont warnings per evaluate).
+#: Fonts that exist wherever matplotlib does, text and math alike. mplhep's CMS style sets
+#: ``mathtext.fontset: custom`` (with ``mathtext.cal`` etc. = TeX Gyre Heros); a text keeps
+#: the fontset it was made with, but matplotlib reads ``mathtext.cal`` when the figure is
+#: drawn (saved), outside the style, where it is the default "cursive", a family no machine
+#: here has: two ``findfont`` warnings per evaluate. A built-in math fontset reads none of
+#: those settings at draw time.
 FONTS = {
     "font.sans-serif": ["DejaVu Sans"],
     "mathtext.fontset": "dejavusans",
@@ -130,6 +133,7 @@ def score_plot(labels: np.ndarray, scores: np.ndarray, axes) -> list:
 
     artists = []
     for column, (ax, signal) in enumerate(zip(axes, CLASS_NAMES, strict=True)):
+        heights: list[float] = []
         for true, name in enumerate(CLASS_NAMES):
             values = scores[labels == true, column]
             if not len(values):
@@ -141,7 +145,10 @@ def score_plot(labels: np.ndarray, scores: np.ndarray, axes) -> list:
                 h, ax=ax, yerr=np.sqrt(h.variances()), histtype="step",
                 linewidth=2, label=f"true {name} ({len(values):,} events)",
             )  # fmt: skip
+            heights += [v for v in h.values() if v > 0]
         ax.set_yscale("log")
+        if heights:  # below the lowest bin (one event), a decade above the tallest: the legend
+            ax.set_ylim(min(heights) / 3, max(heights) * 10)
         ax.set_xlim(0, 1)
         ax.set_xlabel(f"{signal} score")
         ax.set_ylabel(f"fraction of events / {1 / SCORE_BINS:g}")
