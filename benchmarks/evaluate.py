@@ -7,7 +7,8 @@ On trained run folders (default: those of ``make demo``) and a features dataset'
    already in memory; the ratio is what reading and batching cost;
 2. the metrics of one model (``evaluate_model``: 3 ROC curves, working points, confusion,
    200 bootstrap resamplings per class);
-3. the whole ``evaluate()`` of all runs (scoring, metrics, 3 + 2 per model PNGs, the report).
+3. the whole ``evaluate()`` of all runs (scoring, metrics with Clopper-Pearson intervals and
+   trigger rates, 6 + 2 per model PNGs, the report).
 """
 
 from __future__ import annotations
