@@ -25,7 +25,7 @@ import numpy as np
 from ..config import Config, TrainConfig
 from ..errors import ConfigError, DLTriggerError, OutputExistsError
 from ..io.atomic import atomic_folder
-from ..train.data import Events, load_split
+from ..train.data import Events, check_trainable, load_split
 from .grid import REFERENCE_HLF_GRID, expand, validate
 
 
@@ -133,6 +133,7 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
                               with_particles=with_particles)  # fmt: skip
     validation_events = None
     if not settings.folds:  # ranked on the validation split (the test split only measures)
+        check_trainable(dataset, base.validation_split)  # a two-split dataset: one line
         validation_events = load_split(dataset, base.validation_split, base.max_particles,
                                        with_particles=with_particles)  # fmt: skip
     if spark is None:
