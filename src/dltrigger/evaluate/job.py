@@ -1,12 +1,15 @@
 """``dltrigger evaluate``: every trained model on one dataset's test split, with a report.
 
-For each run folder: scores of the best model on the test split, per-class one-vs-rest ROC
-curves and AUCs (bootstrap errors), accuracy, the row-normalised confusion matrix, score
-distributions, and trigger working points (signal efficiency at background efficiencies of
-10%, 1% and 0.1%; background rejection at 99% signal efficiency, binomial errors). The output
-folder (written atomically) holds ``evaluation.json``, the PNG plots and the report
-(``report.md``, ``report.html``). With ``baselines``, an output folder of ``dltrigger
-baselines``, the tree models' per-class AUCs (their ``metrics.json``) join the report.
+For each run folder: scores of the best model on the test split (which chose nothing: the
+epochs were chosen on the validation split), per-class one-vs-rest ROC curves and AUCs
+(bootstrap errors), accuracy, the row-normalised confusion matrix, score distributions,
+trigger working points (signal efficiency at background efficiencies of 10%, 1% and 0.1%;
+background rejection at 99% signal efficiency; Clopper-Pearson intervals, and a 95% upper
+limit where too few background events are expected to measure one), and trigger rates at
+output-rate budgets (:mod:`.rates`). The output folder (written atomically) holds
+``evaluation.json``, the PNG plots and the report (``report.md``, ``report.html``). With
+``baselines``, an output folder of ``dltrigger baselines``, the tree models' per-class AUCs
+(their ``metrics.json``) join the report.
 """
 
 from __future__ import annotations

@@ -113,15 +113,20 @@ def roc_plot(curves: dict[str, Roc], signal: str, ax) -> list:
             roc.true_positive_rate[keep],
             label=f"{label} (AUC {roc.auc:.4f})",
         )
-    ax.set_xscale("log")
+    _selector_axes(ax, signal, "background efficiency (other classes)", "lower right")
     fewest = min(roc.negatives for roc in curves.values())
     ax.set_xlim(max(1e-4, 0.5 / max(fewest, 1)), 1)  # no decade below one background event
+    return lines
+
+
+def _selector_axes(ax, signal: str, xlabel: str, legend: str) -> None:
+    """The axes of a selector's efficiency curve: log x, efficiency 0-1, the legend titled."""
+    ax.set_xscale("log")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("background efficiency (other classes)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{signal} efficiency")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", title=f"{signal} selector, test split")
-    return lines
+    ax.legend(loc=legend, title=f"{signal} selector, test split")
 
 
 def score_plot(labels: np.ndarray, scores: np.ndarray, axes) -> list:
@@ -177,22 +182,15 @@ def rate_plot(
     """The ``signal`` class's efficiency against the trigger's output rate (log scale), one
     curve per model, with the output-rate budgets marked; returns the artists."""
     artists = []
-    low = []
     for label, curve in curves.items():
         keep = curve.output_rate_hz > 0
         artists += ax.plot(curve.output_rate_hz[keep], curve.signal_efficiency[keep],
                            label=label)  # fmt: skip
-        low.append(curve.output_rate_hz[keep].min() if keep.any() else 1.0)
     for rate in output_rates_hz:
         artists.append(ax.axvline(rate, color="grey", linestyle="--", linewidth=1))
         artists.append(ax.text(rate, 0.02, f" {_hz(rate)}", color="grey", fontsize=12,
                                rotation=90, va="bottom", ha="right"))  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("trigger output rate [Hz]")
-    ax.set_ylabel(f"{signal} efficiency")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", title=f"{signal} selector, test split")
+    _selector_axes(ax, signal, "trigger output rate [Hz]", "upper left")
     return artists
 
 
