@@ -115,6 +115,47 @@ def test_a_working_point_with_no_background_passing_is_not_measurable():
     assert measurable(0.001, 744, minimum=0.5) and not measurable(0.01, 744)
 
 
+def test_an_unmeasurable_working_point_in_the_evaluation_json():
+    """ttbar against 744 background events, separated but for one QCD event scored high:
+    the 0.1% point (0.74 events expected) is not measurable and quotes a nonzero 95% upper
+    limit; 99% of ttbar is kept with no background, so the rejection is unbounded above."""
+    import json
+
+    from dltrigger.evaluate.job import _strict_json, evaluate_model
+
+    rng = np.random.default_rng(2)
+    labels = np.r_[np.zeros(400, int), np.ones(366, int), np.full(344, 2)]
+    ttbar = np.where(labels == 1, rng.uniform(0.6, 0.9, len(labels)), rng.uniform(0, 0.5, 1110))
+    ttbar[0] = 0.95  # one QCD event above every ttbar one: no cut keeps 0.1% of the background
+    scores = np.stack([(1 - ttbar) / 2, ttbar, (1 - ttbar) / 2], axis=1)
+    metrics = evaluate_model(labels, scores, bootstrap=0, min_background_events=10)
+    cls = metrics["classes"]["ttbar"]
+    assert cls["background_events"] == 744
+    tight, loose = cls["signal_efficiency_at_background"]["0.001"], (
+        cls["signal_efficiency_at_background"]["0.1"])  # fmt: skip
+    assert not tight["measurable"] and tight["expected_background_events"] == pytest.approx(0.744)
+    assert tight["background_efficiency"]["passed"] == 0
+    assert tight["background_efficiency_upper_limit_95"] == pytest.approx(1 - 0.05 ** (1 / 744))
+    assert tight["threshold"] is None and "keeps nothing" in tight["threshold_note"]
+    assert loose["measurable"] and "background_efficiency_upper_limit_95" not in loose
+    assert loose["signal_efficiency"]["value"] == 1.0  # 366/366, with a lower bound below 1
+    assert loose["signal_efficiency"]["interval"][0] == pytest.approx(0.15865 ** (1 / 366))
+    at99 = cls["at_signal_efficiency"]
+    assert at99["background_efficiency"]["passed"] == 1  # the one high QCD event
+    assert at99["background_rejection"] == pytest.approx(744)
+    low, high = at99["background_rejection_interval"]
+    bounds = clopper_pearson(1, 744)
+    assert (low, high) == (pytest.approx(1 / bounds[1]), pytest.approx(1 / bounds[0]))
+    # Fully separated: the 99% cut keeps no background, the rejection is unbounded above.
+    clean = np.where(labels == 1, 0.9, 0.1)
+    separated = evaluate_model(labels, np.stack([(1 - clean) / 2, clean, (1 - clean) / 2], 1), 0)
+    at99 = separated["classes"]["ttbar"]["at_signal_efficiency"]
+    assert at99["background_rejection"] is None and at99["background_rejection_interval"][1] is None
+    assert at99["background_rejection_interval"][0] == pytest.approx(1 / clopper_pearson(0, 744)[1])
+    assert "unbounded above" in at99["background_rejection_note"]
+    json.dumps(_strict_json(metrics), allow_nan=False)  # NaN AUC errors (no bootstrap): null
+
+
 def test_rates_against_a_hand_count():
     # 10 QCD, 4 ttbar, 6 W+jets test events; cut on the W+jets score.
     labels = np.array([0] * 10 + [1] * 4 + [2] * 6)
@@ -134,7 +175,9 @@ def test_rates_against_a_hand_count():
     assert qcd["rate_upper_limit_95_hz"] == pytest.approx(500 * upper_limit(1, 10))
     low, high = clopper_pearson(3, 6)
     assert w["rate_interval_hz"] == [pytest.approx(400 * low), pytest.approx(400 * high)]
-    assert at_output_rate(curve, 1.0)["threshold"] == np.inf  # nothing fits: keep nothing
+    nothing = at_output_rate(curve, 1.0)  # nothing fits: keep nothing, said so (JSON: no inf)
+    assert nothing["threshold"] is None and "keeps nothing" in nothing["threshold_note"]
+    assert nothing["output_rate_hz"] == 0 and nothing["classes"]["W+jets"]["passed"] == 0
     with pytest.raises(ValueError, match="no test event of ttbar"):
         rate_curve(labels[labels != 1], scores[labels != 1], 2, 1000.0, fractions)
 

@@ -15,6 +15,7 @@ from dltrigger.evaluate.job import evaluate, evaluate_model
 from dltrigger.evaluate.metrics import one_vs_rest
 from dltrigger.evaluate.report import verdict
 from dltrigger.evaluate.scoring import load_run, score
+from dltrigger.evaluate.trigger_tables import rate_text
 from dltrigger.schema import CLASS_NAMES
 from dltrigger.train.trainer import train
 
@@ -145,9 +146,36 @@ def _efficiencies(node, path=""):
             yield from _efficiencies(value, f"{path}/{i}")
 
 
+def _refuse_constant(name):
+    raise AssertionError(f"{name} in evaluation.json: not valid JSON")
+
+
+def _objects(node, path=""):
+    """Every JSON object in a tree, with its path."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _objects(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _objects(value, f"{path}/{i}")
+
+
 def test_no_efficiency_without_an_interval_and_no_unmeasurable_point_as_measured(report):
-    out, _ = report
-    saved = json.loads((out / "evaluation.json").read_text())
+    out, results = report
+    # Strict JSON: no NaN or Infinity literal (a cut keeping nothing is +inf in memory).
+    saved = json.loads((out / "evaluation.json").read_text(), parse_constant=_refuse_constant)
+    assert saved == json.loads(json.dumps(results))  # the caller gets what the file holds
+    nulls = 0
+    for path, node in _objects(saved):
+        if "threshold" in node and node["threshold"] is None:
+            nulls += 1
+            assert "keeps nothing" in node["threshold_note"], path
+        if node.get("background_rejection_interval", [0, 0])[1] is None:
+            assert node["background_rejection"] is None, path
+            assert node["background_efficiency"]["passed"] == 0, path
+            assert "unbounded above" in node["background_rejection_note"], path
+    assert nulls > 0  # this small test split has budgets and targets no cut meets
     found = list(_efficiencies(saved))
     assert len(found) > 50
     for path, e in found:
@@ -169,11 +197,20 @@ def test_no_efficiency_without_an_interval_and_no_unmeasurable_point_as_measured
                     value = f"{point['signal_efficiency']['value']:.4f} ["
                     row = [r for r in markdown.splitlines() if r.startswith(f"| {name} |")]
                     assert all(value not in r or "not measurable" in r for r in row)
-        for rates in model["rates"].values():
+        for signal, rates in model["rates"].items():
             for point in rates["points"]:
                 assert point["output_rate_hz"] <= point["target_hz"]
                 for entry in point["classes"].values():
                     assert entry["measurable"] == (entry["passed"] >= minimum)
+                    if not entry["measurable"]:
+                        assert entry["rate_upper_limit_95_hz"] > entry["rate_hz"]
+                efficiency = point["classes"][signal]
+                budget = rate_text(point["target_hz"])
+                row = [r for r in markdown.splitlines()
+                       if r.startswith(f"| {name} | {signal} | {budget} |")]  # fmt: skip
+                assert len(row) == 1, (name, signal, budget)
+                assert f"({efficiency['passed']}/{efficiency['total']}" in row[0]
+                assert ("not measurable" in row[0]) == (not efficiency["measurable"]), row[0]
     assert "## Trigger rates" in markdown and "100 kHz" in markdown
     assert {"rate_qcd.png", "rate_ttbar.png", "rate_wjets.png"} <= {p.name for p in out.iterdir()}
     first = markdown.split("## AUC and accuracy")[0]
@@ -195,6 +232,8 @@ def test_verdict_says_either_outcome():
     assert "does not beat the HLF classifier (h) in ttbar" in worse
     assert "ttbar -0.0020 ± 0.0010" in worse
     assert verdict(None) is None
+    unknown = verdict(comparison([0.01, 0.02, 0.0015], errors=(None, None, None)))  # bootstrap 0
+    assert "W+jets +0.0015 (paired" in unknown and "±" not in unknown and "below two" not in unknown
 
 
 def test_paired_comparison_of_the_two_models(report):

@@ -194,8 +194,10 @@ def train_baselines(
                     **{f"auc_{c}": a for c, a in zip(CLASS_NAMES, aucs, strict=True)},
                     "seconds": seconds,
                 }
+                # float64, the scores the metrics were computed from: float32 would merge
+                # probabilities closer than its precision into ties and move the AUC (~1e-4)
                 write_table(
-                    pa.table({"label": labels, "scores": list(scores.astype(np.float32))}),
+                    pa.table({"label": labels, "scores": list(scores.astype(np.float64))}),
                     folder / "scores.parquet",
                 )
                 (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -15,6 +15,7 @@ output-rate budgets (:mod:`.rates`). The output folder (written atomically) hold
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, get_args
 
@@ -98,6 +99,11 @@ def evaluate_model(
                 "background_rejection_interval": [low, high],
             },
         }
+        if high is None:  # strict JSON has no infinity: null, and why
+            classes[name]["at_signal_efficiency"]["background_rejection_note"] = (
+                f"no background event passes the cut: the rejection is at least {low:.3g} "
+                "(68.3% CL) and unbounded above"
+            )
     predicted = scores.argmax(1)
     return {
         "test_events": len(labels),
@@ -126,6 +132,11 @@ def _working_point(
         entry["background_efficiency_upper_limit_95"] = upper_limit(
             point.background.passed, point.background.total
         )
+    if not np.isfinite(point.threshold):
+        # Even the tightest cut lets more background through than the target (the top-scored
+        # events include background): the point keeps nothing, and +inf is no strict JSON.
+        entry["threshold"] = None
+        entry["threshold_note"] = "no cut meets the target: the trigger keeps nothing"
     return entry
 
 
@@ -222,7 +233,8 @@ def evaluate(
         if baselines is not None:
             first = next(iter(scored.values()))
             results["baselines"] = read_baselines(Path(baselines), first[1])
-        (folder / "evaluation.json").write_text(json.dumps(results, indent=2, default=float))
+        results = _strict_json(results)  # the report and the caller see what the file holds
+        (folder / "evaluation.json").write_text(json.dumps(results, indent=2, allow_nan=False))
         write_report(results, folder)
     return results
 
@@ -295,6 +307,21 @@ def read_baselines(folder: Path, labels: np.ndarray) -> dict[str, Any]:
             continue
         found["models"][name] = metrics
     return found
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` as strict JSON holds it: numpy scalars as Python numbers, NaN and infinities
+    as None (``null``; an AUC error without bootstrap, a baseline's undefined AUC). Where a
+    null needs a reason (a cut keeping nothing, an unbounded rejection) its producer adds it."""
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _slug(name: str) -> str:

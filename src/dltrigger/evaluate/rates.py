@@ -18,6 +18,10 @@ import numpy as np
 from ..schema import CLASS_NAMES
 from .metrics import MIN_BACKGROUND_EVENTS, Efficiency, upper_limit
 
+#: Why a rate point's threshold is null: even the single highest-scored event's class rate
+#: exceeds the budget.
+KEEPS_NOTHING = "no cut keeps the output rate within the target: the trigger keeps nothing"
+
 
 @dataclass(frozen=True)
 class RateCurve:
@@ -72,7 +76,8 @@ def rate_curve(
 def at_output_rate(
     curve: RateCurve, target_hz: float, min_events: int = MIN_BACKGROUND_EVENTS
 ) -> dict[str, Any]:
-    """The loosest cut whose expected output rate does not exceed ``target_hz``: threshold,
+    """The loosest cut whose expected output rate does not exceed ``target_hz``: threshold
+    (None, with ``threshold_note``, when even the tightest cut exceeds it: nothing is kept),
     total rate (central value and the sum of the classes' bounds: conservative), and per
     class the efficiency (passed/total, Clopper-Pearson interval) and rate. A class with
     fewer than ``min_events`` passing events gets ``"measurable": false`` and its 95% upper
@@ -96,13 +101,19 @@ def at_output_rate(
         low_total += rate * low
         high_total += rate * high
         classes[name] = entry
-    return {
+    point: dict[str, Any] = {
         "target_hz": target_hz,
         "threshold": float(curve.thresholds[index]),
         "output_rate_hz": float(curve.output_rate_hz[index]),
         "output_rate_interval_hz": [low_total, high_total],
         "classes": classes,
     }
+    if index == 0:
+        # No cut fits: the trigger keeps nothing. Its cut is +inf, which strict JSON cannot
+        # hold, so null with the reason.
+        point["threshold"] = None
+        point["threshold_note"] = KEEPS_NOTHING
+    return point
 
 
 def trigger_rates(

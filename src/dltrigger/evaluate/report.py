@@ -216,10 +216,13 @@ def verdict(comparison: dict[str, Any] | None) -> str | None:
     if not comparison:
         return None
     model, baseline, classes = comparison["model"], comparison["baseline"], comparison["classes"]
+    # An error is null in evaluation.json (NaN in memory before) without bootstrap resamples.
+    errors = {c: d["error"] for c, d in classes.items()
+              if d["error"] is not None and not math.isnan(d["error"])}  # fmt: skip
     worse = [c for c, d in classes.items() if d["difference"] <= 0]
-    weak = [c for c, d in classes.items() if 0 < d["difference"] < 2 * d["error"]]
+    weak = [c for c, d in classes.items() if c in errors and 0 < d["difference"] < 2 * errors[c]]
     numbers = "; ".join(
-        f"{c} {d['difference']:+.4f}" + ("" if math.isnan(d["error"]) else f" ± {d['error']:.4f}")
+        f"{c} {d['difference']:+.4f}" + (f" ± {errors[c]:.4f}" if c in errors else "")
         for c, d in classes.items()
     )
     if worse:

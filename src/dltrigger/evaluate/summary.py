@@ -11,7 +11,7 @@ from rich.table import Table
 from ..progress import output
 from ..schema import CLASS_NAMES
 from .report import auc_text, verdict
-from .trigger_tables import efficiency_text, rate_text
+from .trigger_tables import rate_efficiency_text, rate_text
 
 
 def print_evaluation(results: dict[str, Any], out: Path) -> None:
@@ -53,7 +53,8 @@ def _rate_table(results: dict[str, Any]) -> Table | None:
         for signal, entry in m.get("rates", {}).items():
             for point in entry.get("points", []):
                 table.add_row(name, signal, rate_text(point["target_hz"]),
-                              efficiency_text(point["classes"][signal], 3),
+                              rate_efficiency_text(point["classes"][signal],
+                                                   assumptions["min_background_events"]),
                               rate_text(point["output_rate_hz"]))  # fmt: skip
     return table
 

@@ -21,6 +21,18 @@ def efficiency_text(efficiency: dict[str, Any], digits: int = 4) -> str:
     )
 
 
+def cut_text(threshold: float | None) -> str:
+    """A cut on a score; None (null in ``evaluation.json``): no cut fits, nothing is kept."""
+    return "none: keeps nothing" if threshold is None else f"{threshold:.4f}"
+
+
+def rate_efficiency_text(entry: dict[str, Any], minimum: int) -> str:
+    """A class's efficiency at an output-rate budget, three digits; marked when fewer than
+    ``minimum`` events pass (its rate is then an upper limit, see :func:`_class_rate`)."""
+    text = efficiency_text(entry, 3)
+    return text if entry["measurable"] else f"{text}, not measurable (< {minimum} pass)"
+
+
 def rate_text(rate_hz: float) -> str:
     """A rate in Hz or kHz, three significant digits."""
     return f"{rate_hz / 1e3:.3g} kHz" if rate_hz >= 1e3 else f"{rate_hz:.3g} Hz"
@@ -97,7 +109,9 @@ def rate_blocks(results: dict[str, Any]) -> list[Block]:
             "input rate × fraction × its test-split efficiency, with the 68.3% Clopper-Pearson "
             "interval (the total's interval adds the classes' bounds: conservative). A class "
             f"rate resting on fewer than {assumptions['min_background_events']} passing test "
-            "events is given as its 95% CL upper limit (marked <).",
+            "events is given as its 95% CL upper limit (marked <), and such a signal "
+            "efficiency is marked not measurable. A budget that no cut meets (the few "
+            "highest-scored test events alone exceed it) keeps nothing (cut: none).",
         ),
     ]
     header = ["run", "signal", "budget", "cut", "signal efficiency",
@@ -113,8 +127,8 @@ def rate_blocks(results: dict[str, Any]) -> list[Block]:
                 classes = point["classes"]
                 low, high = point["output_rate_interval_hz"]
                 rows.append([
-                    name, signal, rate_text(point["target_hz"]), f"{point['threshold']:.4f}",
-                    efficiency_text(classes[signal], 3),
+                    name, signal, rate_text(point["target_hz"]), cut_text(point["threshold"]),
+                    rate_efficiency_text(classes[signal], assumptions["min_background_events"]),
                     *(_class_rate(classes[c]) for c in CLASS_NAMES),
                     f"{rate_text(point['output_rate_hz'])} [{rate_text(low)}, "
                     f"{rate_text(high)}]",

@@ -204,7 +204,7 @@ def rate_working_point(
     except ValueError as exc:
         raise EvaluationError(f"{folder}: the {split} split of its dataset: {exc}") from None
     point = at_output_rate(curve, output_rate_hz)
-    if not np.isfinite(point["threshold"]):
+    if point["threshold"] is None:  # the cut keeps nothing
         raise EvaluationError(
             f"{folder}: no cut keeps the output rate within {output_rate_hz:g} Hz on the {split} "
             "split (even its highest-scored event exceeds it): raise output_rate_hz"
