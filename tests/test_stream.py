@@ -103,6 +103,10 @@ def test_working_points_are_chosen_on_the_validation_split(run, tmp_path):
 
     assert output_rate(by_rate.threshold) <= budget
     assert output_rate(summed[summed < by_rate.threshold].max()) > budget
+    # 1 Hz: a single validation event of any class is worth more; no cut fits, refused.
+    assert output_rate(summed.max()) > 1.0
+    with pytest.raises(EvaluationError, match="no cut keeps the output rate within 1 Hz"):
+        load_trigger(settings(run, tmp_path, threshold=None, output_rate_hz=1.0), rates=rates)
     with pytest.raises(ValueError, match=r"threshold 0\.5 and output_rate_hz 1000 both set"):
         settings(run, tmp_path, threshold=0.5, output_rate_hz=1e3)
 

@@ -182,9 +182,11 @@ class GenerateConfig(_Strict):
         default="reference",
         description=(
             'Detector simulation preset (generate/detector_card.py): "reference" (the CMS card '
-            'with its lepton isolation cuts relaxed, as the reference\'s data imply), "cms" (the '
-            "standard card: isolated leptons, so lepton-enriched QCD selects almost nothing), "
-            '"legacy" (before overlap removal and the jet energy scale; for comparisons).'
+            "with its lepton isolation cuts relaxed, which the reference's QCD sample implies, "
+            "and its jet-lepton overlap removal kept, which nothing in the reference implies: a "
+            'hybrid no Delphes card produces), "cms" (the standard card: isolated leptons, so '
+            'lepton-enriched QCD selects almost nothing), "legacy" (before overlap removal and '
+            "the jet energy scale; for comparisons)."
         ),
     )
     # The defaults are the demo's: ~1,800 events per class pass the selection (W+jets 45%,

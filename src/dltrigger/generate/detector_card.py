@@ -177,10 +177,12 @@ CMS = DetectorCard()
 
 #: The detector presets of ``[generate] detector``:
 #:
-#: - ``reference`` (default): the CMS card with its two lepton isolation cuts relaxed, as the
-#:   reference's data imply (it applies its own isolation, < 0.45 in a 0.3 cone, and its QCD
-#:   sample survives it, which the standard card's isolated collections would not allow:
-#:   reference-pipeline.md §2); overlap removal kept;
+#: - ``reference`` (default): the CMS card with its two lepton isolation cuts relaxed, which
+#:   the reference's data imply (it applies its own isolation, < 0.45 in a 0.3 cone, and its
+#:   QCD sample survives it, which the standard card's isolated collections would not allow:
+#:   reference-pipeline.md §2); the card's jet-lepton overlap removal kept, which nothing in
+#:   the reference implies (its HLF code removes no overlap, §3.2): a hybrid that no Delphes
+#:   card produces, still to be checked against the reference's distributions;
 #: - ``cms``: the standard card as written (lepton-enriched QCD then selects almost nothing);
 #: - ``legacy``: dltrigger's simulation before it was compared with Delphes (R = 0.4, no jet
 #:   energy scale, no isolation, no overlap removal), for before/after comparisons.
