@@ -155,3 +155,31 @@ def test_torch_threads_beyond_a_sane_maximum_are_refused_in_one_line(tmp_path):
         "dltrigger train: error: argument --threads: must be an integer >= 0 and <= "
         f"{MAX_THREADS}, got 100000"
     ]
+
+
+def test_trigger_rate_settings_are_checked_in_one_clear_line(tmp_path):
+    """[evaluate] class_fractions: the three classes, each >= 0, summing to 1 within 1e-6;
+    output-rate budgets below the input rate; [stream] threshold and output_rate_hz exclude
+    each other. Each refusal is one line naming the values, not a dump of the section."""
+    assert Config().evaluate.fractions() == {"QCD": 0.362, "ttbar": 0.004, "W+jets": 0.634}
+    path = tmp_path / "rates.toml"
+    for fractions in ('"QCD" = 0.5, "ttbar" = 0.5, "W+jets" = 0.5',
+                      '"QCD" = 1.1, "ttbar" = -0.1, "W+jets" = 0.0',
+                      '"QCD" = 0.362, "ttbar" = 0.004, "W+jets" = 0.634002',
+                      '"QCD" = 0.5, "W+jets" = 0.5'):  # fmt: skip
+        path.write_text(f"[evaluate]\nclass_fractions = {{ {fractions} }}\n")
+        with pytest.raises(ConfigError, match=r"evaluate\.class_fractions: .*summing to 1") as info:
+            load_config(path)
+        assert "\n" not in str(info.value) and "(got" not in str(info.value)
+    assert "(missing ttbar)" in str(info.value)
+    path.write_text('[evaluate]\nclass_fractions = { "QCD" = 0.3620004, "ttbar" = 0.004, '
+                    '"W+jets" = 0.634 }\n')  # fmt: skip
+    assert load_config(path).evaluate.class_fractions["QCD"] == 0.3620004  # within 1e-6
+    with pytest.raises(ConfigError) as info:
+        with_overrides(Config(), "stream", threshold=0.5, output_rate_hz=1e3)
+    assert str(info.value) == (
+        "invalid configuration in command-line options: Value error, threshold 0.5 and "
+        "output_rate_hz 1000 both set: the working point is one of them (unset the other)"
+    )
+    with pytest.raises(ConfigError, match=r"output rates \[200000\.0\] Hz must lie between"):
+        with_overrides(Config(), "evaluate", output_rates_hz=[2e5])

@@ -987,7 +987,12 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+        given = item.get("input")
+        # A section-wide check (two settings that exclude each other) gets the whole section
+        # as its input: its message names the values, the dump would bury it.
+        whole = item["type"] == "value_error" and isinstance(given, dict)
+        parts.append((f"{where}: " if where else "") + item["msg"]
+                     + ("" if whole else f" (got {given!r})"))  # fmt: skip
     return f"invalid configuration in {source}: " + "; ".join(parts)
 
 
