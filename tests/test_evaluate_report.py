@@ -134,16 +134,11 @@ def test_report_has_every_model_plot_and_reference(report, runs):
     assert all(s.startswith("data:image/png;base64,") for s in sources)  # self-contained
 
 
-def _efficiencies(node, path=""):
+def _efficiencies(node):
     """Every efficiency object (value, passed, total, interval) in a JSON tree, with its path."""
-    if isinstance(node, dict):
-        if {"value", "passed", "total", "interval"} <= node.keys():
-            yield path, node
-        for key, value in node.items():
-            yield from _efficiencies(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _efficiencies(value, f"{path}/{i}")
+    for path, found in _objects(node):
+        if {"value", "passed", "total", "interval"} <= found.keys():
+            yield path, found
 
 
 def _refuse_constant(name):
