@@ -51,7 +51,7 @@ def run(events: dict[str, int], mpi: bool) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         for process, n in events.items():
             config = GenerateConfig(
-                out=Path(folder), processes=[process], events=n, events_per_file=n, mpi=mpi
+                out=Path(folder), process=[process], events=n, events_per_file=n, mpi=mpi
             )
             task = dataclasses.replace(plan(config)[0], seed=1)
             report = generate_file(task)

@@ -33,18 +33,18 @@ def main() -> None:
     parser.add_argument("--master", default="local[*]")
     args = parser.parse_args()
     config = load_config(REPOSITORY / "dltrigger.toml")
-    generate = config.generate.model_copy(
-        update={p: config.generate.settings(p).model_copy(
-            update={"events": max(1, round(config.generate.settings(p).events * args.scale))})
-            for p in config.generate.processes}
-    )  # fmt: skip
+    scaled = {
+        name: entry.model_copy(update={"events": max(1, round(entry.events * args.scale))})
+        for name, entry in config.generate.processes.items()
+    }
+    generate = config.generate.model_copy(update={"processes": scaled})
     config = config.model_copy(update={
         "generate": generate,
         "spark": config.spark.model_copy(update={"master": args.master}),
         "tracking": config.tracking.model_copy(update={"enabled": False}),
     })  # fmt: skip
     print(f"dltrigger {__version__} pipeline benchmark; machine: {describe()}")
-    events = {p: generate.events_of(p) for p in generate.processes}
+    events = {p: generate.events_of(p) for p in generate.process}
     print(f"events written per process: {events}; Spark master {args.master}")
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # the config's relative paths (data/, runs/) land here

@@ -30,8 +30,6 @@ def test_help_lists_generate():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--process", "zjets"], "unknown process 'zjets'"),
-        (["--process", "ttbr"], "did you mean 'ttbar'"),
         (["--events", "0"], "must be a positive integer, got 0"),
         (["--events", "-5"], "got -5"),
         (["--events-per-file", "ten"], "got 'ten'"),
@@ -44,6 +42,18 @@ def test_bad_values_get_one_line_errors(args, message, tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("zjets", "unknown process 'zjets'"), ("ttbr", "did you mean 'ttbar'")],
+)
+def test_unknown_processes_get_one_line_errors(name, message, tmp_path, capsys):
+    """Process names are the config's entries (known once it is read): a config error."""
+    assert main(["generate", "--out", str(tmp_path), "--process", name]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "defined: qcd, qcd_generic, ttbar, wjets" in err
     assert len(err.splitlines()) == 1
 
 

@@ -12,8 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 def test_repository_config_loads_and_uses_local_master():
     config = load_config(REPO / "dltrigger.toml")
     assert config.spark.master == "local[*]"
-    assert set(config.generate.processes) == {"wjets", "ttbar", "qcd"}
-    assert config.generate.qcd.lepton_filter_pt > 0
+    assert config.generate.process == ["wjets", "ttbar", "qcd"]
+    assert {"wjets", "ttbar", "qcd", "qcd_generic"} <= set(config.generate.processes)
+    lepton_filter = config.generate.settings("qcd").lepton_filter
+    assert lepton_filter is not None and lepton_filter.pt > 0
 
 
 def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
@@ -83,7 +85,8 @@ def test_stage_inputs_derive_from_upstream_outputs():
     config = with_overrides(Config(), "generate", out=Path("g"))
     config = with_overrides(config, "ingest", out=Path("i"))
     config = with_overrides(config, "features", out=Path("f")).resolved()
-    assert config.ingest.samples["wjets"].paths == ["g/wjets_*.root"]
+    # the index's digits: qcd_[0-9]*.root is not also qcd_generic_0.root
+    assert config.ingest.samples["wjets"].paths == ["g/wjets_[0-9]*.root"]
     assert config.features.input == Path("i")
     assert config.train.data == Path("f/balanced")
     assert config.tune.data == Path("f/dev")
@@ -178,7 +181,7 @@ def test_trigger_rate_settings_are_checked_in_one_clear_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         with_overrides(Config(), "stream", threshold=0.5, output_rate_hz=1e3)
     assert str(info.value) == (
-        "invalid configuration in command-line options: Value error, threshold 0.5 and "
+        "invalid configuration in command-line options: threshold 0.5 and "
         "output_rate_hz 1000 both set: the working point is one of them (unset the other)"
     )
     with pytest.raises(ConfigError, match=r"output rates \[200000\.0\] Hz must lie between"):

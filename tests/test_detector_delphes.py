@@ -240,7 +240,7 @@ def test_the_generator_uses_the_configured_preset(tmp_path):
     from dltrigger.generate.job import generate_file, plan
 
     for preset in ("legacy", "reference"):
-        config = GenerateConfig(processes=["wjets"], events=150, out=tmp_path / preset,
+        config = GenerateConfig(process=["wjets"], events=150, out=tmp_path / preset,
                                 detector=preset, mpi=False)  # fmt: skip
         (task,) = plan(config)
         assert task.detector == preset

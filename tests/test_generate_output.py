@@ -63,7 +63,7 @@ def test_reports_match_files(generated):
 
 def test_same_seed_same_bytes_other_seed_other_events(tmp_path):
     config = GenerateConfig(
-        out=tmp_path, processes=["ttbar"], events=40, events_per_file=40, batch_size=20
+        out=tmp_path, process=["ttbar"], events=40, events_per_file=40, batch_size=20
     )
     task = plan(config)[0]
     first = generate_file(dataclasses.replace(task, path=str(tmp_path / "a" / "ttbar_0.root")))
@@ -89,11 +89,14 @@ def test_failed_task_reports_the_cause_and_leaves_no_partial_file(spark, tmp_pat
     from dltrigger.errors import GenerationError
     from dltrigger.generate import job
 
-    config = Config(generate=GenerateConfig(out=tmp_path, processes=["wjets"], events=10))
+    config = Config(generate=GenerateConfig(out=tmp_path, process=["wjets"], events=10))
     good = plan(config.generate)[0]
-    # A task the worker cannot run (an unknown process reaches it only by a bug): the
-    # failure must surface with its cause and leave no file under a final name.
-    broken = dataclasses.replace(good, process="zjets", path=str(tmp_path / "zjets_0.root"))
+    # A task the worker cannot run (Pythia refuses a setting): the failure must surface with
+    # its cause and leave no file under a final name.
+    refused = good.settings.model_copy(update={"pythia": ["NoSuchSwitch:zjets = on"]})
+    broken = dataclasses.replace(
+        good, process="zjets", settings=refused, path=str(tmp_path / "zjets_0.root")
+    )
     monkeypatch.setattr(job, "plan", lambda _config: [good, broken])
     with pytest.raises(GenerationError, match="zjets"):
         job.generate(config, spark=spark, progress=False)

@@ -12,7 +12,6 @@ from dltrigger.config import (
     FeaturesConfig,
     GenerateConfig,
     IngestConfig,
-    ProcessSettings,
     RunConfig,
     TrackingConfig,
     TrainConfig,
@@ -36,9 +35,7 @@ def tiny_config(root) -> Config:
     return Config(
         generate=GenerateConfig(
             out=root / "raw", events_per_file=60, mpi=False, batch_size=100,
-            wjets=ProcessSettings(pthat_min=20.0, events=60),
-            ttbar=ProcessSettings(pthat_min=1.0, events=60),
-            qcd=ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0, events=200),
+            processes={"wjets": {"events": 60}, "ttbar": {"events": 60}, "qcd": {"events": 200}},
         ),
         ingest=IngestConfig(out=root / "ingested", samples=samples),
         features=FeaturesConfig(input=root / "ingested", out=root / "features", dev_per_class=20),
@@ -123,9 +120,9 @@ def test_cli_run_prints_summary(first, tmp_path, capsys):
     path.write_text(
         "[generate]\n"
         + f'out = "{root / "raw"}"\nevents_per_file = 60\nmpi = false\nbatch_size = 100\n'
-        + "[generate.wjets]\nevents = 60\npthat_min = 20.0\n"
-        + "[generate.ttbar]\nevents = 60\npthat_min = 1.0\n"
-        + "[generate.qcd]\npthat_min = 50.0\nlepton_filter_pt = 20.0\nevents = 200\n"
+        + "[generate.processes.wjets]\nevents = 60\n"
+        + "[generate.processes.ttbar]\nevents = 60\n"
+        + "[generate.processes.qcd]\nevents = 200\n"
         + "".join(f'[ingest.samples.{n}]\nlabel = {s.label}\npaths = ["{s.paths[0]}"]\n'
                   f"aliases = {json.dumps(s.aliases)}\n"
                   for n, s in config.ingest.samples.items())

@@ -27,7 +27,7 @@ def test_ttbar_mixture_is_that_of_an_at_least_one_lepton_filter():
 
 
 def test_ttbar_dilepton_share_follows_the_decay_variants():
-    source = EventSource("ttbar", CONFIG.ttbar, np.random.SeedSequence(11))
+    source = EventSource("ttbar", CONFIG.settings("ttbar"), np.random.SeedSequence(11))
     events = source.next(200)
     dilepton = np.mean(ak.to_numpy(ak.sum(gen_leptons(events, 20.0), axis=1) >= 2))
     expected = W_TO_E_OR_MU / (2 - W_TO_E_OR_MU)  # 0.119; sigma ~0.023 at 200 events
@@ -44,10 +44,12 @@ def test_every_ttbar_and_w_event_has_a_lepton():
 
 
 def test_qcd_lepton_filter_and_its_efficiency():
-    source = EventSource("qcd", CONFIG.qcd, np.random.SeedSequence(2))
+    settings = CONFIG.settings("qcd")
+    assert settings.lepton_filter is not None
+    source = EventSource("qcd", settings, np.random.SeedSequence(2))
     events = source.next(30)
     eta = np.arcsinh(events.particles.pz / np.hypot(events.particles.px, events.particles.py))
-    passing = gen_leptons(events, CONFIG.qcd.lepton_filter_pt) & (np.abs(eta) < 2.5)
+    passing = gen_leptons(events, settings.lepton_filter.pt) & (np.abs(eta) < 2.5)
     assert ak.all(ak.any(passing, axis=1))
     assert source.accepted == 30
     assert source.generated > source.accepted  # the filter rejected something
@@ -59,8 +61,8 @@ def test_qcd_lepton_filter_and_its_efficiency():
 
 def test_pileup_adds_particles_at_displaced_vertices():
     seed = np.random.SeedSequence(3)
-    plain = EventSource("wjets", CONFIG.wjets, seed).next(20)
-    piled = EventSource("wjets", CONFIG.wjets, seed, pileup_mean=5).next(20)
+    plain = EventSource("wjets", CONFIG.settings("wjets"), seed).next(20)
+    piled = EventSource("wjets", CONFIG.settings("wjets"), seed, pileup_mean=5).next(20)
     assert ak.sum(ak.num(piled.particles)) > ak.sum(ak.num(plain.particles))
     # The hard-scatter particles come first and are unchanged.
     n = ak.num(plain.particles)

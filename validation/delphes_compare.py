@@ -79,12 +79,12 @@ def generate(process: str, n: int, seed: int, hepmc_path: Path) -> ak.Array:
     from dltrigger.generate.processes import common_settings, process_definition
     from dltrigger.generate.pythia_source import (
         _flat_events,
-        _passes_lepton_filter,
         _PythiaInstance,
+        passes_lepton_filter,
     )
 
     settings = GenerateConfig().settings(process)
-    definition = process_definition(process, settings)
+    definition = process_definition(settings)
     rng = np.random.default_rng(seed)
     first = definition.variants[0].settings if definition.variants else ()
     instance = _PythiaInstance(common_settings(seed, True) + definition.settings + first)
@@ -100,8 +100,8 @@ def generate(process: str, n: int, seed: int, hepmc_path: Path) -> ak.Array:
             tried += 1
             events = _flat_events(batch, instance)
             if (
-                settings.lepton_filter_pt > 0
-                and not _passes_lepton_filter(events, settings.lepton_filter_pt)[0]
+                settings.lepton_filter is not None
+                and not passes_lepton_filter(events, settings.lepton_filter)[0]
             ):
                 continue
             hepmc2.write_event(

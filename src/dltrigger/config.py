@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 DEFAULT_CONFIG_NAME = "dltrigger.toml"
 
-ProcessName = Literal["wjets", "ttbar", "qcd"]
 HeavyFlavour = Literal["b", "c"]
-PROCESSES: tuple[ProcessName, ...] = ("qcd", "ttbar", "wjets")
+#: The classes, by name (a generated process's ``label``).
+ClassName = Literal["qcd", "ttbar", "wjets"]
 
 #: Class labels as the reference uses them (reference-pipeline.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
 LABELS: dict[str, int] = {"qcd": 0, "ttbar": 1, "wjets": 2}
@@ -102,25 +102,46 @@ class SparkConfig(_Strict):
     )
 
 
-class ProcessSettings(_Strict):
-    """Per-process generator settings (see :mod:`dltrigger.generate.processes` for the physics)."""
+class LeptonFilter(_Strict):
+    """A generator-level lepton filter: keep events with ``count`` or more e/mu above ``pt``
+    within ``|eta| < eta``, before the detector simulation."""
 
-    pthat_min: float = Field(
-        gt=0,
-        description="Minimum transverse momentum of the hard 2->2 process, GeV.",
-    )
-    lepton_filter_pt: float = Field(
-        default=0.0,
-        ge=0,
+    pt: float = Field(gt=0, description="Lowest generated e/mu transverse momentum, GeV.")
+    eta: float = Field(default=2.5, gt=0, description="Largest generated e/mu |eta|.")
+    count: int = Field(default=1, ge=1, description="Leptons needed in the event.")
+
+
+class DecayVariantSettings(_Strict):
+    """Particle-data settings switched in between batches, and the share of events made."""
+
+    pythia: list[str] = Field(min_length=1, description="Pythia particle-data settings.")
+    fraction: float = Field(gt=0, le=1, description="Share of the process's events.")
+
+
+#: Pythia settings dltrigger sets itself: seeds follow ``[generate] seed`` and the file index.
+_RESERVED_PYTHIA = ("random:",)
+
+
+class ProcessSettings(_Strict):
+    """One entry of ``[generate.processes]``: Pythia settings, class, generator filter (the
+    built-in entries: :mod:`dltrigger.generate.processes`, docs/generator.md)."""
+
+    label: ClassName = Field(description="The class the process's events belong to.")
+    pythia: list[str] = Field(
+        min_length=1,
         description=(
-            "Keep only events with a generator-level e or mu above this pT (GeV); 0 switches it "
-            "off."
+            'Pythia 8 setting strings ("HardQCD:all = on", "PhaseSpace:pTHatMin = 50"); the '
+            "13 TeV beams, seeds, MPI and quiet output are set by dltrigger before them."
         ),
     )
-    heavy_flavours: list[HeavyFlavour] = Field(
-        default_factory=lambda: list[HeavyFlavour](["b", "c"]),
+    lepton_filter: LeptonFilter | None = Field(
+        default=None, description="Generator-level e/mu filter; unset: every event is kept."
+    )
+    variants: list[DecayVariantSettings] = Field(
+        default_factory=list,
         description=(
-            "QCD only: heavy-flavour hard processes generated (b: hardbbbar, c: hardccbar)."
+            "Decay-table variants mixed in the given fractions (ttbar: the W decays of an "
+            '"at least one leptonic W" sample); empty: one fixed configuration.'
         ),
     )
     events: int = Field(
@@ -128,18 +149,72 @@ class ProcessSettings(_Strict):
         gt=0,
         description=(
             "Events written for this process (unless ``generate.events`` is set). A filtered "
-            "process (QCD) needs more written events for the same number of selected ones."
+            "process needs more generated events for the same number of written ones."
         ),
     )
+    description: str = Field(default="", description="What the process is, for people.")
+
+    @field_validator("pythia")
+    @classmethod
+    def _no_reserved(cls, value: list[str]) -> list[str]:
+        for line in value:
+            if line.strip().lower().startswith(_RESERVED_PYTHIA):
+                raise ValueError(
+                    f"{line!r}: dltrigger seeds Pythia from [generate] seed and the file index "
+                    "(each file reproducible); leave Random:* settings out"
+                )
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _fractions_sum_to_one(cls, value: list[DecayVariantSettings]) -> list[DecayVariantSettings]:
+        total = sum(v.fraction for v in value)
+        if value and abs(total - 1) > 1e-9:
+            raise ValueError(f"the variants' fractions must sum to 1 (they sum to {total:g})")
+        return value
+
+
+def _builtin_processes() -> dict[str, ProcessSettings]:
+    from .generate.processes import builtin_processes
+
+    return {name: ProcessSettings.model_validate(d) for name, d in builtin_processes().items()}
+
+
+def _migration_error(data: dict[str, Any]) -> str | None:
+    """One line for a ``[generate]`` section written for dltrigger before 0.3."""
+    if isinstance(data.get("processes"), list):
+        return (
+            "processes is now the table of process definitions ([generate.processes.<name>]); "
+            f"the list of processes to generate is `process = {data['processes']!r}` "
+            "(the --process flag); see docs/generator.md"
+        )
+    old = [name for name in ("wjets", "ttbar", "qcd") if name in data]
+    if old:
+        return (
+            f"[generate.{old[0]}] is now [generate.processes.{old[0]}], with Pythia settings as "
+            'a list (pthat_min = 50 -> pythia = [..., "PhaseSpace:pTHatMin = 50"]) and '
+            "lepton_filter_pt = 20 -> lepton_filter = {pt = 20}; see docs/generator.md"
+        )
+    return None
 
 
 class GenerateConfig(_Strict):
     """Settings of ``dltrigger generate``."""
 
-    processes: list[ProcessName] = Field(
-        default_factory=lambda: list[ProcessName](["wjets", "ttbar", "qcd"]),
-        description="Processes generated (wjets, ttbar, qcd; all: every one).",
-        json_schema_extra={"cli": {"flags": ["--process"], "all": True}},
+    process: list[str] = Field(
+        default_factory=lambda: ["wjets", "ttbar", "qcd"],
+        description=(
+            "Processes generated: names of [generate.processes] entries (wjets, ttbar, qcd, "
+            "qcd_generic, or your own; all: every entry)."
+        ),
+        json_schema_extra={"cli": {"flags": ["--process"]}},
+    )
+    processes: dict[str, ProcessSettings] = Field(
+        default_factory=_builtin_processes,
+        description=(
+            "Process definitions by name: the built-in ones (an entry of the same name changes "
+            "only the settings it gives) and your own (label and pythia needed)."
+        ),
     )
     events: int | None = Field(
         default=None,
@@ -189,24 +264,49 @@ class GenerateConfig(_Strict):
             "the jet energy scale; for comparisons)."
         ),
     )
-    # The defaults are the demo's: ~1,800 events per class pass the selection (W+jets 45%,
-    # ttbar 65%, QCD 11% after its lepton filter) in ~4 minutes on 2 cores.
-    wjets: ProcessSettings = ProcessSettings(pthat_min=20.0, events=4500)
-    ttbar: ProcessSettings = ProcessSettings(pthat_min=1.0, events=3000)
-    qcd: ProcessSettings = ProcessSettings(pthat_min=50.0, lepton_filter_pt=20.0, events=16000)
 
-    @field_validator("processes")
+    @model_validator(mode="before")
     @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if not value:
+    def _merge_builtin_processes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        message = _migration_error(data)
+        if message:
+            raise ValueError(message)
+        given = data.get("processes")
+        if isinstance(given, dict):
+            builtins = {k: v.model_dump() for k, v in _builtin_processes().items()}
+            merged: dict[str, Any] = dict(builtins)
+            for name, entry in given.items():
+                if isinstance(entry, ProcessSettings):
+                    entry = entry.model_dump()
+                merged[name] = (
+                    {**builtins.get(name, {}), **entry} if isinstance(entry, dict) else entry
+                )
+            data = {**data, "processes": merged}
+        return data
+
+    @model_validator(mode="after")
+    def _known_processes(self) -> GenerateConfig:
+        chosen = list(dict.fromkeys(self.process))
+        if "all" in chosen:
+            chosen = list(self.processes)
+        if not chosen:
             raise ValueError("at least one process is needed")
-        return list(dict.fromkeys(value))
+        for name in chosen:
+            if name not in self.processes:
+                raise ValueError(
+                    f"unknown process {name!r}{did_you_mean(name, self.processes)}; defined: "
+                    f"{', '.join(sorted(self.processes))} ([generate.processes.<name>] adds one)"
+                )
+        if chosen != self.process:
+            object.__setattr__(self, "process", chosen)
+        return self
 
-    def settings(self, process: ProcessName) -> ProcessSettings:
-        settings: ProcessSettings = getattr(self, process)
-        return settings
+    def settings(self, process: str) -> ProcessSettings:
+        return self.processes[process]
 
-    def events_of(self, process: ProcessName) -> int:
+    def events_of(self, process: str) -> int:
         """Events written for ``process``: the common ``events`` if set, else its own."""
         return self.events if self.events is not None else self.settings(process).events
 
@@ -232,7 +332,8 @@ class SampleConfig(_Strict):
 
 
 def _default_samples() -> dict[str, SampleConfig]:
-    # No paths: the generated files, <generate.out>/<sample>_*.root (Config.resolved).
+    # No paths: the generated files of the class, <generate.out>/<process>_<index>.root
+    # (Config.resolved).
     return {
         "qcd": SampleConfig(label=LABELS["qcd"], aliases=["qcd_lepFilter_13TeV"]),
         "ttbar": SampleConfig(label=LABELS["ttbar"], aliases=["ttbar_lepFilter_13TeV"]),
@@ -936,21 +1037,29 @@ class Config(_Strict):
         several = len(self.run.models) > 1 and model in self.run.models
         return Path(self.train.out) / model if several else Path(self.train.out)
 
+    def _generated_files(self, sample: str, label: int) -> list[str]:
+        """The files ``generate`` writes for the processes of ``generate.process`` whose class
+        is ``label`` (the sample's own name when none is)."""
+        generate = self.generate
+        names = [p for p in generate.process if LABELS[generate.processes[p].label] == label]
+        # the index's digits: qcd_[0-9]*.root is not also qcd_generic_0.root
+        return [str(Path(generate.out) / f"{name}_[0-9]*.root") for name in names or [sample]]
+
     def resolved(self) -> Config:
         """This configuration with every unset stage input set to its upstream's output.
 
-        ``ingest.samples`` without paths: the generated ``<generate.out>/<sample>_*.root``;
+        ``ingest.samples`` without paths: the generated files of ``generate.process`` of the
+        sample's class (``<generate.out>/<process>_<index>.root``);
         ``features.input``: ``ingest.out``; ``train.data``: ``<features.out>/balanced``;
         ``tune.data``: ``<features.out>/dev``; ``baselines.data``, ``evaluate.data``:
         ``train.data``; ``evaluate.runs``: the run folders of ``run.models``;
         ``evaluate.baselines``: ``baselines.out``; ``stream.model``: the run folder of
         ``train.model``. Resolving twice changes nothing.
         """
-        generated = Path(self.generate.out)
         samples = {
-            name: sample
-            if sample.paths or name not in PROCESSES
-            else sample.model_copy(update={"paths": [str(generated / f"{name}_*.root")]})
+            name: sample.model_copy(update={"paths": self._generated_files(name, sample.label)})
+            if not sample.paths and name in LABELS
+            else sample
             for name, sample in self.ingest.samples.items()
         }
         features_out = Path(self.features.out)
@@ -991,7 +1100,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         # A section-wide check (two settings that exclude each other) gets the whole section
         # as its input: its message names the values, the dump would bury it.
         whole = item["type"] == "value_error" and isinstance(given, dict)
-        parts.append((f"{where}: " if where else "") + item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append((f"{where}: " if where else "") + message
                      + ("" if whole else f" (got {given!r})"))  # fmt: skip
     return f"invalid configuration in {source}: " + "; ".join(parts)
 

@@ -13,13 +13,14 @@ import json
 import logging
 import os
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 
-from ..config import LABELS, Config, GenerateConfig, ProcessName, ProcessSettings
+from ..config import LABELS, Config, GenerateConfig, ProcessSettings
 from ..errors import GenerationError, OutputExistsError
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
@@ -36,7 +37,7 @@ WRITE_CHUNK_EVENTS = 2000
 class FileTask:
     """Everything one Spark task needs to make one output file."""
 
-    process: ProcessName
+    process: str
     index: int
     events: int
     seed: int
@@ -76,7 +77,7 @@ def plan(config: GenerateConfig) -> list[FileTask]:
     """The output files of a run, in a fixed order (process, then index)."""
     out = Path(config.out)
     tasks = []
-    for process in config.processes:
+    for process in config.process:
         remaining, index = config.events_of(process), 0
         while remaining > 0:
             n = min(config.events_per_file, remaining)
@@ -135,8 +136,13 @@ def _names(paths: list[Path], limit: int = 3) -> str:
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
+def process_key(process: str) -> int:
+    """A number of the process's name, the same on every machine and Python (no hash salt)."""
+    return zlib.crc32(process.encode())
+
+
 def file_seeds(task: FileTask) -> tuple[np.random.SeedSequence, ...]:
-    root = np.random.SeedSequence([task.seed, LABELS[task.process], task.index])
+    root = np.random.SeedSequence([task.seed, process_key(task.process), task.index])
     return tuple(root.spawn(3))
 
 
@@ -179,7 +185,7 @@ def generate_file(task: FileTask) -> FileReport:
             stats["selected"] += int(ak.sum(has_isolated_lepton(collections)))
             stats["tracks"] += int(ak.sum(ak.num(collections["EFlowTrack"])))
             stats["jets"] += int(ak.sum(ak.num(collections["Jet"])))
-            stats["btags"] += int(ak.sum(collections["Jet"].BTag))
+            stats["btags"] += int(ak.sum(collections["Jet"].BTag > 0))
             met_sum += float(ak.sum(collections["MissingET"].MET))
             stats["e"] += int(ak.sum(ak.num(collections["Electron"])))
             stats["mu"] += int(ak.sum(ak.num(collections["MuonTight"])))
@@ -191,7 +197,7 @@ def generate_file(task: FileTask) -> FileReport:
     n = task.events
     return FileReport(
         process=task.process,
-        label=LABELS[task.process],
+        label=LABELS[task.settings.label],
         path=task.path,
         events=n,
         generated=source.generated,
@@ -279,9 +285,11 @@ def written_record(out: Path) -> dict[str, dict]:
 
 def _settings_digest(config: GenerateConfig, process: str) -> str:
     """A digest of everything that makes a file of ``process`` what it is."""
-    every = {"out", "overwrite", "processes", "events", "wjets", "ttbar", "qcd"}
+    every = {"out", "overwrite", "process", "processes", "events"}
     settings = config.model_dump(mode="json", exclude=every)
-    settings["process"] = getattr(config, process).model_dump(mode="json", exclude={"events"})
+    settings["process"] = config.settings(process).model_dump(
+        mode="json", exclude={"events", "description"}
+    )
     text = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -308,7 +316,7 @@ def _warn_of_earlier_files(out: Path, config: GenerateConfig) -> None:
     """Say which files of this run's processes an earlier run wrote with other settings (or
     beyond this run's last index): they stay, and a folder-wide ingest reads them too."""
     planned = {Path(t.path).name for t in plan(config)}
-    for process in config.processes:
+    for process in config.process:
         current = _settings_digest(config, process)
         others = sorted(
             name

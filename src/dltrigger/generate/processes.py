@@ -23,8 +23,10 @@ Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..config import LABELS, ProcessName, ProcessSettings
+if TYPE_CHECKING:
+    from ..config import ProcessSettings
 
 #: W -> e nu and W -> mu nu branching fractions, PDG 2024 (10.71% and 10.63%).
 W_TO_E_OR_MU = 0.1071 + 0.1063
@@ -60,7 +62,7 @@ class ProcessDefinition:
 
 
 def common_settings(seed: int, mpi: bool) -> tuple[str, ...]:
-    """Beam, seed and verbosity settings shared by all processes."""
+    """Beam, seed and verbosity settings shared by all processes (before a process's own)."""
     return (
         *_QUIET,
         "Beams:eCM = 13000.",
@@ -70,8 +72,8 @@ def common_settings(seed: int, mpi: bool) -> tuple[str, ...]:
     )
 
 
-def _forced_semileptonic(ids: tuple[int, ...]) -> tuple[str, ...]:
-    return tuple(s for i in ids for s in (f"{i}:onMode = off", f"{i}:onIfAny = 11 13"))
+def _forced_semileptonic(ids: tuple[int, ...]) -> list[str]:
+    return [s for i in ids for s in (f"{i}:onMode = off", f"{i}:onIfAny = 11 13")]
 
 
 def ttbar_variants(p: float = W_TO_E_OR_MU) -> tuple[DecayVariant, ...]:
@@ -91,34 +93,69 @@ def ttbar_variants(p: float = W_TO_E_OR_MU) -> tuple[DecayVariant, ...]:
     )
 
 
-def process_definition(process: ProcessName, settings: ProcessSettings) -> ProcessDefinition:
-    """The Pythia settings (without seed and beam settings) that make up ``process``."""
-    pthat = f"PhaseSpace:pTHatMin = {settings.pthat_min}"
-    if process == "wjets":
-        return ProcessDefinition(
-            (
+#: The generator-level e/mu filter of the lepton-filtered samples (``qcd``, ``qcd_generic``):
+#: one e or mu above 20 GeV within the tracker, below the selection's 23 GeV.
+LEPTON_FILTER = {"pt": 20.0, "eta": 2.5, "count": 1}
+
+
+def builtin_processes() -> dict[str, dict[str, Any]]:
+    """The built-in entries of ``[generate.processes]`` (docs/generator.md has the physics).
+
+    Their ``events`` are the demo's: ~1,800 events per class pass the selection.
+    """
+    return {
+        "wjets": {
+            "label": "wjets",
+            "description": "W(-> e nu, mu nu) + jet, pT-hat > 20 GeV",
+            "pythia": [
                 "WeakBosonAndParton:qqbar2Wg = on",
                 "WeakBosonAndParton:qg2Wq = on",
-                pthat,
+                "PhaseSpace:pTHatMin = 20",
                 "24:onMode = off",
                 "24:onIfAny = 11 13",
-            )
-        )
-    if process == "ttbar":
-        return ProcessDefinition(
-            ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", pthat), ttbar_variants()
-        )
-    if process == "qcd":
-        flavours = settings.heavy_flavours
-        hadrons = (B_HADRONS if "b" in flavours else ()) + (C_HADRONS if "c" in flavours else ())
-        return ProcessDefinition(
-            (
-                *(f"HardQCD:hard{q}{q}bar = on" for q in flavours),
-                pthat,
-                *_forced_semileptonic(hadrons),
-            )
-        )
-    raise ValueError(f"unknown process {process!r}; valid: {sorted(LABELS)}")
+            ],
+            "events": 4500,
+        },
+        "ttbar": {
+            "label": "ttbar",
+            "description": "ttbar with at least one W -> e nu / mu nu",
+            "pythia": ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "PhaseSpace:pTHatMin = 1"],
+            "variants": [
+                {"pythia": list(v.settings), "fraction": v.fraction} for v in ttbar_variants()
+            ],
+            "events": 3000,
+        },
+        "qcd": {
+            "label": "qcd",
+            "description": (
+                "heavy-flavour QCD (bb, cc), pT-hat > 50 GeV, b/c hadrons forced to e/mu, "
+                "e/mu filter pT > 20 GeV"
+            ),
+            "pythia": [
+                "HardQCD:hardbbbar = on",
+                "HardQCD:hardccbar = on",
+                "PhaseSpace:pTHatMin = 50",
+                *_forced_semileptonic(B_HADRONS + C_HADRONS),
+            ],
+            "lepton_filter": dict(LEPTON_FILTER),
+            "events": 16000,
+        },
+        "qcd_generic": {
+            "label": "qcd",
+            "description": "all hard QCD 2 -> 2, pT-hat > 50 GeV, e/mu filter pT > 20 GeV",
+            "pythia": ["HardQCD:all = on", "PhaseSpace:pTHatMin = 50"],
+            "lepton_filter": dict(LEPTON_FILTER),
+            "events": 16000,
+        },
+    }
+
+
+def process_definition(settings: ProcessSettings) -> ProcessDefinition:
+    """The Pythia settings (without seed and beam settings) that make up a process."""
+    return ProcessDefinition(
+        tuple(settings.pythia),
+        tuple(DecayVariant(tuple(v.pythia), v.fraction) for v in settings.variants),
+    )
 
 
 #: Settings of the minimum-bias events overlaid as pile-up.

@@ -12,12 +12,15 @@ import awkward as ak
 import numpy as np
 import pythia8mc
 
-from ..config import ProcessName, ProcessSettings
+from ..config import LeptonFilter, ProcessSettings
 from .detector_card import CMS
 from .processes import MINIMUM_BIAS, common_settings, process_definition
 
 #: Pythia's random seed must be in [1, 900_000_000].
 _MAX_PYTHIA_SEED = 900_000_000
+
+#: How many of the settings are dltrigger's own (not quoted back in an error).
+_COMMON_PREFIX = common_settings(1, True)
 
 
 def pythia_seed(seed_sequence: np.random.SeedSequence) -> int:
@@ -34,13 +37,16 @@ def _heavy_flavour(abs_id: np.ndarray) -> np.ndarray:
 
 
 class _PythiaInstance:
-    def __init__(self, settings: tuple[str, ...]):
+    def __init__(self, settings: tuple[str, ...], process: str = "pile-up"):
         self.pythia = pythia8mc.Pythia("", False)
         for line in settings:
             if not self.pythia.readString(line):
-                raise ValueError(f"Pythia rejected the setting {line!r}")
+                raise ValueError(f"process {process!r}: Pythia rejected the setting {line!r}")
         if not self.pythia.init():
-            raise RuntimeError(f"Pythia failed to initialise with settings {settings}")
+            raise RuntimeError(
+                f"process {process!r}: Pythia failed to initialise with its settings "
+                f"{list(settings[len(_COMMON_PREFIX) :])}"
+            )
         self._charges: dict[int, float] = {}
 
     def charges(self, ids: np.ndarray) -> np.ndarray:
@@ -113,12 +119,14 @@ def _flat_events(batch: ak.Array, instance: _PythiaInstance) -> ak.Array:
     )
 
 
-def _passes_lepton_filter(events: ak.Array, pt_min: float, eta_max: float = 2.5) -> np.ndarray:
+def passes_lepton_filter(events: ak.Array, lepton_filter: LeptonFilter) -> np.ndarray:
+    """Per event: ``count`` or more generated e/mu above ``pt`` within ``|eta| < eta``."""
     p = events.particles
     is_lepton = (np.abs(p.id) == 11) | (np.abs(p.id) == 13)
     pt = np.hypot(p.px, p.py)
     eta = np.arcsinh(p.pz / np.maximum(pt, 1e-12))
-    return ak.to_numpy(ak.any(is_lepton & (pt > pt_min) & (np.abs(eta) < eta_max), axis=1))
+    passing = is_lepton & (pt > lepton_filter.pt) & (np.abs(eta) < lepton_filter.eta)
+    return ak.to_numpy(ak.sum(passing, axis=1) >= lepton_filter.count)
 
 
 class EventSource:
@@ -130,22 +138,23 @@ class EventSource:
 
     def __init__(
         self,
-        process: ProcessName,
+        process: str,
         settings: ProcessSettings,
         seed: np.random.SeedSequence,
         *,
         mpi: bool = True,
         pileup_mean: float = 0.0,
     ):
-        definition = process_definition(process, settings)
+        definition = process_definition(settings)
         children = seed.spawn(3)
         first_variant = definition.variants[0].settings if definition.variants else ()
         self._instance = _PythiaInstance(
-            common_settings(pythia_seed(children[0]), mpi) + definition.settings + first_variant
+            common_settings(pythia_seed(children[0]), mpi) + definition.settings + first_variant,
+            process,
         )
         self._variants = definition.variants
         self._rng = np.random.default_rng(children[1])
-        self._filter_pt = settings.lepton_filter_pt
+        self._filter = settings.lepton_filter
         self._pileup_mean = pileup_mean
         self._pileup = (
             _PythiaInstance(common_settings(pythia_seed(children[2]), mpi) + MINIMUM_BIAS)
@@ -202,8 +211,8 @@ class EventSource:
             efficiency = max(self._passed_filter / self.generated, 0.02) if self.generated else 1.0
             events = self._draw(max(int(np.ceil((n - have) / efficiency)), 1))
             self.generated += len(events)
-            if self._filter_pt > 0:
-                events = events[_passes_lepton_filter(events, self._filter_pt)]
+            if self._filter is not None:
+                events = events[passes_lepton_filter(events, self._filter)]
             self._passed_filter += len(events)
             kept.append(events)
             have += len(events)
