@@ -26,8 +26,8 @@ from .errors import ConfigError, did_you_mean
 DEFAULT_CONFIG_NAME = "dltrigger.toml"
 
 HeavyFlavour = Literal["b", "c"]
-#: The classes, by name (a generated process's ``label``).
-ClassName = Literal["qcd", "ttbar", "wjets"]
+#: The classes as a generated process's ``label`` names them (keys of :data:`LABELS`).
+ProcessLabel = Literal["qcd", "ttbar", "wjets"]
 
 #: Class labels as the reference uses them (reference-pipeline.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
 LABELS: dict[str, int] = {"qcd": 0, "ttbar": 1, "wjets": 2}
@@ -126,7 +126,7 @@ class ProcessSettings(_Strict):
     """One entry of ``[generate.processes]``: Pythia settings, class, generator filter (the
     built-in entries: :mod:`dltrigger.generate.processes`, docs/generator.md)."""
 
-    label: ClassName = Field(description="The class the process's events belong to.")
+    label: ProcessLabel = Field(description="The class the process's events belong to.")
     pythia: list[str] = Field(
         min_length=1,
         description=(
