@@ -78,6 +78,12 @@ def test_bounds_let_delphes_sentinels_through_and_stop_impossible_values():
     assert first_outside(np.float32([0.0, 4.0]), phi) == 1
     anything = member_bound("Event", "CrossSection", float32)  # any float: finite, < 1e15
     assert first_outside(np.float32([2.3e7, np.inf]), anything) == 1
+    # Delphes' Phase-II card writes NaN tower HardEnergyFraction now and then: not damage,
+    # but garbage magnitudes still are
+    fraction = member_bound("EFlowPhoton", "HardEnergyFraction", float32)
+    assert fraction.nonfinite_allowed and not anything.nonfinite_allowed
+    assert first_outside(np.float32([1.0, np.nan]), fraction, fraction.nonfinite_allowed) is None
+    assert first_outside(np.float32([np.nan, 3e38]), fraction, fraction.nonfinite_allowed) == 1
     assert member_bound("Particle", "PID", np.dtype(np.int32)) is None
 
 

@@ -74,6 +74,8 @@ class Bound:
     low: float
     high: float
     what: str
+    #: NaN (and +-inf) pass: a member a genuine writer leaves NaN in some objects.
+    nonfinite_allowed: bool = False
 
     def describe(self) -> str:
         """``"a transverse momentum or energy in GeV, 0 to 1.4e+05"``."""
@@ -87,6 +89,13 @@ PHI = Bound(-MAX_ABS_PHI, MAX_ABS_PHI, "an azimuth in rad")
 PARTICLE_CHARGE = Bound(-MAX_PARTICLE_CHARGE, MAX_PARTICLE_CHARGE, "the charge of one particle")
 CHARGE = Bound(-MAX_ABS_CHARGE, MAX_ABS_CHARGE, "a charge")
 FINITE = Bound(-MAX_MAGNITUDE, MAX_MAGNITUDE, "a finite number")
+#: Delphes 3.5.1 writes a tower's ``HardEnergyFraction`` (its ``BetaStar``) as NaN now and
+#: then: 6 of 37,779 ``EFlowPhoton`` objects of 500 W events through the CMS Phase-II card
+#: (SimpleCalorimeter's energy-flow towers). Nothing here reads it; a NaN must not refuse the
+#: file.
+FRACTION_OR_NAN = Bound(
+    -MAX_MAGNITUDE, MAX_MAGNITUDE, "a fraction (NaN allowed)", nonfinite_allowed=True
+)
 
 #: Delphes members (by name, in any collection) with a bound of their own. The components of
 #: a TLorentzVector column (``px``, ``py``, ``pz``, ``E``) are :data:`MOMENTUM` whatever their
@@ -99,6 +108,7 @@ MEMBER_BOUNDS: Mapping[str, Bound] = {
     **dict.fromkeys(("Px", "Py", "Pz", "Mass"), MOMENTUM),
     **dict.fromkeys(("Eta", "Rapidity", "EtaOuter"), ETA),
     **dict.fromkeys(("Phi", "PhiOuter"), PHI),
+    "HardEnergyFraction": FRACTION_OR_NAN,
 }
 
 #: Collections of single charged particles (tracks and leptons, whatever the card calls them:
