@@ -138,3 +138,17 @@ def test_qcd_generic_is_generic_and_filtered():
     assert passes_lepton_filter(events, settings.lepton_filter).all()
     efficiency = source.accepted / source.generated
     assert efficiency < 0.05  # no forced decays: a rare filter (heavy-flavour qcd keeps ~24%)
+
+
+def test_generic_qcd_through_the_phase2_card_from_the_command_line(tmp_path, capsys):
+    """The issue's command, small: generic lepton-filtered QCD with the Phase-II preset."""
+    out = tmp_path / "raw"
+    args = ["generate", "--process", "qcd_generic", "--detector", "phase2", "--events", "3",
+            "--no-mpi", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    with uproot.open(out / "qcd_generic_0.root") as f:
+        tree = f["Delphes"]
+        assert tree.num_entries == 3
+        assert {"MuonLoose_size", "MuonTight_size", "Electron_size"} <= set(tree.keys())
+    record = json.loads((out / "_generate.json").read_text())["qcd_generic_0.root"]
+    assert (record["process"], record["detector"]) == ("qcd_generic", "phase2")

@@ -253,15 +253,17 @@ class GenerateConfig(_Strict):
             "Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off."
         ),
     )
-    detector: Literal["reference", "cms", "legacy"] = Field(
+    detector: Literal["reference", "cms", "phase2", "legacy"] = Field(
         default="reference",
         description=(
             'Detector simulation preset (generate/detector_card.py): "reference" (the CMS card '
             "with its lepton isolation cuts relaxed, which the reference's QCD sample implies, "
             "and its jet-lepton overlap removal kept, which nothing in the reference implies: a "
             'hybrid no Delphes card produces), "cms" (the standard card: isolated leptons, so '
-            'lepton-enriched QCD selects almost nothing), "legacy" (before overlap removal and '
-            "the jet energy scale; for comparisons)."
+            'lepton-enriched QCD selects almost nothing), "phase2" (Delphes\' CMS Phase-II '
+            "card without pile-up, its own formulas: MuonLoose and MuonTight, BTag bits 0/1/2, "
+            'no isolation cut, no overlap removal), "legacy" (before overlap removal and the jet '
+            "energy scale; for comparisons)."
         ),
     )
 

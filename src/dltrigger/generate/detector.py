@@ -1,34 +1,43 @@
 """A fast, vectorised detector simulation in the spirit of Delphes with the CMS card.
 
 It maps generator-level stable particles to the Delphes collections the pipeline reads, with
-the parameters of :mod:`.detector_card`:
+the parameters of :mod:`.detector_card` (a preset: the CMS card, variants of it, or the CMS
+Phase-II card, whose own formulas are evaluated):
 
 - charged particles within the tracker -> ``EFlowTrack`` (tracking efficiency per particle
-  type, log-normal pT smearing, production vertex in mm);
-- photons, and electrons without a track -> ``EFlowPhoton`` (ECAL energy smearing, threshold);
+  type, log-normal pT smearing, production vertex in mm; with the Phase-II card electrons
+  are smeared in energy instead, Gaussian, as its ``ElectronEnergySmearing``);
+- photons, and electrons without a track -> ``EFlowPhoton`` (ECAL energy smearing, threshold;
+  Phase-II: a further Gaussian ``PhotonEnergySmearing``);
 - neutral hadrons, and charged hadrons without a track -> ``EFlowNeutralHadron`` (HCAL);
-- tracked electrons / muons passing identification, then the card's isolation (cone 0.5 over
-  the particle-flow objects without leptons; a preset may relax the cut) -> ``Electron`` /
-  ``MuonTight`` (same momentum as their track, as Delphes' own-track-removal expects, pT
-  ordered, with Delphes' ``IsolationVar``, ``SumPtCharged``, ``SumPtNeutral``);
+- tracked electrons / muons passing identification, then the card's isolation (CMS: cone 0.5
+  over the particle-flow objects without leptons, a preset may relax the cut; Phase-II: cone
+  0.3 over all of them, other leptons included, no cut) -> ``Electron`` / ``MuonTight`` (same
+  momentum as their track, as Delphes' own-track-removal expects, pT ordered, with Delphes'
+  ``IsolationVar``, ``SumPtCharged``, ``SumPtNeutral``); Phase-II also ``MuonLoose``, the
+  same muon candidates with an independent draw of the loose efficiency;
 - particle-flow photons passing identification and isolation -> ``Photon``;
-- anti-kt jets (R 0.5) on all particle-flow objects, scaled by the card's jet energy scale ->
-  ``Jet``, flavour from b/c hadrons in the jet cone, ``BTag`` drawn from the card's
-  efficiency for that flavour; jets sharing a particle-flow object with a written photon,
-  electron or muon are removed, as the card's ``UniqueObjectFinder``;
+- anti-kt jets (R 0.5; Phase-II 0.4) on all particle-flow objects, scaled by the card's jet
+  energy scale -> ``Jet``, flavour from b/c hadrons in the jet cone, ``BTag`` drawn from the
+  card's efficiency for that flavour (Phase-II: bits 0/1/2 for the loose/medium/tight working
+  points, an independent draw each); with the CMS card, jets sharing a particle-flow object
+  with a written photon, electron or muon are removed, as its ``UniqueObjectFinder`` (the
+  Phase-II card has none);
 - ``MissingET`` = minus the vector sum of all particle-flow objects.
 
 Simplifications against Delphes, measured against it in docs/validation.md: no calorimeter
 towers (each particle-flow neutral is one particle, so neutral multiplicities differ from
 Delphes' tower counts), no track-calorimeter energy-flow subtraction for charged hadrons.
 Every random number is drawn from the generator passed in, in a fixed order, so a seed fixes
-the output.
+the output; the Phase-II options draw theirs in addition, so the other presets' stream is
+unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -101,6 +110,13 @@ def card_sigma(card: DetectorCard, energy, eta, ecal: np.ndarray, hcal: np.ndarr
     return sigma
 
 
+def _on(mask: np.ndarray, function, *arrays: np.ndarray) -> np.ndarray:
+    """``function`` of the ``arrays`` where ``mask`` is set, zero elsewhere."""
+    out = np.zeros(mask.shape)
+    out[mask] = function(*(a[mask] for a in arrays))
+    return out
+
+
 def _jagged(n_events: int, event: np.ndarray, fields: dict[str, np.ndarray]) -> ak.Array:
     counts = np.bincount(event, minlength=n_events)
     return ak.unflatten(ak.zip(fields), counts)
@@ -116,8 +132,9 @@ def simulate(
     """Detector response for a batch of events from :class:`.pythia_source.EventSource`.
 
     Returns the Delphes collections (``EFlowTrack``, ``EFlowPhoton``, ``EFlowNeutralHadron``,
-    ``Electron``, ``MuonTight``, ``Photon``, ``Jet``, ``MissingET``), each a jagged array of
-    records whose field names are the Delphes member names.
+    ``Electron``, ``MuonLoose`` (only when ``card.muon_loose``), ``MuonTight``, ``Photon``,
+    ``Jet``, ``MissingET``), each a jagged array of records whose field names are the Delphes
+    member names.
     """
     n_events = len(events)
     particles = events.particles
@@ -153,9 +170,21 @@ def simulate(
     ):
         efficiency[mask] = eff(p_pt[mask], position_eta[mask])
         resolution[mask] = res(p_pt[mask], position_eta[mask])
+    if math.isfinite(card.momentum_resolution_max):  # MomentumSmearing: res > 1 -> 1
+        resolution = np.minimum(resolution, card.momentum_resolution_max)
     in_tracker = np.abs(position_eta) <= card.tracker_eta_max
     tracked = charged & in_tracker & (rng.random(p_pt.shape) < efficiency)
     smeared_pt = lognormal_smear(rng, p_pt, resolution * p_pt)
+    if card.electron_energy_smearing:
+        # EnergySmearing: E' ~ Gauss(E, sigma(E, eta at the tracker exit)), dropped if E' <= 0,
+        # then pT = sqrt(E'^2 - m^2) / cosh(eta) (the card's pT resolution is zero: unused).
+        normal = rng.standard_normal(p_pt.shape)
+        e = np.flatnonzero(is_electron)
+        sigma_e = card.electron_energy_resolution(energy[e], position_eta[e])
+        smeared_e = energy[e] + sigma_e * normal[e]
+        mass2 = np.maximum(energy[e] ** 2 - (px[e] ** 2 + py[e] ** 2 + pz[e] ** 2), 0.0)
+        smeared_pt[e] = np.sqrt(np.maximum(smeared_e**2 - mass2, 0.0)) / np.cosh(p_eta[e])
+        tracked[e] &= smeared_e > 0
 
     tracks = tracked
     track_fields = {
@@ -180,6 +209,14 @@ def simulate(
     ) * card_sigma(card, calo_energy, p_eta, to_ecal, to_hcal)
     photons = to_ecal & (calo_energy > card.ecal_energy_min) & significant
     neutrals = to_hcal & (calo_energy > card.hcal_energy_min) & significant
+    if card.photon_energy_smearing:
+        # EnergySmearing PhotonEnergySmearing on the particle-flow photons (after the ECAL's
+        # thresholds): E' ~ Gauss(E, sigma(E, eta)), dropped if E' <= 0.
+        normal = rng.standard_normal(p_pt.shape)
+        g = np.flatnonzero(photons)
+        calo_energy[g] += card.photon_energy_resolution(calo_energy[g], p_eta[g]) * normal[g]
+        photons[g] = calo_energy[g] > 0
+        calo_et = calo_energy / np.cosh(p_eta)
 
     def tower_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
         return {
@@ -207,21 +244,36 @@ def simulate(
         np.ones(n_events, dtype=np.int64),
     )
 
-    # Identification: tracked leptons with the track's momentum, particle-flow photons.
+    # Identification: tracked leptons with the track's momentum, particle-flow photons
+    # (each efficiency evaluated on its own candidates only, zero elsewhere).
     id_random = rng.random(p_pt.shape)
     electrons = tracks & is_electron
-    electrons &= id_random < card.electron_id_efficiency(smeared_pt, p_eta) * electrons
+    electrons &= id_random < _on(electrons, card.electron_id_efficiency, smeared_pt, p_eta)
     muons = tracks & is_muon
-    muons &= id_random < card.muon_id_efficiency(smeared_pt, p_eta) * muons
-    photon_candidates = photons & (id_random < card.photon_id_efficiency(calo_et, p_eta))
+    muon_candidates = muons.copy()
+    muons &= id_random < _on(muons, card.muon_id_efficiency, smeared_pt, p_eta)
+    photon_candidates = photons & (
+        id_random < _on(photons, card.photon_id_efficiency, calo_et, p_eta)
+    )
+    muon_collections = [("muons", muons)]
+    if card.muon_loose:
+        # MuonLooseIdEfficiency: the same candidates as MuonTight, an independent draw.
+        loose = muon_candidates & (
+            rng.random(p_pt.shape)
+            < _on(muon_candidates, card.muon_loose_id_efficiency, smeared_pt, p_eta)
+        )
+        muon_collections.insert(0, ("muons_loose", loose))
 
-    # Isolation (EFlowFilter: the particle-flow objects without electron and muon tracks).
-    isolating = pf & ~(tracks & (is_electron | is_muon)) & (pf_pt > card.isolation_pt_min)
+    # Isolation: the particle flow above PTMin, without electron and muon tracks (the CMS
+    # card's EFlowFilter) or with them (isolation_includes_leptons: EFlowMerger/eflow).
+    isolating = pf & (pf_pt > card.isolation_pt_min)
+    if not card.isolation_includes_leptons:
+        isolating &= ~(tracks & (is_electron | is_muon))
     iso = {"pt": pf_pt, "eta": p_eta, "phi": p_phi, "charged": tracks}
     isolation = {}
     for name, mask, limit in (
         ("electrons", electrons, card.electron_isolation_max),
-        ("muons", muons, card.muon_isolation_max),
+        *((muon_name, mask, card.muon_isolation_max) for muon_name, mask in muon_collections),
         ("photons", photon_candidates, card.photon_isolation_max),
     ):
         sums = isolation_sums(n_events, event, mask, isolating, iso, card.isolation_dr_max)
@@ -254,6 +306,11 @@ def simulate(
         card,
         None if written is None else written[pf],
     )
+    muon_names = {"muons": "MuonTight", "muons_loose": "MuonLoose"}
+    muon_outputs = {
+        muon_names[name]: _sorted_by_pt(_jagged(n_events, event[mask], lepton_fields(mask, name)))
+        for name, mask in muon_collections
+    }
     return {
         "EFlowTrack": _jagged(n_events, event[tracks], track_fields),
         "EFlowPhoton": _jagged(n_events, event[photons], tower_fields(photons)),
@@ -261,7 +318,7 @@ def simulate(
         "Electron": _sorted_by_pt(
             _jagged(n_events, event[electrons], lepton_fields(electrons, "electrons"))
         ),
-        "MuonTight": _sorted_by_pt(_jagged(n_events, event[muons], lepton_fields(muons, "muons"))),
+        **muon_outputs,
         "Photon": _sorted_by_pt(_jagged(n_events, event[photon_candidates], photon_fields)),
         "Jet": jets,
         "MissingET": missing_et,
@@ -304,6 +361,9 @@ def _cluster_jets(
     flavour = flavour.astype(np.int32)
     tag_random = rng.random(j_pt.shape)
     btag = (tag_random < card.btag_efficiency(flavour, j_pt, j_eta)).astype(np.int32)
+    for bit in range(1, card.btag_bits):  # BTagging BitNumber: an independent draw per bit
+        tagged = rng.random(j_pt.shape) < card.btag_efficiency(flavour, j_pt, j_eta, bit=bit)
+        btag |= tagged.astype(np.int32) << bit
     fields = {
         "PT": j_pt.astype(np.float32),
         "Eta": j_eta.astype(np.float32),

@@ -3,15 +3,19 @@
 Source unless stated: the Delphes CMS card, ``shared/spec/delphes_card_CMS.tcl`` (module names
 are given so each number can be found there). The formulas are vectorised numpy versions of the
 card's ``EfficiencyFormula`` / ``ResolutionFormula`` expressions; ``pt``, ``eta`` and ``energy``
-are numpy arrays in GeV.
+are numpy arrays in GeV. The ``phase2`` preset (:class:`Phase2Card`) instead evaluates the
+formulas of Delphes' packaged ``CMS_PhaseII_0PU.tcl``, compiled by :mod:`.card_formula`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .card_formula import CardError, CardFormula, compile_formula, phase2_card
 
 
 def _quad(*terms: np.ndarray | float) -> np.ndarray:
@@ -72,6 +76,28 @@ class DetectorCard:
     #: Pile-up vertex spread along the beam, mm (PileUpMerger ZVertexSpread 0.25 m in the
     #: CMS pile-up card; 53 mm is the CMS 2016 luminous region, used here).
     pileup_z_spread_mm: float = 53.0
+
+    # -- options of other cards (the defaults are the CMS card's behaviour) -----------------
+
+    #: IsolationInputArray: False for the CMS card's EFlowFilter/eflow (particle flow without
+    #: electrons and muons), True for EFlowMerger/eflow (all of it: other leptons count in
+    #: the sums; the candidate itself never does).
+    isolation_includes_leptons: bool = False
+    #: A ``MuonLoose`` collection next to ``MuonTight``: the same isolated muon candidates,
+    #: each with its own draw of :meth:`muon_loose_id_efficiency` (MuonLooseIdEfficiency).
+    muon_loose: bool = False
+    #: Electron tracks smeared in energy (EnergySmearing ElectronEnergySmearing: Gaussian,
+    #: absolute sigma :meth:`electron_energy_resolution`) instead of in pT (MomentumSmearing).
+    electron_energy_smearing: bool = False
+    #: Particle-flow photons smeared once more after the ECAL (EnergySmearing
+    #: PhotonEnergySmearing: Gaussian, absolute sigma :meth:`photon_energy_resolution`).
+    photon_energy_smearing: bool = False
+    #: Number of b-tagging working points: ``BTag`` bit ``b`` is set with probability
+    #: ``btag_efficiency(..., bit=b)``, one independent draw per bit (BTagging BitNumber).
+    btag_bits: int = 1
+    #: MomentumSmearing caps the relative resolution at 1.0 (``res > 1 -> 1``, Delphes 3.5.1);
+    #: the CMS presets predate that and keep no cap (infinite).
+    momentum_resolution_max: float = math.inf
 
     # -- tracking efficiency (ChargedHadron/Electron/MuonTrackingEfficiency) -----------------
 
@@ -153,6 +179,20 @@ class DetectorCard:
     def muon_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
         return (pt > 10.0) * (np.abs(eta) <= 2.4) * 0.95
 
+    def muon_loose_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Used only with :attr:`muon_loose` (the CMS card has one muon collection)."""
+        return self.muon_id_efficiency(pt, eta)
+
+    # -- energy smearing of other cards (used only when their option is on) -----------------
+
+    def electron_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Absolute sigma(E) of electron tracks (:attr:`electron_energy_smearing`)."""
+        return np.zeros_like(energy)
+
+    def photon_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Absolute sigma(E) added to particle-flow photons (:attr:`photon_energy_smearing`)."""
+        return np.zeros_like(energy)
+
     # -- jet energy scale (JetEnergyScale ScaleFormula) -------------------------------------
 
     def jet_energy_scale_factor(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -163,8 +203,11 @@ class DetectorCard:
 
     # -- b-tagging (BTagging: efficiency by jet flavour) -------------------------------------
 
-    def btag_efficiency(self, flavour: np.ndarray, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Tag probability for jets of true flavour 5 (b), 4 (c) or anything else (light)."""
+    def btag_efficiency(
+        self, flavour: np.ndarray, pt: np.ndarray, eta: np.ndarray, bit: int = 0
+    ) -> np.ndarray:
+        """Tag probability for jets of true flavour 5 (b), 4 (c) or anything else (light), for
+        working point ``bit`` (the CMS card has one: ``bit`` 0)."""
         b = 0.85 * np.tanh(0.0025 * pt) * (25.0 / (1 + 0.063 * pt))
         c = 0.25 * np.tanh(0.018 * pt) * (1 / (1 + 0.0013 * pt))
         light = 0.01 + 0.000038 * pt
@@ -174,6 +217,147 @@ class DetectorCard:
 
 #: The standard CMS card: isolated ``Electron`` and ``Muon`` collections, overlap removal.
 CMS = DetectorCard()
+
+
+# -- the CMS Phase-II card --------------------------------------------------------------------
+
+
+@functools.cache
+def _phase2_formula(module: str, key: str) -> CardFormula:
+    return phase2_card().module(module).formula(key)
+
+
+@functools.cache
+def _phase2_btag(bit: int) -> dict[int, CardFormula]:
+    """The BTagging module with ``BitNumber`` ``bit``: its formulas by flavour code."""
+    card = phase2_card()
+    for module in card.modules.values():
+        if module.type == "BTagging" and int(module.number("BitNumber")) == bit:
+            formulas = module.keyed_formulas("EfficiencyFormula")
+            formulas.setdefault(0, compile_formula("0.0", module.where("EfficiencyFormula")))
+            return formulas
+    raise CardError(f"card {card.path.name}: no BTagging module with BitNumber {bit}")
+
+
+@dataclass(frozen=True)
+class Phase2Card(DetectorCard):
+    """Delphes 3.5.1's ``cards/CMS_PhaseII/CMS_PhaseII_0PU.tcl`` (packaged under
+    ``generate/cards/``): every formula method evaluates the card's own formula, compiled from
+    the card (and the files it sources) on first use by :mod:`.card_formula`. The scalar
+    fields are the card's, set in :data:`PHASE2` (module names there)."""
+
+    def charged_hadron_tracking_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("ChargedHadronTrackingEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def electron_tracking_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("ElectronTrackingEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def muon_tracking_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("MuonTrackingEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def charged_hadron_resolution(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("ChargedHadronMomentumSmearing", "ResolutionFormula")(pt, eta)
+
+    def electron_resolution(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """None in pT: electrons are smeared in energy (:meth:`electron_energy_resolution`)."""
+        return np.zeros_like(np.asarray(pt, dtype=np.float64))
+
+    def muon_resolution(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("MuonMomentumSmearing", "ResolutionFormula")(pt, eta)
+
+    def electron_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        formula = _phase2_formula("ElectronEnergySmearing", "ResolutionFormula")
+        return formula(eta=eta, energy=energy)
+
+    def photon_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        formula = _phase2_formula("PhotonEnergySmearing", "ResolutionFormula")
+        return formula(eta=eta, energy=energy)
+
+    def ecal_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("ECal", "ResolutionFormula")(eta=eta, energy=energy)
+
+    def hcal_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("HCal", "ResolutionFormula")(eta=eta, energy=energy)
+
+    def electron_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("ElectronEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def photon_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("PhotonEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def muon_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """MuonTightIdEfficiency (the ``MuonTight`` collection)."""
+        return _phase2_formula("MuonTightIdEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def muon_loose_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return _phase2_formula("MuonLooseIdEfficiency", "EfficiencyFormula")(pt, eta)
+
+    def jet_energy_scale_factor(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """JetEnergyScale ScaleFormula (``1.00``: no scale), or 1 when switched off."""
+        if not self.jet_energy_scale:
+            return np.ones_like(pt)
+        return _phase2_formula("JetEnergyScale", "ScaleFormula")(pt, eta)
+
+    def btag_efficiency(
+        self, flavour: np.ndarray, pt: np.ndarray, eta: np.ndarray, bit: int = 0
+    ) -> np.ndarray:
+        """BTaggingLoose/Medium/Tight (``BitNumber`` 0/1/2): the formula of the jet's flavour
+        code, that of code 0 for a flavour the module does not list (as BTagging.cc)."""
+        formulas = _phase2_btag(bit)
+        flavour = np.asarray(flavour)
+        pt = np.asarray(pt, dtype=np.float64)
+        out = formulas[0](pt, eta) * np.ones_like(pt)
+        for code, formula in formulas.items():
+            if code != 0:
+                out = np.where(flavour == code, formula(pt, eta), out)
+        return out
+
+
+#: The CMS Phase-II card without pile-up (``CMS_PhaseII_0PU.tcl``): scalar fields by module.
+PHASE2 = Phase2Card(
+    # Charged/Electron/MuonTrackingEfficiency: zero beyond |eta| 4.0
+    tracker_eta_max=4.0,
+    # ParticlePropagator: Radius 1.29, HalfLength 3.0, Bz 3.8
+    tracker_radius_m=1.29,
+    tracker_half_length_m=3.0,
+    field_tesla=3.8,
+    # ECal/HCal: ResolutionFormula (and EtaPhiBins) to |eta| 5.0; EnergyMin 0.5 / 1.0;
+    # EnergySignificanceMin 1.0 / 1.0
+    calorimeter_eta_max=5.0,
+    ecal_energy_min=0.5,
+    hcal_energy_min=1.0,
+    ecal_significance_min=1.0,
+    hcal_significance_min=1.0,
+    # ElectronEfficiency: zero beyond |eta| 4.0; MuonTightIdEfficiency: beyond 2.8 (pT > 5)
+    electron_eta_max=4.0,
+    muon_eta_max=2.8,
+    # FastJetFinder: anti-kt, ParameterR 0.4, JetPTMin 15.0; JetEnergyScale ScaleFormula 1.00
+    jet_radius=0.4,
+    jet_pt_min=15.0,
+    jet_energy_scale=True,
+    # Photon/Electron/MuonIsolation: DeltaRMax 0.3, PTMin 1.0, PTRatioMax 9999.,
+    # IsolationInputArray EFlowMerger/eflow
+    isolation_dr_max=0.3,
+    isolation_pt_min=1.0,
+    electron_isolation_max=9999.0,
+    muon_isolation_max=9999.0,
+    photon_isolation_max=9999.0,
+    isolation_includes_leptons=True,
+    # no UniqueObjectFinder in the card's ExecutionPath
+    overlap_removal=False,
+    # BTaggingLoose/Medium/Tight: BitNumber 0, 1, 2; their formulas are zero beyond |eta| 3.4
+    btag_eta_max=3.4,
+    btag_bits=3,
+    # MuonLooseIdEfficiency and MuonTightIdEfficiency on MuonIsolation/muons
+    muon_loose=True,
+    # ElectronEnergySmearing, PhotonEnergySmearing; MomentumSmearing's cap of 1.0
+    electron_energy_smearing=True,
+    photon_energy_smearing=True,
+    momentum_resolution_max=1.0,
+    # not the card's: flavour_match_dr, flavour_hadron_pt_min (the card's JetFlavorAssociation
+    # matches partons, DeltaR 0.5, PartonPTMin 10.0; we match b/c hadrons, as for the CMS
+    # card) and pileup_z_spread_mm (a 0PU card) keep the DetectorCard defaults
+)
 
 #: The detector presets of ``[generate] detector``:
 #:
@@ -185,7 +369,10 @@ CMS = DetectorCard()
 #:   card produces, still to be checked against the reference's distributions;
 #: - ``cms``: the standard card as written (lepton-enriched QCD then selects almost nothing);
 #: - ``legacy``: dltrigger's simulation before it was compared with Delphes (R = 0.4, no jet
-#:   energy scale, no isolation, no overlap removal), for before/after comparisons.
+#:   energy scale, no isolation, no overlap removal), for before/after comparisons;
+#: - ``phase2``: Delphes' CMS Phase-II card without pile-up, :data:`PHASE2` (its formulas
+#:   compiled from the packaged card: ``MuonLoose`` and ``MuonTight``, three b-tag bits, no
+#:   isolation cut, no overlap removal).
 DETECTOR_PRESETS: dict[str, DetectorCard] = {
     "reference": replace(CMS, electron_isolation_max=math.inf, muon_isolation_max=math.inf),
     "cms": CMS,
@@ -200,4 +387,5 @@ DETECTOR_PRESETS: dict[str, DetectorCard] = {
         muon_isolation_max=math.inf,
         overlap_removal=False,
     ),
+    "phase2": PHASE2,
 }
