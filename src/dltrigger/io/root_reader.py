@@ -280,9 +280,7 @@ def check_values(
     """
     for suffix, flat in _leaves(values):
         bound = member_bound(collection, column.name, flat.dtype, column.kind == "lorentz")
-        index = (
-            None if bound is None else first_outside(flat, bound, bound.nonfinite_allowed)
-        )
+        index = None if bound is None else first_outside(flat, bound, bound.nonfinite_allowed)
         if bound is None or index is None:
             continue
         item = index // max(len(flat) // max(len(values), 1), 1)  # fixed arrays: per item
