@@ -25,6 +25,22 @@ def exit_eta(
     tracker volume (ParticlePropagator: a helix in the field ``Bz`` until radius ``Radius`` or
     ``|z| = HalfLength``). A particle whose helix never reaches the radius (pT below about
     0.3 B R / 2, 0.74 GeV) leaves through an endcap, at large ``|eta|``."""
+    return exit_position(pt_gev, pz_gev, z0_mm, charge, np.zeros_like(pt_gev), card)[0]
+
+
+def exit_position(
+    pt_gev: np.ndarray,
+    pz_gev: np.ndarray,
+    z0_mm: np.ndarray,
+    charge: np.ndarray,
+    phi0: np.ndarray,
+    card: DetectorCard,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudorapidity and azimuth of the point where a charged particle from the beam line
+    leaves the tracker (see :func:`exit_eta`): where the calorimeters see it. The helix turns
+    by ``s / r`` over the transverse path ``s``; the chord to the exit point is half-way, so
+    its azimuth is ``phi0 - q s / 2r`` (positive charges turn clockwise in a field along
+    +z, ParticlePropagator's ``phi_t = phi_0 - omega t``)."""
     radius = pt_gev / (0.299792458 * card.field_tesla * np.maximum(np.abs(charge), 1e-9))
     z0 = z0_mm / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -41,7 +57,9 @@ def exit_eta(
         s = np.minimum(reach, to_endcap)
         r_exit = 2 * radius * np.abs(np.sin(s / (2 * radius)))
         z_exit = z0 + s * pz_gev / pt_gev
-        return np.arcsinh(z_exit / r_exit)
+        turn = np.where(np.isfinite(s), np.sign(charge) * s / (2 * radius), 0.0)
+        phi_exit = np.mod(phi0 - turn + np.pi, 2 * np.pi) - np.pi
+        return np.arcsinh(z_exit / r_exit), phi_exit
 
 
 def isolation_sums(

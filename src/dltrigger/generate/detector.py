@@ -4,18 +4,25 @@ It maps generator-level stable particles to the Delphes collections the pipeline
 the parameters of :mod:`.detector_card` (a preset: the CMS card, variants of it, or the CMS
 Phase-II card, whose own formulas are evaluated):
 
-- charged particles within the tracker -> ``EFlowTrack`` (tracking efficiency per particle
-  type, log-normal pT smearing, production vertex in mm; with the Phase-II card electrons
-  are smeared in energy instead, Gaussian, as its ``ElectronEnergySmearing``);
-- photons, and electrons without a track -> ``EFlowPhoton`` (ECAL energy smearing, threshold;
-  Phase-II: a further Gaussian ``PhotonEnergySmearing``);
-- neutral hadrons, and charged hadrons without a track -> ``EFlowNeutralHadron`` (HCAL);
-- tracked electrons / muons passing identification, then the card's isolation (CMS: cone 0.5
-  over the particle-flow objects without leptons, a preset may relax the cut; Phase-II: cone
-  0.3 over all of them, other leptons included, no cut) -> ``Electron`` / ``MuonTight`` (same
-  momentum as their track, as Delphes' own-track-removal expects, pT ordered, with Delphes'
-  ``IsolationVar``, ``SumPtCharged``, ``SumPtNeutral``); Phase-II also ``MuonLoose``, the
-  same muon candidates with an independent draw of the loose efficiency;
+- particles made outside the tracker volume are dropped, as Delphes' ``ParticlePropagator``
+  does; charged ones are followed along their helix to where they leave the tracker, which
+  is where efficiencies and resolutions are evaluated and where the calorimeters see them;
+- charged particles within the tracker -> tracks (tracking efficiency per particle type,
+  log-normal pT smearing, production vertex in mm; with the Phase-II card electrons are
+  smeared in energy instead, Gaussian, as its ``ElectronEnergySmearing``);
+- calorimeters as the cards' ``ECal`` and ``HCal`` (:mod:`.calorimeter`): every visible
+  particle deposits its energy fractions in the tower of the card's eta-phi grid it reaches,
+  tower energies are smeared and thresholded, and energy flow splits each tower into its
+  tracks (``EFlowTrack``, rescaled to the combined measurement when the calorimeter sees no
+  significant excess) and the neutral excess (``EFlowPhoton`` from the ECAL,
+  ``EFlowNeutralHadron`` from the HCAL; Phase-II: a further Gaussian
+  ``PhotonEnergySmearing``); the ``legacy`` preset keeps one deposit per untracked particle;
+- electron tracks of the energy flow / muon tracks passing identification, then the card's
+  isolation (CMS: cone 0.5 over the particle-flow objects without leptons, a preset may relax
+  the cut; Phase-II: cone 0.3 over all of them, other leptons included, no cut) ->
+  ``Electron`` / ``MuonTight`` (pT ordered, with Delphes' ``IsolationVar``, ``SumPtCharged``,
+  ``SumPtNeutral``); Phase-II also ``MuonLoose``, the same muon candidates with an
+  independent draw of the loose efficiency;
 - particle-flow photons passing identification and isolation -> ``Photon``;
 - anti-kt jets (R 0.5; Phase-II 0.4) on all particle-flow objects, scaled by the card's jet
   energy scale -> ``Jet``, flavour from b/c hadrons in the jet cone, ``BTag`` drawn from the
@@ -25,12 +32,10 @@ Phase-II card, whose own formulas are evaluated):
   Phase-II card has none);
 - ``MissingET`` = minus the vector sum of all particle-flow objects.
 
-Simplifications against Delphes, measured against it in docs/validation.md: no calorimeter
-towers (each particle-flow neutral is one particle, so neutral multiplicities differ from
-Delphes' tower counts), no track-calorimeter energy-flow subtraction for charged hadrons.
-Every random number is drawn from the generator passed in, in a fixed order, so a seed fixes
-the output; the Phase-II options draw theirs in addition, so the other presets' stream is
-unchanged.
+Simplifications against Delphes, measured against it on the same events in
+docs/validation.md: jet flavour from b/c hadrons rather than partons, identification
+efficiencies at the momentum's eta rather than the tracker exit's. Every random number is
+drawn from the generator passed in, in a fixed order, so a seed fixes the output.
 """
 
 from __future__ import annotations
@@ -47,7 +52,14 @@ import fastjet
 import numpy as np
 
 from ..physics.kinematics import delta_r, eta, invariant_mass, massless_four_vector, phi, pt
-from .delphes_modules import exit_eta, holds_written, isolation_sums
+from .calorimeter import (
+    Particles,
+    Tracks,
+    ecal_hcal,
+    phase2_hcal_grid,
+    simple_calorimeter_params,
+)
+from .delphes_modules import exit_position, holds_written, isolation_sums
 from .detector_card import DETECTOR_PRESETS, DetectorCard
 
 REFERENCE = DETECTOR_PRESETS["reference"]
@@ -147,18 +159,30 @@ def simulate(
 
     abs_id = np.abs(pid)
     visible = ~np.isin(abs_id, INVISIBLE)
-    is_electron, is_muon, is_photon = abs_id == 11, abs_id == 13, abs_id == 22
+    if card.propagate:
+        # ParticlePropagator drops a particle made outside the tracker volume (RadiusMax and
+        # HalfLengthMax default to Radius and HalfLength): decay products of hyperons or kaons
+        # that flew metres, tens of metres along the beam, would otherwise be seen in a
+        # calorimeter they never cross.
+        radius_mm = np.hypot(ak.to_numpy(flat.x), ak.to_numpy(flat.y))
+        visible &= (radius_mm <= card.tracker_radius_m * 1e3) & (
+            np.abs(ak.to_numpy(flat.z)) <= card.tracker_half_length_m * 1e3
+        )
+    is_electron, is_muon = abs_id == 11, abs_id == 13
     charged = (charge != 0) & visible
     charged_hadron = charged & ~is_electron & ~is_muon
 
     # Delphes evaluates its efficiency and resolution formulas at the particle's position where
     # it leaves the tracker (ParticlePropagator): a charged particle curling in the field
     # leaves through an endcap, far forward, where the tracking efficiency is zero.
+    # The calorimeters see it there too (in the tower of that point, a curling pion's energy
+    # lies far from its momentum's direction).
     z0 = ak.to_numpy(flat.z)
-    position_eta = p_eta.copy()
+    position_eta, position_phi = p_eta.copy(), p_phi.copy()
     if card.propagate:
-        position_eta[charged] = exit_eta(p_pt[charged], pz[charged], z0[charged],
-                                         charge[charged], card)  # fmt: skip
+        position_eta[charged], position_phi[charged] = exit_position(
+            p_pt[charged], pz[charged], z0[charged], charge[charged], p_phi[charged], card
+        )
 
     # Tracking: efficiency and resolution by particle type, inside the tracker only.
     efficiency = np.zeros_like(p_pt)
@@ -177,7 +201,7 @@ def simulate(
     smeared_pt = lognormal_smear(rng, p_pt, resolution * p_pt)
     if card.electron_energy_smearing:
         # EnergySmearing: E' ~ Gauss(E, sigma(E, eta at the tracker exit)), dropped if E' <= 0,
-        # then pT = sqrt(E'^2 - m^2) / cosh(eta) (the card's pT resolution is zero: unused).
+        # then pT = sqrt(E'^2 - m^2) / cosh(eta); its TrackResolution is sigma / E.
         normal = rng.standard_normal(p_pt.shape)
         e = np.flatnonzero(is_electron)
         sigma_e = card.electron_energy_resolution(energy[e], position_eta[e])
@@ -185,54 +209,63 @@ def simulate(
         mass2 = np.maximum(energy[e] ** 2 - (px[e] ** 2 + py[e] ** 2 + pz[e] ** 2), 0.0)
         smeared_pt[e] = np.sqrt(np.maximum(smeared_e**2 - mass2, 0.0)) / np.cosh(p_eta[e])
         tracked[e] &= smeared_e > 0
+        resolution[e] = sigma_e / np.maximum(energy[e], 1e-12)
 
-    tracks = tracked
-    track_fields = {
-        "PT": smeared_pt[tracks].astype(np.float32),
-        "Eta": p_eta[tracks].astype(np.float32),
-        "Phi": p_phi[tracks].astype(np.float32),
-        "PID": pid[tracks].astype(np.int32),
-        "Charge": charge[tracks].astype(np.int32),
-        "X": ak.to_numpy(flat.x)[tracks].astype(np.float32),
-        "Y": ak.to_numpy(flat.y)[tracks].astype(np.float32),
-        "Z": ak.to_numpy(flat.z)[tracks].astype(np.float32),
-    }
-
-    # Calorimeters: what has no track deposits its energy, with the card's resolution.
-    in_calo = np.abs(p_eta) <= card.calorimeter_eta_max
-    to_ecal = in_calo & (is_photon | (is_electron & ~tracked))
-    to_hcal = in_calo & visible & ~is_photon & ~is_electron & ~is_muon & ~tracked
-    calo_energy = lognormal_smear(rng, energy, card_sigma(card, energy, p_eta, to_ecal, to_hcal))
-    calo_et = calo_energy / np.cosh(p_eta)
-    significant = calo_energy > np.where(
-        to_ecal, card.ecal_significance_min, card.hcal_significance_min
-    ) * card_sigma(card, calo_energy, p_eta, to_ecal, to_hcal)
-    photons = to_ecal & (calo_energy > card.ecal_energy_min) & significant
-    neutrals = to_hcal & (calo_energy > card.hcal_energy_min) & significant
+    # Calorimeters and energy flow: the particle-flow objects (tracks, then photons, then
+    # neutral hadrons of each event) that isolation, jets and missing ET are made of.
+    if card.calorimeter_towers:
+        position = (position_eta, position_phi)
+        flow = _tower_flow(n_events, event, visible, tracked, smeared_pt, p_eta, p_phi, position,
+                           energy, pid, resolution, px, py, pz, rng, card)  # fmt: skip
+    else:
+        flow = _particle_flow(event, visible, tracked, smeared_pt, p_eta, p_phi, energy, pid,
+                              rng, card)  # fmt: skip
+    o_event, o_pt, o_eta, o_phi, o_e = (flow[k] for k in ("event", "pt", "eta", "phi", "e"))
+    kind, source = flow["kind"], flow["particle"]
+    is_track, is_photon, is_neutral = kind == TRACK, kind == PHOTON, kind == NEUTRAL
     if card.photon_energy_smearing:
         # EnergySmearing PhotonEnergySmearing on the particle-flow photons (after the ECAL's
         # thresholds): E' ~ Gauss(E, sigma(E, eta)), dropped if E' <= 0.
-        normal = rng.standard_normal(p_pt.shape)
-        g = np.flatnonzero(photons)
-        calo_energy[g] += card.photon_energy_resolution(calo_energy[g], p_eta[g]) * normal[g]
-        photons[g] = calo_energy[g] > 0
-        calo_et = calo_energy / np.cosh(p_eta)
+        normal = rng.standard_normal(o_pt.shape)
+        g = np.flatnonzero(is_photon)
+        o_e[g] += card.photon_energy_resolution(o_e[g], o_eta[g]) * normal[g]
+        o_pt[g] = o_e[g] / np.cosh(o_eta[g])
+        dropped = np.zeros(o_pt.shape, dtype=bool)
+        dropped[g] = o_e[g] <= 0
+        keep = ~dropped
+        o_event, o_pt, o_eta, o_phi, o_e, kind, source = (
+            a[keep] for a in (o_event, o_pt, o_eta, o_phi, o_e, kind, source)
+        )
+        is_track, is_photon, is_neutral = kind == TRACK, kind == PHOTON, kind == NEUTRAL
+    o_pid = np.where(is_track, pid[source], np.where(is_photon, 22, 0))
+    o_charge = np.where(is_track, charge[source], 0)
+
+    def track_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
+        rows = source[mask]
+        return {
+            "PT": o_pt[mask].astype(np.float32),
+            "Eta": o_eta[mask].astype(np.float32),
+            "Phi": o_phi[mask].astype(np.float32),
+            "PID": pid[rows].astype(np.int32),
+            "Charge": charge[rows].astype(np.int32),
+            "X": ak.to_numpy(flat.x)[rows].astype(np.float32),
+            "Y": ak.to_numpy(flat.y)[rows].astype(np.float32),
+            "Z": z0[rows].astype(np.float32),
+        }
 
     def tower_fields(mask: np.ndarray) -> dict[str, np.ndarray]:
         return {
-            "ET": calo_et[mask].astype(np.float32),
-            "Eta": p_eta[mask].astype(np.float32),
-            "Phi": p_phi[mask].astype(np.float32),
-            "E": calo_energy[mask].astype(np.float32),
+            "ET": o_pt[mask].astype(np.float32),
+            "Eta": o_eta[mask].astype(np.float32),
+            "Phi": o_phi[mask].astype(np.float32),
+            "E": o_e[mask].astype(np.float32),
         }
 
-    # Particle-flow candidates (massless) feed isolation, jets and missing ET.
-    pf = tracks | photons | neutrals
-    pf_pt = np.where(tracks, smeared_pt, calo_et)
-    pf_e, pf_px, pf_py, pf_pz = massless_four_vector(pf_pt, p_eta, p_phi)
-    met_x = -np.bincount(event[pf], weights=pf_px[pf], minlength=n_events)
-    met_y = -np.bincount(event[pf], weights=pf_py[pf], minlength=n_events)
-    met_z = -np.bincount(event[pf], weights=pf_pz[pf], minlength=n_events)
+    # Missing ET: minus the vector sum of the particle flow (the card's Merger MissingET).
+    pf_e, pf_px, pf_py, pf_pz = massless_four_vector(o_pt, o_eta, o_phi)
+    met_x = -np.bincount(o_event, weights=pf_px, minlength=n_events)
+    met_y = -np.bincount(o_event, weights=pf_py, minlength=n_events)
+    met_z = -np.bincount(o_event, weights=pf_pz, minlength=n_events)
     missing_et = ak.unflatten(
         ak.zip(
             {
@@ -244,39 +277,39 @@ def simulate(
         np.ones(n_events, dtype=np.int64),
     )
 
-    # Identification: tracked leptons with the track's momentum, particle-flow photons
-    # (each efficiency evaluated on its own candidates only, zero elsewhere).
-    id_random = rng.random(p_pt.shape)
-    electrons = tracks & is_electron
-    electrons &= id_random < _on(electrons, card.electron_id_efficiency, smeared_pt, p_eta)
-    muons = tracks & is_muon
+    # Identification: electron tracks of the energy flow (ElectronFilter on HCal/eflowTracks),
+    # muon tracks, particle-flow photons (each efficiency evaluated on its own candidates).
+    id_random = rng.random(o_pt.shape)
+    electrons = is_track & (np.abs(o_pid) == 11)
+    electrons &= id_random < _on(electrons, card.electron_id_efficiency, o_pt, o_eta)
+    muons = is_track & (np.abs(o_pid) == 13)
     muon_candidates = muons.copy()
-    muons &= id_random < _on(muons, card.muon_id_efficiency, smeared_pt, p_eta)
-    photon_candidates = photons & (
-        id_random < _on(photons, card.photon_id_efficiency, calo_et, p_eta)
+    muons &= id_random < _on(muons, card.muon_id_efficiency, o_pt, o_eta)
+    photon_candidates = is_photon & (
+        id_random < _on(is_photon, card.photon_id_efficiency, o_pt, o_eta)
     )
     muon_collections = [("muons", muons)]
     if card.muon_loose:
         # MuonLooseIdEfficiency: the same candidates as MuonTight, an independent draw.
         loose = muon_candidates & (
-            rng.random(p_pt.shape)
-            < _on(muon_candidates, card.muon_loose_id_efficiency, smeared_pt, p_eta)
+            rng.random(o_pt.shape)
+            < _on(muon_candidates, card.muon_loose_id_efficiency, o_pt, o_eta)
         )
         muon_collections.insert(0, ("muons_loose", loose))
 
     # Isolation: the particle flow above PTMin, without electron and muon tracks (the CMS
     # card's EFlowFilter) or with them (isolation_includes_leptons: EFlowMerger/eflow).
-    isolating = pf & (pf_pt > card.isolation_pt_min)
+    isolating = o_pt > card.isolation_pt_min
     if not card.isolation_includes_leptons:
-        isolating &= ~(tracks & (is_electron | is_muon))
-    iso = {"pt": pf_pt, "eta": p_eta, "phi": p_phi, "charged": tracks}
+        isolating &= ~(is_track & np.isin(np.abs(o_pid), (11, 13)))
+    iso = {"pt": o_pt, "eta": o_eta, "phi": o_phi, "charged": is_track}
     isolation = {}
     for name, mask, limit in (
         ("electrons", electrons, card.electron_isolation_max),
         *((muon_name, mask, card.muon_isolation_max) for muon_name, mask in muon_collections),
         ("photons", photon_candidates, card.photon_isolation_max),
     ):
-        sums = isolation_sums(n_events, event, mask, isolating, iso, card.isolation_dr_max)
+        sums = isolation_sums(n_events, o_event, mask, isolating, iso, card.isolation_dr_max)
         passed = sums["IsolationVar"] <= limit
         chosen = np.flatnonzero(mask)[passed]
         mask[:] = False
@@ -285,10 +318,10 @@ def simulate(
 
     def lepton_fields(mask: np.ndarray, name: str) -> dict[str, np.ndarray]:
         return {
-            "PT": smeared_pt[mask].astype(np.float32),
-            "Eta": p_eta[mask].astype(np.float32),
-            "Phi": p_phi[mask].astype(np.float32),
-            "Charge": charge[mask].astype(np.int32),
+            "PT": o_pt[mask].astype(np.float32),
+            "Eta": o_eta[mask].astype(np.float32),
+            "Phi": o_phi[mask].astype(np.float32),
+            "Charge": o_charge[mask].astype(np.int32),
             **isolation[name],
         }
 
@@ -299,30 +332,105 @@ def simulate(
     written = (photon_candidates | electrons | muons) if card.overlap_removal else None
     jets = _cluster_jets(
         n_events,
-        event[pf],
-        {"px": pf_px[pf], "py": pf_py[pf], "pz": pf_pz[pf], "E": pf_e[pf]},
+        o_event,
+        {"px": pf_px, "py": pf_py, "pz": pf_pz, "E": pf_e},
         events.hadrons,
         rng,
         card,
-        None if written is None else written[pf],
+        written,
     )
     muon_names = {"muons": "MuonTight", "muons_loose": "MuonLoose"}
     muon_outputs = {
-        muon_names[name]: _sorted_by_pt(_jagged(n_events, event[mask], lepton_fields(mask, name)))
+        muon_names[name]: _sorted_by_pt(_jagged(n_events, o_event[mask], lepton_fields(mask, name)))
         for name, mask in muon_collections
     }
     return {
-        "EFlowTrack": _jagged(n_events, event[tracks], track_fields),
-        "EFlowPhoton": _jagged(n_events, event[photons], tower_fields(photons)),
-        "EFlowNeutralHadron": _jagged(n_events, event[neutrals], tower_fields(neutrals)),
+        "EFlowTrack": _jagged(n_events, o_event[is_track], track_fields(is_track)),
+        "EFlowPhoton": _jagged(n_events, o_event[is_photon], tower_fields(is_photon)),
+        "EFlowNeutralHadron": _jagged(n_events, o_event[is_neutral], tower_fields(is_neutral)),
         "Electron": _sorted_by_pt(
-            _jagged(n_events, event[electrons], lepton_fields(electrons, "electrons"))
+            _jagged(n_events, o_event[electrons], lepton_fields(electrons, "electrons"))
         ),
         **muon_outputs,
-        "Photon": _sorted_by_pt(_jagged(n_events, event[photon_candidates], photon_fields)),
+        "Photon": _sorted_by_pt(_jagged(n_events, o_event[photon_candidates], photon_fields)),
         "Jet": jets,
         "MissingET": missing_et,
     }
+
+
+#: Kinds of particle-flow objects.
+TRACK, PHOTON, NEUTRAL = 0, 1, 2
+
+
+def _by_event(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Particle-flow objects of several kinds as one set of flat arrays, grouped by event
+    (tracks, photons, neutral hadrons within each), as isolation and jets need them."""
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.argsort(merged["event"], kind="stable")
+    return {k: v[order] for k, v in merged.items()}
+
+
+def _particle_flow(event, visible, tracked, smeared_pt, p_eta, p_phi, energy, pid, rng, card):
+    """The ``legacy`` preset's calorimeters: each untracked particle is its own deposit
+    (photons and untracked electrons in the ECAL, hadrons in the HCAL), smeared with the
+    card's resolution; tracked particles deposit nothing."""
+    abs_id = np.abs(pid)
+    is_photon, is_electron, is_muon = abs_id == 22, abs_id == 11, abs_id == 13
+    in_calo = np.abs(p_eta) <= card.calorimeter_eta_max
+    to_ecal = in_calo & (is_photon | (is_electron & ~tracked))
+    to_hcal = in_calo & visible & ~is_photon & ~is_electron & ~is_muon & ~tracked
+    calo_energy = lognormal_smear(rng, energy, card_sigma(card, energy, p_eta, to_ecal, to_hcal))
+    significant = calo_energy > np.where(
+        to_ecal, card.ecal_significance_min, card.hcal_significance_min
+    ) * card_sigma(card, calo_energy, p_eta, to_ecal, to_hcal)
+    photons = to_ecal & (calo_energy > card.ecal_energy_min) & significant
+    neutrals = to_hcal & (calo_energy > card.hcal_energy_min) & significant
+    rows = np.arange(len(pid))
+
+    def part(mask: np.ndarray, kind: int, values: np.ndarray) -> dict[str, np.ndarray]:
+        e = energy if kind == TRACK else calo_energy
+        return {"event": event[mask], "pt": values[mask], "eta": p_eta[mask],
+                "phi": p_phi[mask], "e": e[mask], "kind": np.full(mask.sum(), kind),
+                "particle": rows[mask]}  # fmt: skip
+
+    calo_et = calo_energy / np.cosh(p_eta)
+    return _by_event([part(tracked, TRACK, smeared_pt), part(photons, PHOTON, calo_et),
+                      part(neutrals, NEUTRAL, calo_et)])  # fmt: skip
+
+
+def _tower_flow(n_events, event, visible, tracked, smeared_pt, p_eta, p_phi, position, energy,
+                pid, resolution, px, py, pz, rng, card):  # fmt: skip
+    """The cards' ``ECal`` and ``HCal`` (SimpleCalorimeter each, :mod:`.calorimeter`): towers on
+    the card's eta-phi grid, energy flow (tower energy minus its tracks' as ``EFlowPhoton`` /
+    ``EFlowNeutralHadron``, or tracks rescaled to the combined measurement)."""
+    position_eta, position_phi = position
+    in_calo = visible & (np.abs(position_eta) <= card.calorimeter_eta_max)
+    calo_particles = Particles(event[in_calo], position_eta[in_calo], position_phi[in_calo],
+                               energy[in_calo], pid[in_calo])  # fmt: skip
+    rows = np.flatnonzero(tracked)
+    mass = np.sqrt(np.maximum(energy**2 - (px**2 + py**2 + pz**2), 0.0))
+    tracks = Tracks(event[rows], smeared_pt[rows], p_eta[rows], p_phi[rows], mass[rows],
+                    pid[rows], resolution[rows], index=rows, position_eta=position_eta[rows],
+                    position_phi=position_phi[rows])  # fmt: skip
+    result = ecal_hcal(
+        calo_particles,
+        tracks,
+        simple_calorimeter_params(card, ecal=True),
+        simple_calorimeter_params(card, ecal=False),
+        rng,
+        hcal_grid=phase2_hcal_grid() if card.hcal_grid == "phase2" else None,
+    )
+    t, g, h = result.tracks, result.photons, result.neutral_hadrons
+    assert t.index is not None  # Tracks always carry their rows
+    track_part = {"event": t.event, "pt": t.pt, "eta": t.eta, "phi": t.phi, "e": t.energy,
+                  "kind": np.full(len(t.pt), TRACK), "particle": t.index}  # fmt: skip
+
+    def towers(part, kind: int) -> dict[str, np.ndarray]:
+        return {"event": part.event, "pt": part.et, "eta": part.eta, "phi": part.phi,
+                "e": part.energy, "kind": np.full(len(part.et), kind),
+                "particle": np.full(len(part.et), -1)}  # fmt: skip
+
+    return _by_event([track_part, towers(g, PHOTON), towers(h, NEUTRAL)])
 
 
 def _cluster_jets(

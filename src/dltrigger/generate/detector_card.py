@@ -95,9 +95,18 @@ class DetectorCard:
     #: Number of b-tagging working points: ``BTag`` bit ``b`` is set with probability
     #: ``btag_efficiency(..., bit=b)``, one independent draw per bit (BTagging BitNumber).
     btag_bits: int = 1
-    #: MomentumSmearing caps the relative resolution at 1.0 (``res > 1 -> 1``, Delphes 3.5.1);
-    #: the CMS presets predate that and keep no cap (infinite).
-    momentum_resolution_max: float = math.inf
+    #: MomentumSmearing caps the relative resolution at 1.0 (``res > 1 -> 1``, Delphes 3.5.1,
+    #: every card); ``legacy`` keeps no cap (infinite).
+    momentum_resolution_max: float = 1.0
+    #: The calorimeters: Delphes' ``ECal`` and ``HCal`` (SimpleCalorimeter each,
+    #: :mod:`.calorimeter`): towers on the card's eta-phi grid, tracked charged particles
+    #: depositing too, energy flow (neutral excess over the tracks as ``EFlowPhoton`` /
+    #: ``EFlowNeutralHadron``, or tracks rescaled). False (``legacy``): each untracked particle
+    #: its own deposit, tracked ones none.
+    calorimeter_towers: bool = True
+    #: The HCal's eta-phi grid: ``"cms"`` (0.087 x 5 degrees in the barrel) or ``"phase2"``
+    #: (the Phase-II card's).
+    hcal_grid: str = "cms"
 
     # -- tracking efficiency (ChargedHadron/Electron/MuonTrackingEfficiency) -----------------
 
@@ -354,6 +363,8 @@ PHASE2 = Phase2Card(
     electron_energy_smearing=True,
     photon_energy_smearing=True,
     momentum_resolution_max=1.0,
+    # ECal: the CMS card's crystal grid; HCal: the Phase-II card's own
+    hcal_grid="phase2",
     # not the card's: flavour_match_dr, flavour_hadron_pt_min (the card's JetFlavorAssociation
     # matches partons, DeltaR 0.5, PartonPTMin 10.0; we match b/c hadrons, as for the CMS
     # card) and pileup_z_spread_mm (a 0PU card) keep the DetectorCard defaults
@@ -386,6 +397,8 @@ DETECTOR_PRESETS: dict[str, DetectorCard] = {
         electron_isolation_max=math.inf,
         muon_isolation_max=math.inf,
         overlap_removal=False,
+        momentum_resolution_max=math.inf,
+        calorimeter_towers=False,
     ),
     "phase2": PHASE2,
 }
