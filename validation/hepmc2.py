@@ -1,7 +1,7 @@
 """Pythia 8 event records written as HepMC2 IO_GenEvent ascii, the input of ``DelphesHepMC2``.
 
-Taken from the recipe that made the shared genuine Delphes files (``shared/delphes/
-gen_hepmc2.py``), so the validation feeds Delphes exactly as those files were made. The vertex
+The same writer made the genuine Delphes files of ``tests/data/delphes``, so the validation
+feeds Delphes exactly as those files were made. The vertex
 structure follows Pythia's own Pythia8ToHepMC (Pythia8Plugins/HepMC2.h): a particle's
 production vertex is the end vertex of its first mother that has one, or a new vertex whose
 incoming particles are Pythia's motherList(); beam protons are orphan incoming particles;
