@@ -74,8 +74,9 @@ def file_name(process: str, index: int) -> str:
 
 
 def plan(config: GenerateConfig) -> list[FileTask]:
-    """The output files of a run, in a fixed order (process, then index)."""
-    out = Path(config.out)
+    """The output files of a run, in a fixed order (process, then index), as absolute paths:
+    the tasks' Python workers need not share the driver's working directory."""
+    out = Path(config.out).absolute()
     tasks = []
     for process in config.process:
         remaining, index = config.events_of(process), 0
