@@ -209,7 +209,7 @@ def test_no_efficiency_without_an_interval_and_no_unmeasurable_point_as_measured
     assert "## Trigger rates" in markdown and "100 kHz" in markdown
     assert {"rate_qcd.png", "rate_ttbar.png", "rate_wjets.png"} <= {p.name for p in out.iterdir()}
     first = markdown.split("## AUC and accuracy")[0]
-    assert "Simulated events (dltrigger generator, detector reference)" in first
+    assert "Simulated events (dltrigger generator, detector phase2)" in first
     assert "chosen on the validation split" in first
 
 

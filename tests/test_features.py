@@ -65,7 +65,7 @@ def test_split_values_are_exactly_train_validation_test(datasets):
         assert set(manifest["per_split"]) == {"train", "validation", "test"}, name
         assert sum(manifest["per_split"].values()) == sum(manifest["counts"].values()), name
         # what the events are, for the plots' labels: the generate record beside the files
-        assert manifest["events_origin"] == "dltrigger generator, detector reference", name
+        assert manifest["events_origin"] == "dltrigger generator, detector phase2", name
 
 
 def test_scaling_statistics_come_from_the_training_split_only(datasets):

@@ -11,7 +11,7 @@ from dltrigger.evaluate import plots
 from dltrigger.evaluate.metrics import confusion_matrix, one_vs_rest
 from dltrigger.evaluate.rates import trigger_rates
 
-EVENTS = "dltrigger generator, detector reference"
+EVENTS = "dltrigger generator, detector phase2"
 
 
 @pytest.fixture(scope="module")

@@ -488,8 +488,79 @@ def summary(measured: Measured) -> dict[str, float]:
     }
 
 
+#: The quantities drawn, per process and preset (overlaid, with ratio panels).
+PLOTTED = ("tracks", "photons", "neutral hadrons", "jets (pT > 30)", "b-tags (pT > 30)",
+           "leading lepton pT", "MET", "HT (jets pT > 30)", "MT (leading lepton)",
+           "HLF LepIsoCh", "HLF LepIsoGamma", "HLF LepIsoNeu", "HLF nJets", "HLF HT",
+           "HLF MET")  # fmt: skip
+
+
+def plot(delphes, ours, title: str, path: Path, label: str, card: str) -> None:
+    """Overlaid normalised histograms with ratio panels, one panel pair per quantity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    def enough(name: str) -> bool:
+        return min(np.isfinite(delphes[name]).sum(), np.isfinite(ours[name]).sum()) >= MIN_EVENTS
+
+    names = [k for k in PLOTTED if k in delphes and enough(k)]
+    columns = 5
+    rows = -(-len(names) // columns)
+    with plt.style.context(mplhep.style.CMS):
+        figure = plt.figure(figsize=(5 * columns, 5.2 * rows))
+        grid = figure.add_gridspec(rows * 2, columns, height_ratios=[3, 1] * rows, hspace=0.5)
+        for k, name in enumerate(names):
+            r, c = divmod(k, columns)
+            top = figure.add_subplot(grid[2 * r, c])
+            bottom = figure.add_subplot(grid[2 * r + 1, c], sharex=top)
+            theirs_all, ours_all = delphes[name], ours[name]
+            theirs_all = theirs_all[np.isfinite(theirs_all)]
+            ours_all = ours_all[np.isfinite(ours_all)]
+            both = np.concatenate([theirs_all, ours_all])
+            both = both[np.isfinite(both)]
+            if len(both) == 0:
+                continue
+            low, high = np.percentile(both, [0.5, 99.5])
+            integer = name in INTEGER and high - low < 30
+            if integer or high - low < 1e-9:
+                edges = np.arange(np.floor(low) - 0.5, np.ceil(high) + 1.5)
+            else:
+                edges = np.linspace(low, high, 26)
+            counts = {}
+            sides = ((theirs_all, f"Delphes ({card})", "step"),
+                     (ours_all, f"dltrigger ({label})", "errorbar"))  # fmt: skip
+            for values, what, style in sides:
+                h, _ = np.histogram(values, edges)
+                total = max(h.sum(), 1)
+                counts[what] = (h / total, np.sqrt(h) / total)
+                mplhep.histplot(h / total, edges, yerr=np.sqrt(h) / total, histtype=style,
+                                label=what, ax=top)  # fmt: skip
+            (dh, _), (oh, oe) = counts.values()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(dh > 0, oh / dh, np.nan)
+                error = np.where(dh > 0, oe / dh, np.nan)
+            centres = 0.5 * (edges[1:] + edges[:-1])
+            bottom.errorbar(centres, ratio, yerr=error, fmt="o", markersize=3)
+            bottom.axhline(1, color="grey", lw=1)
+            bottom.set_ylim(0, 2)
+            bottom.set_ylabel("ours / Delphes", fontsize=11)
+            top.set_title(name, fontsize=14)
+            top.tick_params(labelsize=10)
+            bottom.tick_params(labelsize=10)
+            if k == 0:
+                top.legend(fontsize=10)
+        figure.suptitle(title, fontsize=20, y=0.995)
+        figure.savefig(path, dpi=60, bbox_inches="tight")
+        plt.close(figure)
+
+
 def compare_all(args: argparse.Namespace) -> int:
     results: dict = {"presets": args.presets, "targets": TARGETS, "processes": {}}
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(5)
     for process in args.processes:
         chunks = sorted(p.parent for p in (args.out / process).glob("*/done.json"))
@@ -526,6 +597,10 @@ def compare_all(args: argparse.Namespace) -> int:
             if process == "qcd_nofilter":
                 rows += met_rows(theirs.per_event["MET"], mine.per_event["MET"], rng)
             entry["comparisons"][preset] = {"card": card, "rows": [asdict(r) for r in rows]}
+            if args.report:
+                plot(theirs.per_event, mine.per_event,
+                     f"{process}: dltrigger '{preset}' vs Delphes '{card}' card, {n} events",
+                     args.report.parent / f"{process}_{preset}.png", preset, card)  # fmt: skip
             passed = sum(r.passed for r in rows)
             print(f"{process} ({n} events): {preset} vs Delphes {card}: {passed} of "
                   f"{len(rows)} targets met", flush=True)  # fmt: skip
@@ -594,7 +669,8 @@ def report(results: dict) -> str:
                 f"## {process}: `{preset}` preset vs Delphes `{comparison['card']}` card",
                 "",
                 f"{data['events']:,} events ({data['generated']:,} generated before the "
-                f"generator filter). Targets met: **{passed} of {len(rows)}**.",
+                f"generator filter). Targets met: **{passed} of {len(rows)}**. Plots: "
+                f"[{process}_{preset}.png]({process}_{preset}.png)",
                 "",
                 "| quantity | events | Delphes | dltrigger | shift | rel. | χ²/ndf | χ² p | KS p "
                 "| pass |",

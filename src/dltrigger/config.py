@@ -253,17 +253,16 @@ class GenerateConfig(_Strict):
             "Mean number of pile-up (minimum-bias) interactions overlaid per event; 0 = off."
         ),
     )
-    detector: Literal["reference", "cms", "phase2", "legacy"] = Field(
-        default="reference",
+    detector: Literal["phase2", "reference", "cms", "legacy"] = Field(
+        default="phase2",
         description=(
-            'Detector simulation preset (generate/detector_card.py): "reference" (the CMS card '
-            "with its lepton isolation cuts relaxed, which the reference's QCD sample implies, "
-            "and its jet-lepton overlap removal kept, which nothing in the reference implies: a "
-            'hybrid no Delphes card produces), "cms" (the standard card: isolated leptons, so '
-            'lepton-enriched QCD selects almost nothing), "phase2" (Delphes\' CMS Phase-II '
-            "card without pile-up, its own formulas: MuonLoose and MuonTight, BTag bits 0/1/2, "
-            'no isolation cut, no overlap removal), "legacy" (before overlap removal and the jet '
-            "energy scale; for comparisons)."
+            'Detector simulation preset (generate/detector_card.py; docs/generator.md): "phase2" '
+            "(Delphes' CMS Phase-II card without pile-up: MuonLoose and MuonTight, BTag bits, "
+            "leptons neither isolated nor removed from jets; of the presets, the closest to the "
+            "reference's QCD, W+jets and selection, measured), \"reference\" (the standard CMS "
+            "card with its lepton isolation cuts relaxed: a hybrid no Delphes card produces), "
+            '"cms" (the standard card: isolated leptons, so lepton-enriched QCD selects almost '
+            'nothing), "legacy" (before the comparison with Delphes; for comparisons).'
         ),
     )
 

@@ -370,20 +370,21 @@ PHASE2 = Phase2Card(
     # card) and pileup_z_spread_mm (a 0PU card) keep the DetectorCard defaults
 )
 
-#: The detector presets of ``[generate] detector``:
+#: The detector presets of ``[generate] detector`` (docs/generator.md has the measurements
+#: behind the default):
 #:
-#: - ``reference`` (default): the CMS card with its two lepton isolation cuts relaxed, which
-#:   the reference's data imply (it applies its own isolation, < 0.45 in a 0.3 cone, and its
-#:   QCD sample survives it, which the standard card's isolated collections would not allow:
-#:   reference-pipeline.md §2); the card's jet-lepton overlap removal kept, which nothing in
-#:   the reference implies (its HLF code removes no overlap, §3.2): a hybrid that no Delphes
-#:   card produces, still to be checked against the reference's distributions;
+#: - ``phase2`` (default): Delphes' CMS Phase-II card without pile-up, :data:`PHASE2` (its
+#:   formulas compiled from the packaged card: ``MuonLoose`` and ``MuonTight``, three b-tag
+#:   bits, no isolation cut, no overlap removal). Of the presets, its QCD is the closest to
+#:   the reference's (events with an e/mu above 23 GeV, and the share of them the reference's
+#:   isolation keeps), and its muons are called ``MuonTight`` as in the reference's files;
+#: - ``reference``: the standard CMS card with its two lepton isolation cuts relaxed (the
+#:   reference's QCD survives its own isolation, reference-pipeline.md §2) and its jet-lepton
+#:   overlap removal kept, which nothing in the reference implies: a hybrid no Delphes card
+#:   produces (the default before the Phase-II card was measured);
 #: - ``cms``: the standard card as written (lepton-enriched QCD then selects almost nothing);
 #: - ``legacy``: dltrigger's simulation before it was compared with Delphes (R = 0.4, no jet
-#:   energy scale, no isolation, no overlap removal), for before/after comparisons;
-#: - ``phase2``: Delphes' CMS Phase-II card without pile-up, :data:`PHASE2` (its formulas
-#:   compiled from the packaged card: ``MuonLoose`` and ``MuonTight``, three b-tag bits, no
-#:   isolation cut, no overlap removal).
+#:   energy scale, no isolation, no overlap removal, no towers), for before/after comparisons.
 DETECTOR_PRESETS: dict[str, DetectorCard] = {
     "reference": replace(CMS, electron_isolation_max=math.inf, muon_isolation_max=math.inf),
     "cms": CMS,

@@ -46,7 +46,7 @@ class FileTask:
     batch_size: int
     mpi: bool
     pileup_mean: float
-    detector: str = "reference"
+    detector: str = "phase2"
 
 
 @dataclass(frozen=True)
