@@ -259,7 +259,7 @@ class GenerateConfig(_Strict):
             'Detector simulation preset (generate/detector_card.py; docs/generator.md): "phase2" '
             "(Delphes' CMS Phase-II card without pile-up: MuonLoose and MuonTight, BTag bits, "
             "leptons neither isolated nor removed from jets; of the presets, the closest to the "
-            "reference's QCD, W+jets and selection, measured), \"reference\" (the standard CMS "
+            'reference\'s QCD, W+jets and selection, measured), "reference" (the standard CMS '
             "card with its lepton isolation cuts relaxed: a hybrid no Delphes card produces), "
             '"cms" (the standard card: isolated leptons, so lepton-enriched QCD selects almost '
             'nothing), "legacy" (before the comparison with Delphes; for comparisons).'
