@@ -1,8 +1,10 @@
-"""The three physics processes at sqrt(s) = 13 TeV, as Pythia 8 settings.
+"""The built-in processes at sqrt(s) = 13 TeV, as entries of ``[generate.processes]``.
 
-Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets.
+Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets. A
+user's own entry (Pythia settings, a label, a generator filter) is made the same way
+(:func:`process_definition`).
 
-- **W+jets**: ``qqbar -> W g`` and ``q g -> W q`` above ``pthat_min``, with the W forced to
+- **wjets**: ``qqbar -> W g`` and ``q g -> W q`` above p-hat 20 GeV, with the W forced to
   e nu or mu nu (tau nu is not generated: its leptons are soft and it adds nothing to a
   single-isolated-lepton selection but generation time).
 - **ttbar**: ``gg, qqbar -> ttbar`` with at least one W -> e nu / mu nu, like the reference's
@@ -13,11 +15,12 @@ Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2
   drawn from the variants in the proportions of an inclusive sample filtered on "at least
   one leptonic W": ``(1-p)/(2-p)``, ``(1-p)/(2-p)`` and ``p/(2-p)`` with
   ``p = B(W -> e nu) + B(W -> mu nu)``, so the kinematics are those of the filtered sample.
-- **QCD multijet, lepton-enriched**: light-flavour QCD essentially never has an isolated
-  lepton (0 of 1,500 events), so the sample is heavy-flavour 2 -> 2 production
-  (``HardQCD:hardbbbar`` and ``HardQCD:hardccbar``) with the semileptonic decays of weakly
-  decaying b and c hadrons forced to e/mu, plus a generator-level lepton filter (see
-  docs/generator.md for its efficiency and the bias this choice brings).
+- **qcd** (lepton-enriched): heavy-flavour 2 -> 2 production (``HardQCD:hardbbbar`` and
+  ``hardccbar``) with the semileptonic decays of weakly decaying b and c hadrons forced to
+  e/mu, plus a generator-level lepton filter: fast (24% of Pythia events kept), but every
+  event is heavy flavour with both hadrons semileptonic (docs/generator.md: the bias).
+- **qcd_generic**: all hard QCD with the same filter, nothing forced: light flavour and
+  natural branching fractions, at ~220 Pythia events per kept one.
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ LEPTON_FILTER = {"pt": 20.0, "eta": 2.5, "count": 1}
 def builtin_processes() -> dict[str, dict[str, Any]]:
     """The built-in entries of ``[generate.processes]`` (docs/generator.md has the physics).
 
-    Their ``events`` are the demo's: ~1,800 events per class pass the selection.
+    Their ``events`` are the demo's: 2,000-2,600 events per class pass the selection (``phase2``).
     """
     return {
         "wjets": {
