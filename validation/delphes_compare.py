@@ -12,7 +12,8 @@ docs/validation.md says how to build one); ``--root-venv``: the virtual environm
 (``[generate.processes]``, MPI on, its generator filter) written as HepMC2 and kept as Parquet,
 then Delphes with three cards, each seeded: the standard CMS card (``cms``), the same with its
 two lepton isolation cuts relaxed (``noiso``) and ``CMS_PhaseII_0PU`` (``phase2``). A chunk
-whose files exist is not made again, so the script resumes where it stopped.
+whose files exist is not made again, so the script resumes where it stopped (``--reclaim``
+redoes chunks a killed run had started); several ``prepare`` runs at once share the chunks.
 
 ``compare``: dltrigger simulates the same events with each detector preset and both sides go
 through dltrigger's reader, selection and the 14 HLF. Each preset is compared with its card
@@ -207,12 +208,17 @@ def chunk_seed(base: int, process: str, chunk: int) -> int:
 def prepare(args: argparse.Namespace) -> int:
     cards = delphes_cards(args.delphes, args.out / "cards")
     for process in args.processes:
-        for chunk in range(-(-args.events // CHUNK)):
+        for chunk in range(args.first_chunk, -(-args.events // CHUNK)):
             folder = args.out / process / f"{chunk:03d}"
             done = folder / "done.json"
             if done.exists():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
+            try:  # several `prepare` processes share the chunks: each takes a free one
+                (folder / ".claim").mkdir()
+            except FileExistsError:
+                if not args.reclaim:
+                    continue
             seed = chunk_seed(args.seed, process, chunk)
             start = time.perf_counter()
             hepmc = folder / "events.hepmc"
@@ -703,6 +709,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/dltrigger-validation"))
     parser.add_argument("--presets", default=",".join(PAIRS))
     parser.add_argument("--report", type=Path, help="write the Markdown tables here (compare)")
+    parser.add_argument("--first-chunk", type=int, default=0, help="prepare: start here")
+    parser.add_argument("--reclaim", action="store_true",
+                        help="prepare: redo unfinished chunks another run had taken (it died)")  # fmt: skip
     args = parser.parse_args()
     args.processes = [p.strip() for p in args.processes.split(",") if p.strip()]
     args.presets = [p.strip() for p in args.presets.split(",") if p.strip()]
