@@ -710,8 +710,9 @@ def main() -> int:
     parser.add_argument("--presets", default=",".join(PAIRS))
     parser.add_argument("--report", type=Path, help="write the Markdown tables here (compare)")
     parser.add_argument("--first-chunk", type=int, default=0, help="prepare: start here")
-    parser.add_argument("--reclaim", action="store_true",
-                        help="prepare: redo unfinished chunks another run had taken (it died)")  # fmt: skip
+    parser.add_argument(
+        "--reclaim", action="store_true", help="prepare: redo chunks a killed run had taken"
+    )
     args = parser.parse_args()
     args.processes = [p.strip() for p in args.processes.split(",") if p.strip()]
     args.presets = [p.strip() for p in args.presets.split(",") if p.strip()]
