@@ -13,10 +13,11 @@ def add_commands(commands) -> None:
         "generate",
         help="generate Delphes-format ROOT files (Pythia 8 + fast detector simulation)",
         description=(
-            "Generate W+jets, ttbar and lepton-enriched QCD events at 13 TeV with Pythia 8, pass "
-            "them through a fast CMS-like detector simulation and write Delphes-format ROOT files "
-            "<process>_<index>.root (tree 'Delphes'), one Spark task per file. Defaults come from "
-            "the [generate] section of the configuration."
+            "Generate events at 13 TeV with Pythia 8 (the processes of [generate.processes]: "
+            "W+jets, ttbar, lepton-enriched or generic QCD, or your own Pythia settings), pass "
+            "them through a fast re-implementation of a Delphes CMS card (Phase-II by default) "
+            "and write Delphes-format ROOT files <process>_<index>.root (tree 'Delphes'), one "
+            "Spark task per file. Defaults come from the [generate] section of the configuration."
         ),
     )
     add_section(gen, "generate")

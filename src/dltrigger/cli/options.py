@@ -140,6 +140,8 @@ def _singular(name: str) -> str:
     word = name.rsplit("_", 1)[-1]
     if word.endswith(("sses", "ches")):
         return word[:-2]
+    if word.endswith("ss"):  # already singular: process
+        return word
     return word.removesuffix("s")
 
 
