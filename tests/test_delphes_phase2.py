@@ -53,7 +53,12 @@ def generator_events(path: Path) -> ak.Array:
                       "phi": ak.to_numpy(flat.Phi).astype(np.float64)})  # fmt: skip
     hadrons = ak.unflatten(hadrons, counts)
     hadrons = hadrons[hadrons.flavour > 0]
-    return ak.zip({"particles": particles, "hadrons": hadrons}, depth_limit=1)
+    # the partons as Delphes' reader keeps them: every non-final quark and gluon
+    abs_id = np.abs(p.PID)
+    parton = p[(p.Status != 1) & ((abs_id <= 5) | (abs_id == 21))]
+    partons = ak.zip({"flavour": np.abs(parton.PID), "pt": parton.PT, "eta": parton.Eta,
+                      "phi": parton.Phi})  # fmt: skip
+    return ak.zip({"particles": particles, "hadrons": hadrons, "partons": partons}, depth_limit=1)
 
 
 def reconstructed(collections: dict) -> dict[str, np.ndarray]:
@@ -103,3 +108,22 @@ def test_phase2_jets_and_leptons_agree_event_by_event(both):
         error = difference.std(ddof=1) / np.sqrt(EVENTS)
         assert abs(difference.mean()) <= 3 * error + 1 / EVENTS, (name, difference)
         assert delphes[name].mean() > 0.5  # something to compare
+
+
+def test_jet_flavour_is_delphes_jet_flavor():
+    """Each jet above 30 GeV that both simulations reconstruct (axes within 0.1) gets the
+    Flavor Delphes' JetFlavorAssociation gave it (partons in a 0.5 cone, gluons 21): the
+    b-tagging efficiency each jet is drawn with."""
+    with uproot.open(FILE) as f:
+        names = ["Jet.PT", "Jet.Eta", "Jet.Phi", "Jet.Flavor"]
+        delphes = f["Delphes"].arrays(names, how="zip")["Jet"]
+    ours = simulate(generator_events(FILE), np.random.default_rng(1),
+                    DETECTOR_PRESETS["phase2"])["Jet"]  # fmt: skip
+    pairs = ak.cartesian({"d": delphes, "o": ours}, nested=True)
+    distance = delta_r(pairs.d.Eta, pairs.d.Phi, pairs.o.Eta, pairs.o.Phi)
+    nearest = ak.argmin(distance, axis=-1, keepdims=True)
+    matched = (ak.flatten(distance[nearest], axis=-1) < 0.1) & (delphes.PT > 30)
+    same = ak.flatten((ak.flatten(pairs.o.Flavor[nearest], axis=-1) == delphes.Flavor)[matched])
+    assert len(same) >= 40
+    assert ak.mean(same) >= 0.95
+    assert set(ak.to_list(ak.flatten(delphes.Flavor))) >= {0, 4, 5, 21}  # all kinds met

@@ -235,6 +235,33 @@ def prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def refresh(args: argparse.Namespace) -> int:
+    """Make each finished chunk's Parquet events again from its seed (Pythia only: the HepMC
+    and Delphes files stay), so that they carry what a newer generator keeps (the partons);
+    the stable particles must come out identical, or the chunk is left as it was."""
+    for process in args.processes:
+        for done in sorted((args.out / process).glob("*/done.json")):
+            folder = done.parent
+            info = json.loads(done.read_text())
+            old = ak.from_parquet(folder / "events.parquet")
+            if "partons" in old.fields:
+                continue
+            scratch = folder / "refresh.hepmc"
+            events, tried = generate(process, len(old), info["seed"], scratch)
+            scratch.unlink()
+            same = tried == info["generated"] and ak.all(
+                ak.num(events.particles) == ak.num(old.particles)
+            ) and np.array_equal(ak.to_numpy(ak.flatten(events.particles.px)),
+                                 ak.to_numpy(ak.flatten(old.particles.px)))  # fmt: skip
+            if not same:
+                print(f"{folder}: the seed no longer gives the same events; left as it was")
+                continue
+            ak.to_parquet(events, folder / "events.partial.parquet")
+            (folder / "events.partial.parquet").replace(folder / "events.parquet")
+            print(f"{folder}: events refreshed (partons kept)", flush=True)
+    return 0
+
+
 # -- compare: dltrigger's simulation, quantities, paired statistics --------------------------
 
 
@@ -698,7 +725,7 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=["prepare", "compare"])
+    parser.add_argument("step", choices=["prepare", "refresh", "compare"])
     parser.add_argument("--delphes", type=Path, default=Path("/tmp/delphes-install"),
                         help="Delphes install prefix (bin/DelphesHepMC2, cards/)")  # fmt: skip
     parser.add_argument("--root-venv", type=Path, default=Path("/tmp/rootvenv"),
@@ -716,7 +743,7 @@ def main() -> int:
     args = parser.parse_args()
     args.processes = [p.strip() for p in args.processes.split(",") if p.strip()]
     args.presets = [p.strip() for p in args.presets.split(",") if p.strip()]
-    return prepare(args) if args.step == "prepare" else compare_all(args)
+    return {"prepare": prepare, "refresh": refresh, "compare": compare_all}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ Phase-II card, whose own formulas are evaluated):
   independent draw of the loose efficiency;
 - particle-flow photons passing identification and isolation -> ``Photon``;
 - anti-kt jets (R 0.5; Phase-II 0.4) on all particle-flow objects, scaled by the card's jet
-  energy scale -> ``Jet``, flavour from b/c hadrons in the jet cone, ``BTag`` drawn from the
+  energy scale -> ``Jet``, flavour from the partons in the jet cone (JetFlavorAssociation's
+  algorithmic flavour), ``BTag`` drawn from the
   card's efficiency for that flavour (Phase-II: bits 0/1/2 for the loose/medium/tight working
   points, an independent draw each); with the CMS card, jets sharing a particle-flow object
   with a written photon, electron or muon are removed, as its ``UniqueObjectFinder`` (the
@@ -33,8 +34,9 @@ Phase-II card, whose own formulas are evaluated):
 - ``MissingET`` = minus the vector sum of all particle-flow objects.
 
 Simplifications against Delphes, measured against it on the same events in
-docs/validation.md: jet flavour from b/c hadrons rather than partons, identification
-efficiencies at the momentum's eta rather than the tracker exit's. Every random number is
+docs/validation.md: identification efficiencies at the momentum's eta rather than the
+tracker exit's, numpy's random numbers (the same distributions as ROOT's, not the same
+values). Every random number is
 drawn from the generator passed in, in a fixed order, so a seed fixes the output.
 """
 
@@ -338,6 +340,7 @@ def simulate(
         rng,
         card,
         written,
+        events.partons if "partons" in events.fields else None,
     )
     muon_names = {"muons": "MuonTight", "muons_loose": "MuonLoose"}
     muon_outputs = {
@@ -441,6 +444,7 @@ def _cluster_jets(
     rng: np.random.Generator,
     card: DetectorCard,
     written: np.ndarray | None = None,
+    events_partons: ak.Array | None = None,
 ) -> ak.Array:
     """Anti-kt jets of the particle-flow objects, scaled, flavoured, b-tagged; ``written``
     (per object): the objects written as photons or leptons, whose jets are removed."""
@@ -459,14 +463,8 @@ def _cluster_jets(
     jpx, jpy, jpz, je = jpx * scale, jpy * scale, jpz * scale, je * scale
     j_pt, j_eta, j_phi = pt(jpx, jpy), eta(jpx, jpy, jpz), phi(jpx, jpy)
 
-    # Flavour: 5 if a b hadron is in the cone, else 4 if a c hadron is, else 0 (light).
     jets = ak.unflatten(ak.zip({"eta": j_eta, "phi": j_phi}), counts)
-    heavy = hadrons[hadrons.pt > card.flavour_hadron_pt_min]
-    pairs = ak.cartesian({"j": jets, "h": heavy}, axis=1, nested=True)
-    matched = delta_r(pairs.j.eta, pairs.j.phi, pairs.h.eta, pairs.h.phi) < card.flavour_match_dr
-    flavour_hits = ak.where(matched, pairs.h.flavour, 0)
-    flavour = ak.to_numpy(ak.flatten(ak.fill_none(ak.max(flavour_hits, axis=-1), 0)))
-    flavour = flavour.astype(np.int32)
+    flavour = _jet_flavour(jets, events_partons, hadrons, card)
     tag_random = rng.random(j_pt.shape)
     btag = (tag_random < card.btag_efficiency(flavour, j_pt, j_eta)).astype(np.int32)
     for bit in range(1, card.btag_bits):  # BTagging BitNumber: an independent draw per bit
@@ -485,3 +483,30 @@ def _cluster_jets(
         assert written is not None  # constituents are only computed when written is given
         jets = jets[~holds_written(constituents, per_event, written)]
     return _sorted_by_pt(jets)
+
+
+def _jet_flavour(
+    jets: ak.Array, partons: ak.Array | None, hadrons: ak.Array, card: DetectorCard
+) -> np.ndarray:
+    """Each jet's ``Flavor``, as JetFlavorAssociation's algorithmic flavour: the largest |PID|
+    of the partons within ``flavour_match_dr`` (above ``parton_pt_min``, within
+    ``parton_eta_max``), gluons counting below every quark (21 when only gluons are there), 0
+    with none. ``flavour_from = "hadrons"`` (or events without partons): 5 with a b hadron in
+    the cone, else 4 with a c hadron, else 0."""
+    if card.flavour_from == "partons" and partons is not None:
+        inside = (partons.pt > card.parton_pt_min) & (np.abs(partons.eta) <= card.parton_eta_max)
+        candidates = partons[inside]
+        rank = ak.where(candidates.flavour == 21, 0, candidates.flavour)  # gluon: below quarks
+        near = ak.cartesian({"j": jets, "p": ak.zip({"eta": candidates.eta,
+                                                     "phi": candidates.phi, "rank": rank})},
+                            axis=1, nested=True)  # fmt: skip
+        hit = delta_r(near.j.eta, near.j.phi, near.p.eta, near.p.phi) <= card.flavour_match_dr
+        best = ak.max(ak.where(hit, near.p.rank, -1), axis=-1)
+        best = ak.to_numpy(ak.flatten(ak.fill_none(best, -1))).astype(np.int32)
+        return np.where(best == 0, 21, np.maximum(best, 0)).astype(np.int32)
+    heavy = hadrons[hadrons.pt > card.flavour_hadron_pt_min]
+    pairs = ak.cartesian({"j": jets, "h": heavy}, axis=1, nested=True)
+    matched = delta_r(pairs.j.eta, pairs.j.phi, pairs.h.eta, pairs.h.phi) < card.flavour_match_dr
+    flavour_hits = ak.where(matched, pairs.h.flavour, 0)
+    flavour = ak.to_numpy(ak.flatten(ak.fill_none(ak.max(flavour_hits, axis=-1), 0)))
+    return flavour.astype(np.int32)

@@ -66,10 +66,16 @@ class DetectorCard:
     #: UniqueObjectFinder: jets sharing a particle-flow object with a written photon, electron
     #: or muon are removed (InputArrays in this order: photons, electrons, muons, jets).
     overlap_removal: bool = True
-    #: Flavour association (JetFlavorAssociation): heavy hadron within DeltaR of the jet axis,
-    #: above a pT threshold. The card matches partons with DeltaR 0.5 and PartonPTMin 1.0; we
-    #: match the weakly decaying b/c hadrons themselves, with the jet radius.
-    flavour_match_dr: float = 0.4
+    #: Flavour association (JetFlavorAssociation, its "algorithmic" Flavor): the largest
+    #: |PID| of the partons (quarks 1-5; gluons count below every quark, 21 when alone) within
+    #: DeltaR 0.5 of the jet, above PartonPTMin 1.0 GeV and within PartonEtaMax 2.5; the
+    #: partons are every non-final quark and gluon of the record, as Delphes' readers keep them.
+    flavour_from: str = "partons"
+    flavour_match_dr: float = 0.5
+    parton_pt_min: float = 1.0
+    parton_eta_max: float = 2.5
+    #: ``flavour_from = "hadrons"`` (``legacy``, and events without partons): the weakly
+    #: decaying b/c hadron above this pT within ``flavour_match_dr``.
     flavour_hadron_pt_min: float = 5.0
     #: b-tagging acceptance (BTagging: efficiency zero beyond |eta| 2.5).
     btag_eta_max: float = 2.5
@@ -365,9 +371,11 @@ PHASE2 = Phase2Card(
     momentum_resolution_max=1.0,
     # ECal: the CMS card's crystal grid; HCal: the Phase-II card's own
     hcal_grid="phase2",
-    # not the card's: flavour_match_dr, flavour_hadron_pt_min (the card's JetFlavorAssociation
-    # matches partons, DeltaR 0.5, PartonPTMin 10.0; we match b/c hadrons, as for the CMS
-    # card) and pileup_z_spread_mm (a 0PU card) keep the DetectorCard defaults
+    # JetFlavorAssociation: DeltaR 0.5, PartonPTMin 10.0, PartonEtaMax 4.0
+    flavour_match_dr=0.5,
+    parton_pt_min=10.0,
+    parton_eta_max=4.0,
+    # not the card's: pileup_z_spread_mm (a 0PU card) keeps the DetectorCard default
 )
 
 #: The detector presets of ``[generate] detector`` (docs/generator.md has the measurements
@@ -400,6 +408,8 @@ DETECTOR_PRESETS: dict[str, DetectorCard] = {
         overlap_removal=False,
         momentum_resolution_max=math.inf,
         calorimeter_towers=False,
+        flavour_from="hadrons",
+        flavour_match_dr=0.4,
     ),
     "phase2": PHASE2,
 }

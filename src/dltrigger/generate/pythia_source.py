@@ -2,8 +2,9 @@
 
 Pythia's ``nextBatch`` returns whole event records as awkward arrays (no Python loop per
 particle). This module keeps what the detector simulation needs: the stable visible and
-invisible particles with production vertices, the heavy-flavour hadrons for jet flavour,
-and a charge per particle (Pythia's batch has no charge field; the particle data table does).
+invisible particles with production vertices, the partons and heavy-flavour hadrons for jet
+flavour, and a charge per particle (Pythia's batch has no charge field; the particle data
+table does).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import numpy as np
 import pythia8mc
 
 from ..config import LeptonFilter, ProcessSettings
-from .detector_card import CMS
+from .detector_card import CMS, DETECTOR_PRESETS
 from .processes import MINIMUM_BIAS, common_settings, process_definition
+
+#: The loosest parton thresholds of the presets' JetFlavorAssociation (the partons kept).
+PARTON_PT_MIN = min(card.parton_pt_min for card in DETECTOR_PRESETS.values())
+PARTON_ETA_MAX = max(card.parton_eta_max for card in DETECTOR_PRESETS.values())
 
 #: Pythia's random seed must be in [1, 900_000_000].
 _MAX_PYTHIA_SEED = 900_000_000
@@ -110,10 +115,26 @@ def _flat_events(batch: ak.Array, instance: _PythiaInstance) -> ak.Array:
         }
     )
     hadron_counts = ak.to_numpy(ak.sum(ak.unflatten(keep, ak.num(prt)), axis=1))
+    # Partons as Delphes' readers keep them (every non-final quark or gluon of the record, all
+    # copies along the shower), for JetFlavorAssociation: flavour 1-5, gluons 21.
+    abs_id = np.abs(ak.to_numpy(all_flat.id))
+    is_parton = (ak.to_numpy(all_flat.status) < 0) & ((abs_id <= 5) | (abs_id == 21))
+    # ~700 per ttbar event; those no preset's PartonPTMin / PartonEtaMax admits are dropped
+    is_parton &= (hadron_pt > PARTON_PT_MIN) & (np.abs(hadron_eta) <= PARTON_ETA_MAX)
+    partons = ak.zip(
+        {
+            "flavour": abs_id[is_parton].astype(np.int8),
+            "pt": hadron_pt[is_parton],
+            "eta": hadron_eta[is_parton],
+            "phi": np.arctan2(py, px)[is_parton],
+        }
+    )
+    parton_counts = ak.to_numpy(ak.sum(ak.unflatten(is_parton, ak.num(prt)), axis=1))
     return ak.zip(
         {
             "particles": ak.unflatten(particles, counts),
             "hadrons": ak.unflatten(hadrons, hadron_counts),
+            "partons": ak.unflatten(partons, parton_counts),
         },
         depth_limit=1,
     )
