@@ -305,6 +305,7 @@ class GenerateConfig(_Strict):
         return self
 
     def settings(self, process: str) -> ProcessSettings:
+        """The ``[generate.processes]`` entry of ``process``."""
         return self.processes[process]
 
     def events_of(self, process: str) -> int:

@@ -1,10 +1,11 @@
 """Every detector parameter of the fast simulation, in one place, with its source.
 
-Source unless stated: the Delphes CMS card, ``shared/spec/delphes_card_CMS.tcl`` (module names
-are given so each number can be found there). The formulas are vectorised numpy versions of the
-card's ``EfficiencyFormula`` / ``ResolutionFormula`` expressions; ``pt``, ``eta`` and ``energy``
-are numpy arrays in GeV. The ``phase2`` preset (:class:`Phase2Card`) instead evaluates the
-formulas of Delphes' packaged ``CMS_PhaseII_0PU.tcl``, compiled by :mod:`.card_formula`.
+Source unless stated: Delphes 3.5.1's standard CMS card, ``cards/delphes_card_CMS.tcl`` (a copy
+is in ``tests/data/delphes/``; module names are given so each number can be found there). The
+formulas are vectorised numpy versions of the card's ``EfficiencyFormula`` /
+``ResolutionFormula`` expressions; ``pt``, ``eta`` and ``energy`` are numpy arrays in GeV. The
+``phase2`` preset (:class:`Phase2Card`) instead evaluates the formulas of Delphes' packaged
+``CMS_PhaseII_0PU.tcl``, compiled by :mod:`.card_formula`.
 """
 
 from __future__ import annotations
