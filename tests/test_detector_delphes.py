@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltrigger.generate.delphes_modules import exit_eta, isolation_sums
+from dltrigger.generate.delphes_modules import exit_position, isolation_sums
 from dltrigger.generate.detector import simulate
 from dltrigger.generate.detector_card import CMS, DETECTOR_PRESETS, DetectorCard
 from dltrigger.physics.kinematics import delta_r
@@ -215,7 +215,7 @@ def test_curling_tracks_leave_through_the_endcap_and_are_not_tracked():
     pt = np.array([50.0, 5.0, 0.7, 0.3, 0.3])
     eta = np.array([0.3, -1.0, 0.3, 0.3, 2.0])
     pz = pt * np.sinh(eta)
-    out = exit_eta(pt, pz, np.zeros(5), np.array([1.0, -1, 1, -1, 1]), CMS)
+    out, _ = exit_position(pt, pz, np.zeros(5), np.array([1.0, -1, 1, -1, 1]), np.zeros(5), CMS)
     assert out[0] == pytest.approx(0.3, abs=0.01) and out[1] == pytest.approx(-1.0, abs=0.05)
     assert abs(out[3]) > 2.5  # a 0.3 GeV pion curls: out through the endcap, far forward
     # independent check of one: a 0.7 GeV helix (r = 0.614 m) reaches z = 3 m after a

@@ -14,20 +14,6 @@ from ..physics.kinematics import delta_r
 from .detector_card import DetectorCard
 
 
-def exit_eta(
-    pt_gev: np.ndarray,
-    pz_gev: np.ndarray,
-    z0_mm: np.ndarray,
-    charge: np.ndarray,
-    card: DetectorCard,
-) -> np.ndarray:
-    """Pseudorapidity of the point where a charged particle from the beam line leaves the
-    tracker volume (ParticlePropagator: a helix in the field ``Bz`` until radius ``Radius`` or
-    ``|z| = HalfLength``). A particle whose helix never reaches the radius (pT below about
-    0.3 B R / 2, 0.74 GeV) leaves through an endcap, at large ``|eta|``."""
-    return exit_position(pt_gev, pz_gev, z0_mm, charge, np.zeros_like(pt_gev), card)[0]
-
-
 def exit_position(
     pt_gev: np.ndarray,
     pz_gev: np.ndarray,
@@ -37,7 +23,10 @@ def exit_position(
     card: DetectorCard,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pseudorapidity and azimuth of the point where a charged particle from the beam line
-    leaves the tracker (see :func:`exit_eta`): where the calorimeters see it. The helix turns
+    leaves the tracker volume (ParticlePropagator: a helix in the field ``Bz`` until radius
+    ``Radius`` or ``|z| = HalfLength``): where efficiencies are evaluated and the calorimeters
+    see it. A particle whose helix never reaches the radius (pT below about 0.3 B R / 2, 0.74
+    GeV) leaves through an endcap, at large ``|eta|``. The helix turns
     by ``s / r`` over the transverse path ``s``; the chord to the exit point is half-way, so
     its azimuth is ``phi0 - q s / 2r`` (positive charges turn clockwise in a field along
     +z, ParticlePropagator's ``phi_t = phi_0 - omega t``)."""
