@@ -133,7 +133,7 @@ def test_only_load_config_reads_the_configuration_file():
         for path in package.rglob("*.py")
         if _reads_configuration(path)
     )
-    assert readers == ["cli/common.py", "config.py"]
+    assert readers == ["cli/common.py", "config/root.py"]
 
 
 def test_torch_threads_beyond_a_sane_maximum_are_refused_in_one_line(tmp_path):

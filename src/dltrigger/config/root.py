@@ -1,0 +1,152 @@
+"""The whole configuration (:class:`Config`), loaded from TOML and overridden from the CLI."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ._base import LABELS, ModelName, _Strict
+from .data import FeaturesConfig, IngestConfig
+from .evaluate import EvaluateConfig, RunConfig, TrackingConfig
+from .generate import GenerateConfig
+from .spark import SparkConfig
+from .training import BaselinesConfig, TrainConfig, TuneConfig
+from .trigger import ScoreConfig, StreamConfig
+
+DEFAULT_CONFIG_NAME = "dltrigger.toml"
+
+
+class Config(_Strict):
+    """The whole pipeline's configuration.
+
+    Each stage's input left unset is the upstream stage's output: :meth:`resolved` fills them
+    in (every stage's ``run`` calls it, so ``dltrigger run`` and the commands read the same
+    paths); a value set in the file or on the command line always wins.
+    """
+
+    spark: SparkConfig = SparkConfig()
+    generate: GenerateConfig = GenerateConfig()
+    ingest: IngestConfig = IngestConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    train: TrainConfig = TrainConfig()
+    tune: TuneConfig = TuneConfig()
+    baselines: BaselinesConfig = BaselinesConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    run: RunConfig = RunConfig()
+    stream: StreamConfig = StreamConfig()
+    score: ScoreConfig = ScoreConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    def run_folder(self, model: ModelName) -> Path:
+        """Where ``model`` trains: ``train.out`` (``train.out/<model>`` when ``run.models``
+        trains several), else ``runs/<model>``."""
+        if self.train.out is None:
+            return Path("runs") / model
+        several = len(self.run.models) > 1 and model in self.run.models
+        return Path(self.train.out) / model if several else Path(self.train.out)
+
+    def _generated_files(self, sample: str, label: int) -> list[str]:
+        """The files ``generate`` writes for the processes of ``generate.process`` whose class
+        is ``label`` (the sample's own name when none is)."""
+        generate = self.generate
+        names = [p for p in generate.process if LABELS[generate.processes[p].label] == label]
+        # the index's digits: qcd_[0-9]*.root is not also qcd_generic_0.root
+        return [str(Path(generate.out) / f"{name}_[0-9]*.root") for name in names or [sample]]
+
+    def resolved(self) -> Config:
+        """This configuration with every unset stage input set to its upstream's output.
+
+        ``ingest.samples`` without paths: the generated files of ``generate.process`` of the
+        sample's class (``<generate.out>/<process>_<index>.root``);
+        ``features.input``: ``ingest.out``; ``train.data``: ``<features.out>/balanced``;
+        ``tune.data``: ``<features.out>/dev``; ``baselines.data``, ``evaluate.data``:
+        ``train.data``; ``evaluate.runs``: the run folders of ``run.models``;
+        ``evaluate.baselines``: ``baselines.out``; ``stream.model``: the run folder of
+        ``train.model``. Resolving twice changes nothing.
+        """
+        samples = {
+            name: sample.model_copy(update={"paths": self._generated_files(name, sample.label)})
+            if not sample.paths and name in LABELS
+            else sample
+            for name, sample in self.ingest.samples.items()
+        }
+        features_out = Path(self.features.out)
+        train_data = self.train.data or features_out / "balanced"
+        evaluate = self.evaluate
+        return self.model_copy(
+            update={
+                "ingest": self.ingest.model_copy(update={"samples": samples}),
+                "features": self.features.model_copy(
+                    update={"input": self.features.input or Path(self.ingest.out)}
+                ),
+                "train": self.train.model_copy(update={"data": train_data}),
+                "tune": self.tune.model_copy(
+                    update={"data": self.tune.data or features_out / "dev"}
+                ),
+                "baselines": self.baselines.model_copy(
+                    update={"data": self.baselines.data or train_data}
+                ),
+                "evaluate": evaluate.model_copy(
+                    update={
+                        "data": evaluate.data or train_data,
+                        "runs": evaluate.runs or [self.run_folder(m) for m in self.run.models],
+                        "baselines": evaluate.baselines or Path(self.baselines.out),
+                    }
+                ),
+                "stream": self.stream.model_copy(
+                    update={"model": self.stream.model or self.run_folder(self.train.model)}
+                ),
+            }
+        )
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        given = item.get("input")
+        # A section-wide check (two settings that exclude each other) gets the whole section
+        # as its input: its message names the values, the dump would bury it.
+        whole = item["type"] == "value_error" and isinstance(given, dict)
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append((f"{where}: " if where else "") + message
+                     + ("" if whole else f" (got {given!r})"))  # fmt: skip
+    return f"invalid configuration in {source}: " + "; ".join(parts)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the configuration from ``path``, ``$DLTRIGGER_CONFIG`` or ``./dltrigger.toml``.
+
+    A missing default file gives the built-in defaults; a missing file that was named explicitly
+    is an error.
+    """
+    explicit = path is not None or "DLTRIGGER_CONFIG" in os.environ
+    chosen = Path(path or os.environ.get("DLTRIGGER_CONFIG", DEFAULT_CONFIG_NAME))
+    if not chosen.exists():
+        if explicit:
+            raise ConfigError(f"configuration file not found: {chosen}")
+        return Config()
+    try:
+        data = tomllib.loads(chosen.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse {chosen}: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, str(chosen))) from None
+
+
+def with_overrides(config: Config, section: str, **values: Any) -> Config:
+    """Return a copy of ``config`` with ``section``'s fields replaced where a value is not None."""
+    current = getattr(config, section)
+    updates = {k: v for k, v in values.items() if v is not None}
+    try:
+        new_section = type(current).model_validate({**current.model_dump(), **updates})
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, "command-line options")) from None
+    return config.model_copy(update={section: new_section})
