@@ -2,7 +2,7 @@
 
 On trained run folders (default: those of ``make demo``) and a features dataset's test split:
 
-1. scoring (``dltrigger.evaluate.scoring.score``: Parquet -> scaled, padded batches -> model ->
+1. scoring (``dltrigger.ml.scoring.score``: Parquet -> scaled, padded batches -> model ->
    softmax) in events/s, next to its reference, the forward pass alone on the same batches
    already in memory; the ratio is what reading and batching cost;
 2. the metrics of one model (``evaluate_model``: 3 ROC curves, working points, confusion,
@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.evaluate.job import evaluate, evaluate_model
-from dltrigger.evaluate.scoring import load_run, score
-from dltrigger.train.data import iterate_batches
-from dltrigger.train.trainer import forward
+from dltrigger.ml.batches import iterate_batches
+from dltrigger.ml.loop import forward
+from dltrigger.ml.scoring import load_run, score
 
 
 def forward_rate(run, data: Path, batch_size: int = 4096) -> float:

@@ -8,7 +8,12 @@ On the same generated files (made once, cached under ``--data``), one run measur
 3. the Spark ``root`` source on ``local[1]`` and ``local[2]``, every column materialised
    (``noop`` sink), with every file's layout merged on the driver (the default) and with the
    first file's (``schemaFrom=first``);
-4. ROOT -> Parquet end to end (``dltrigger ingest``) on ``local[1]`` and ``local[2]``.
+4. ROOT -> Parquet end to end (``dltrigger ingest``) on ``local[1]`` and ``local[2]``;
+5. a small job, start-up included (``--small``, ~48k events in 18 files, made once): the
+   command ``dltrigger ingest`` in a fresh process with each executor (``auto``: the local
+   process pool for such inputs; ``spark``: a JVM and Spark tasks), against the plain
+   single-process script a user would write (``plain/uproot_to_parquet.py``: uproot ->
+   ``ak.to_parquet``, the same branches). Goal (issue 25): ``auto`` >= 1.0 x the script.
 
 Printed: events/s and MB/s (file bytes on disk per second; every branch is read) and the ratio
 to raw uproot. Goals (issue 3): Spark source on one core >= 0.8 x raw uproot; on two cores
@@ -27,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, GenerateConfig, IngestConfig, SparkConfig
@@ -37,21 +43,18 @@ from dltrigger.io.root_survey import file_sizes
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
 
-def ensure_data(folder: Path, events: int) -> list[str]:
+def ensure_data(folder: Path, events: int, events_per_file: int = 1000) -> list[str]:
     files = sorted(folder.glob("*.root"))
     if len(files) >= 3:
         return [str(f) for f in files]
-    from dltrigger.generate.job import generate
-
     print(f"generating {events} events per process into {folder} (once)...", flush=True)
     config = Config(
         spark=SparkConfig(master="local[*]", conf=QUIET),
-        generate=GenerateConfig(out=folder, events=events, events_per_file=1000, overwrite=True),
+        generate=GenerateConfig(
+            out=folder, events=events, events_per_file=events_per_file, overwrite=True
+        ),
     )
-    generate(config, progress=False)
-    from pyspark.sql import SparkSession
-
-    SparkSession.getActiveSession().stop()
+    dltrigger.generate.run(config)
     return [str(f) for f in sorted(folder.glob("*.root"))]
 
 
@@ -97,11 +100,45 @@ def spark_source(spark, files: list[str], schema_from: str = "all") -> None:
 
 
 def end_to_end(spark, files: list[str]) -> None:
-    from dltrigger.ingest.job import ingest
-
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(ingest=IngestConfig(out=Path(folder) / "out"))
-        ingest(config, inputs=files, spark=spark, progress=False)
+        config = Config(
+            ingest=IngestConfig(out=Path(folder) / "out", inputs=files),
+            spark=SparkConfig(executor="spark"),
+        )
+        dltrigger.ingest.run(config, spark=spark)
+
+
+def small_job(files: list[str], repeats: int) -> dict[str, float]:
+    """Wall seconds of whole commands in fresh processes (imports, JVM, writing included)."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as folder:
+        file, tree = open_tree(files[0], "Delphes")
+        with file:
+            branches = infer_layout(tree).branch_paths()
+        listed = Path(folder) / "branches.json"
+        listed.write_text(json.dumps(branches))
+        commands = {
+            "plain uproot -> ak.to_parquet script": [
+                sys.executable, str(here / "plain" / "uproot_to_parquet.py"),
+                f"{folder}/plain", str(listed), *files,
+            ],
+            **{
+                f"dltrigger ingest, executor {executor}": [
+                    sys.executable, "-m", "dltrigger", "ingest", *files, "--out",
+                    f"{folder}/{executor}", "--overwrite", "--quiet", "--executor", executor,
+                ]
+                for executor in ("auto", "spark")
+            },
+        }  # fmt: skip
+
+        def run(command: list[str]) -> None:
+            subprocess.run(command, check=True, capture_output=True)
+
+        return {
+            name: best_of(repeats, lambda c=command: run(c)) for name, command in commands.items()
+        }
 
 
 def main() -> None:
@@ -110,7 +147,31 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000, help="per process, if generating")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--small",
+        type=Path,
+        default=Path("data/bench/small"),
+        help="the small job's files (16,000 events per process, made once)",
+    )
+    parser.add_argument("--small-only", action="store_true", help="only the small job")
     args = parser.parse_args()
+    small_files = ensure_data(args.small, 16_000, events_per_file=3000)
+    small_events = 0
+    for path in small_files:
+        file, tree = open_tree(path, "Delphes")
+        with file:
+            small_events += tree.num_entries
+    small = small_job(small_files, args.repeats)
+    plain = small["plain uproot -> ak.to_parquet script"]
+    print(f"small job: {len(small_files)} files, {small_events} events, start-up included")
+    print(f"{'command':40} {'seconds':>8} {'events/s':>10} {'x script':>9}")
+    for name, seconds in small.items():
+        print(f"{name:40} {seconds:8.2f} {small_events / seconds:10.0f} {plain / seconds:9.2f}")
+    ratio = plain / small["dltrigger ingest, executor auto"]
+    print(f"goal: dltrigger ingest (auto) >= 1.0 x the plain script: {ratio:.2f} "
+          f"({'met' if ratio >= 1.0 else 'NOT met'})")  # fmt: skip
+    if args.small_only:
+        return
 
     files = ensure_data(args.data, args.events)
     events = 0

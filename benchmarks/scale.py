@@ -235,9 +235,9 @@ def reference_features(ingested: Path, limit: int) -> dict[str, float]:
 def reference_training(data: Path, model_name: str, seconds: float = 1e9) -> dict[str, float]:
     import torch
 
+    from dltrigger.ml.batches import Scaling, iterate_batches
+    from dltrigger.ml.replica import torch_threads
     from dltrigger.models import build_model
-    from dltrigger.train.data import Scaling, iterate_batches
-    from dltrigger.train.loop import torch_threads
     from train import step_rate  # benchmarks/train.py
 
     config = dlt.Config().train

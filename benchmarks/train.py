@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, FeaturesConfig, SparkConfig, TrainConfig
+from dltrigger.ml.batches import in_memory_batches, iterate_batches, load_split
 from dltrigger.models import build_model
-from dltrigger.train.data import in_memory_batches, iterate_batches, load_split
 from dltrigger.train.trainer import train
 
 REFERENCE = {

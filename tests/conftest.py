@@ -49,20 +49,23 @@ class GeneratedSample:
 
 @pytest.fixture(scope="session")
 def generated(spark, tmp_path_factory) -> GeneratedSample:
-    """W+jets, ttbar and QCD files made once, through Spark, as ``dltrigger generate`` does."""
-    from dltrigger.generate.job import generate
+    """W+jets, ttbar and QCD files made once, in Spark tasks (the other stages' fixtures run
+    in the local process pool: ``[spark] executor = "auto"``; tests/test_executors.py compares
+    the two)."""
+    import dltrigger as dlt
 
     folder = tmp_path_factory.mktemp("raw")
     config = Config(
+        spark=SparkConfig(executor="spark"),
         generate=GenerateConfig(
             out=folder,
             events=SAMPLE_EVENTS,
             events_per_file=SAMPLE_EVENTS_PER_FILE,
             seed=SAMPLE_SEED,
             batch_size=150,
-        )
+        ),
     )
-    reports = generate(config, spark=spark, progress=False)
+    reports = list(dlt.generate.run(config, spark=spark).files)
     return GeneratedSample(folder, reports, config)
 
 
@@ -145,15 +148,12 @@ def xrootd_server():
 @pytest.fixture(scope="session")
 def ingested(spark, generated, tmp_path_factory) -> Path:
     """The shared generated sample, ingested once."""
+    import dltrigger as dlt
     from dltrigger.config import IngestConfig
-    from dltrigger.ingest.job import ingest
 
     out = tmp_path_factory.mktemp("ingested") / "data"
-    ingest(
-        Config(ingest=IngestConfig(out=out)),
-        inputs=[str(generated.folder)],
-        spark=spark,
-        progress=False,
+    dlt.ingest.run(
+        Config(ingest=IngestConfig(out=out, inputs=[str(generated.folder)])), spark=spark
     )
     return out
 
@@ -161,11 +161,11 @@ def ingested(spark, generated, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def features_dataset(spark, ingested, tmp_path_factory) -> Path:
     """The ingested sample through ``dltrigger features`` once (folders full/, balanced/, dev/)."""
+    import dltrigger as dlt
     from dltrigger.config import FeaturesConfig
-    from dltrigger.features.job import features
 
     out = tmp_path_factory.mktemp("features-shared") / "features"
-    features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False)
+    dlt.features.run(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark)
     return out
 
 

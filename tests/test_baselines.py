@@ -13,9 +13,9 @@ import pytest
 from dltrigger.baselines.job import train_baselines
 from dltrigger.config import BaselinesConfig, TrainConfig
 from dltrigger.evaluate.job import evaluate
-from dltrigger.evaluate.metrics import per_class_auc
+from dltrigger.ml.batches import DatasetError
+from dltrigger.ml.metrics import per_class_auc
 from dltrigger.schema import CLASS_NAMES
-from dltrigger.train.data import DatasetError
 from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

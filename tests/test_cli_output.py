@@ -29,8 +29,8 @@ def test_the_run_summary_says_what_just_ran_and_never_wraps_lines(capsys):
 
 
 def test_epoch_lines_are_not_wrapped(capsys):
+    from dltrigger.ml.display import epoch_line
     from dltrigger.progress import output
-    from dltrigger.train.display import epoch_line
 
     row = {"epoch": 14, "loss": 0.1872, "val_loss": 0.2182, "val_accuracy": 0.925,
            "val_auc_QCD": 0.994, "val_auc_ttbar": 0.985, "val_auc_W+jets": 0.976,
@@ -44,8 +44,8 @@ def test_plots_draw_on_given_axes_and_change_no_global_state(tmp_path):
     import matplotlib
     from matplotlib.figure import Figure
 
-    from dltrigger.evaluate import plots
-    from dltrigger.evaluate.metrics import one_vs_rest
+    from dltrigger.ml import plots
+    from dltrigger.ml.metrics import one_vs_rest
 
     before = dict(matplotlib.rcParams)
     backend = matplotlib.get_backend()
@@ -74,7 +74,7 @@ def test_plots_draw_on_given_axes_and_change_no_global_state(tmp_path):
 
 def test_a_missing_plots_extra_names_the_install_command(monkeypatch):
     from dltrigger.errors import DLTriggerError
-    from dltrigger.evaluate import plots
+    from dltrigger.ml import plots
 
     monkeypatch.setitem(sys.modules, "mplhep", None)  # as if not installed
     with pytest.raises(DLTriggerError, match=r"pip install 'dltrigger\[plots\]'"):

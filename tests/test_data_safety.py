@@ -20,8 +20,8 @@ from dltrigger.cli import main
 from dltrigger.config import StreamConfig, TrainConfig
 from dltrigger.errors import DatasetError, EvaluationError, OutputError, TrainingError
 from dltrigger.io.ownership import check_replaceable, kind_of, writing
+from dltrigger.ml.dataset import check_trainable
 from dltrigger.pipeline import Stage, digest, inputs_digest, why_stale
-from dltrigger.train.data import check_trainable
 from dltrigger.train.run_folder import prepare_run_folder
 from dltrigger.train.trainer import train
 

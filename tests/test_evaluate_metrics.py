@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from dltrigger.evaluate.metrics import (
+from dltrigger.ml.metrics import (
     at_background_efficiency,
     at_signal_efficiency,
     bootstrap_auc,
@@ -17,7 +17,7 @@ from dltrigger.evaluate.metrics import (
     roc_curve,
     upper_limit,
 )
-from dltrigger.evaluate.rates import at_output_rate, rate_curve
+from dltrigger.ml.rates import at_output_rate, rate_curve
 
 
 @pytest.fixture(scope="module")

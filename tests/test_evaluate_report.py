@@ -10,12 +10,12 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from dltrigger.cli import main
 from dltrigger.config import TrainConfig
 from dltrigger.errors import EvaluationError, OutputError
-from dltrigger.evaluate import plots
 from dltrigger.evaluate.job import evaluate, evaluate_model
-from dltrigger.evaluate.metrics import one_vs_rest
 from dltrigger.evaluate.report import verdict
-from dltrigger.evaluate.scoring import load_run, score
 from dltrigger.evaluate.trigger_tables import rate_text
+from dltrigger.ml import plots
+from dltrigger.ml.metrics import one_vs_rest
+from dltrigger.ml.scoring import load_run, score
 from dltrigger.schema import CLASS_NAMES
 from dltrigger.train.trainer import train
 

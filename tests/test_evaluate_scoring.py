@@ -7,9 +7,9 @@ import pytest
 
 from dltrigger.config import TrainConfig
 from dltrigger.errors import EvaluationError
-from dltrigger.evaluate.metrics import per_class_auc
-from dltrigger.evaluate.scoring import load_run, score
-from dltrigger.train.data import DatasetError
+from dltrigger.ml.batches import DatasetError
+from dltrigger.ml.metrics import per_class_auc
+from dltrigger.ml.scoring import load_run, score
 from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -126,7 +126,7 @@ def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_da
 
     import pyarrow.parquet as pq
 
-    from dltrigger.train.data import DatasetError
+    from dltrigger.ml.batches import DatasetError
     from dltrigger.train.trainer import train
 
     full = features_dataset / "full"

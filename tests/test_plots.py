@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from dltrigger.evaluate import plots
-from dltrigger.evaluate.metrics import confusion_matrix, one_vs_rest
-from dltrigger.evaluate.rates import trigger_rates
+from dltrigger.ml import plots
+from dltrigger.ml.metrics import confusion_matrix, one_vs_rest
+from dltrigger.ml.rates import trigger_rates
 
 EVENTS = "dltrigger generator, detector phase2"
 

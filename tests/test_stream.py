@@ -20,11 +20,12 @@ import uproot
 from dltrigger.cli import main
 from dltrigger.config import Config, StreamConfig, TrainConfig
 from dltrigger.errors import EvaluationError
+from dltrigger.ml.batches import Scaling, events_from_table, to_batch
+from dltrigger.ml.loop import forward
 from dltrigger.stream.job import stream
 from dltrigger.stream.process import read_events, score_events, score_feature_table
 from dltrigger.stream.trigger import load_trigger
-from dltrigger.train.data import Scaling, events_from_table, to_batch
-from dltrigger.train.trainer import forward, train
+from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -77,7 +78,7 @@ def test_working_points_are_chosen_on_the_validation_split(run, tmp_path):
     """The cut from a background efficiency, and from an output-rate budget, counted by hand
     on the validation split's scores (never the test split's)."""
     from dltrigger.config import EvaluateConfig
-    from dltrigger.evaluate.scoring import load_run, score
+    from dltrigger.ml.scoring import load_run, score
 
     trained = load_run(run)
     labels, scores = score(trained, trained.config.data, split="validation")

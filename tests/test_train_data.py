@@ -9,16 +9,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dltrigger.train.data import (
-    PREFETCH_THREAD,
+from dltrigger.ml.batches import (
     DatasetError,
     Events,
     Scaling,
     in_memory_batches,
     iterate_batches,
     load_split,
-    prefetch,
 )
+from dltrigger.ml.prefetch import PREFETCH_THREAD, prefetch
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

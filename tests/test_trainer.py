@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from dltrigger.config import TrainConfig
-from dltrigger.evaluate.metrics import roc_auc
+from dltrigger.ml.batches import DatasetError, iterate_batches
+from dltrigger.ml.loop import evaluate
+from dltrigger.ml.metrics import roc_auc
+from dltrigger.ml.prefetch import PREFETCH_THREAD
 from dltrigger.models import build_model
 from dltrigger.models.export import OnnxScorer
-from dltrigger.train.data import PREFETCH_THREAD, DatasetError, iterate_batches
-from dltrigger.train.loop import evaluate
 from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -139,7 +140,7 @@ def test_streamed_training_leaves_no_loader_thread_and_buckets_do_not_change_val
 
 
 def test_automatic_torch_threads_leave_the_loader_a_core(monkeypatch):
-    from dltrigger.train.loop import torch_threads
+    from dltrigger.ml.replica import torch_threads
 
     streamed = TrainConfig(model="inclusive")
     in_memory = TrainConfig(model="hlf")

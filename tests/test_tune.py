@@ -8,8 +8,8 @@ import pytest
 from dltrigger.cli import main
 from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig, with_overrides
 from dltrigger.errors import ConfigError
-from dltrigger.train.data import load_split
-from dltrigger.train.trainer import fit_events
+from dltrigger.ml.batches import load_split
+from dltrigger.ml.loop import fit_events
 from dltrigger.tune.grid import REFERENCE_HLF_GRID, apply, expand, validate
 from dltrigger.tune.job import run_task, share_epochs, tune
 

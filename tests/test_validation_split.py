@@ -162,7 +162,7 @@ def test_the_report_says_which_split_chose(features_dataset, tmp_path):
 
 def test_a_dropped_class_is_named_with_its_reason_never_as_nan():
     from dltrigger.evaluate.notes import reading_notes
-    from dltrigger.train.display import absent_classes, absent_lines, epoch_line
+    from dltrigger.ml.display import absent_classes, absent_lines, epoch_line
 
     dropped = [{"label": 0, "class": "QCD", "samples": ["qcd"], "events": 25, "files": 1}]
     absent = absent_classes({1: 40, 2: 31}, dropped, "validation", "data/full/_manifest.json")

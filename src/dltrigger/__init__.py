@@ -41,6 +41,7 @@ from .errors import (
     TreeNotFoundError,
 )
 from .schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES
+from .stage import STAGES  # the pipeline's stages in order (dltrigger.stage.REGISTRY)
 
 if TYPE_CHECKING:
     from . import baselines, evaluate, features, generate, ingest, results, stream, train, tune
@@ -48,17 +49,6 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-#: The pipeline's stages in order, each a subpackage with ``run(config, *, spark, progress)``.
-STAGES = (
-    "generate",
-    "ingest",
-    "features",
-    "tune",
-    "train",
-    "baselines",
-    "evaluate",
-    "stream",
-)
 
 __all__ = [
     "CLASS_NAMES",

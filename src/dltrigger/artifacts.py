@@ -1,5 +1,12 @@
 """The folders one stage hands the next: the only code that names their files and checks them.
 
+- :data:`GENERATE_RECORD`: ``_generate.json`` beside the ROOT files of ``dltrigger generate``
+  (each file's process, seeds, settings and detector preset).
+- :class:`IngestedDataset`: the folder of ``dltrigger ingest``: ``label=N/part-*.parquet``
+  and ``_ingest_report.json`` (written last: every file read, its events and bytes).
+- :class:`TuneResults`: the folder of ``dltrigger tune``: ``results.csv`` (every point, best
+  first), ``best.json`` (the winning point, which ``dltrigger run`` and ``train --tuned``
+  apply) and ``summary.json`` (written last).
 - :class:`FeaturesDataset`: ``full/``, ``balanced/`` or ``dev/`` of ``dltrigger features``:
   ``part-*.parquet``, ``_scaling.json`` (training-split statistics) and ``_manifest.json``
   (counts, the feature settings that made it, the schema).
@@ -150,6 +157,59 @@ def _write_text(path: Path, text: str) -> None:
         temporary.write_text(text)
 
 
+#: The files ``dltrigger generate`` wrote into its folder, and the settings of the run that
+#: wrote each (JSON ``{name: {"process", "seed", "settings", "detector"}}``): what
+#: ``--overwrite`` may replace, how to tell files of other settings apart, what they are.
+GENERATE_RECORD = "_generate.json"
+
+
+def read_pipeline_state(path: Path) -> dict[str, dict]:
+    """What ``dltrigger run`` recorded of each stage in its state file (``run.state``): its
+    settings digest, content digests, time and throughput; {} when there is none (a damaged
+    record only costs a re-run)."""
+    try:
+        state = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_pipeline_state(path: Path, state: dict[str, dict]) -> None:
+    """Replace the state file atomically (it is rewritten after every stage)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_text(Path(path), json.dumps(state, indent=2))
+
+
+@dataclass(frozen=True)
+class IngestedDataset:
+    """The folder of ``dltrigger ingest``."""
+
+    path: Path
+
+    #: Leading underscore: Spark and pyarrow skip it when reading the folder as a dataset.
+    REPORT = "_ingest_report.json"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def report_file(self) -> Path:
+        return self.path / self.REPORT
+
+    def parts(self) -> list[Path]:
+        """The Parquet parts, ``label=N/part-*.parquet``, in order."""
+        return sorted(self.path.glob("label=*/*.parquet"))
+
+    def source_files(self) -> list[str]:
+        """The ROOT files the dataset was read from (its report), or [] without one."""
+        try:
+            report = json.loads(self.report_file.read_text())
+        except (OSError, ValueError):
+            return []
+        files = report.get("files", [])
+        return [f["path"] for f in files if isinstance(f, dict) and "path" in f]
+
+
 @dataclass(frozen=True)
 class FeaturesDataset:
     """One dataset folder of ``dltrigger features``."""
@@ -225,6 +285,45 @@ class FeaturesDataset:
         manifest = {**manifest, "scaling": scaling}
         self.manifest_file.write_text(json.dumps(manifest, indent=2))
         return manifest
+
+
+@dataclass(frozen=True)
+class TuneResults:
+    """The folder of ``dltrigger tune``."""
+
+    path: Path
+
+    RESULTS = "results.csv"
+    BEST = "best.json"
+    SUMMARY = "summary.json"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def best(self) -> dict[str, Any]:
+        """``{"model", "metric", "value", "point"}`` of the winning grid point."""
+        if not (self.path / self.BEST).exists():
+            raise DatasetError(
+                f"{self.path / self.BEST} not found (is {self.path} a `dltrigger tune` output?)"
+            )
+        best: dict[str, Any] = _read_json(self.path / self.BEST)
+        return best
+
+    def tuned(self, settings: TrainConfig) -> TrainConfig:
+        """``settings`` for the tuned model at the winning point."""
+        from .config import apply_point
+
+        best = self.best()
+        return apply_point(settings.model_copy(update={"model": best["model"]}), best["point"])
+
+    def write(self, results_csv: str, best: dict[str, Any], summary: dict[str, Any]) -> None:
+        """The three files, ``summary.json`` last (into a folder being written atomically)."""
+        (self.path / self.RESULTS).write_text(results_csv)
+        (self.path / self.BEST).write_text(json.dumps(best, indent=2))
+        (self.path / self.SUMMARY).write_text(json.dumps(summary, indent=2))
 
 
 @dataclass(frozen=True)

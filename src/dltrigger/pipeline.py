@@ -1,7 +1,9 @@
 """``dltrigger run``: the whole pipeline from one config, resuming where it stopped.
 
-generate -> ingest -> features -> [tune] -> train (each of ``run.models``) -> evaluate, in one
-Spark session and one progress display. A stage is *up to date*, and skipped, when
+The stages of :data:`dltrigger.stage.REGISTRY`, in its order, as ``config`` asks for them:
+generate -> ingest -> features -> [tune] -> train (each of ``run.models``) -> [baselines] ->
+evaluate, in one progress display; a Spark session is started only by a stage that runs in
+Spark (:mod:`dltrigger.executors`), and then shared. A stage is *up to date*, and skipped, when
 
 - its outputs are complete: each stage's completion markers exist (the files a stage writes
   last, atomically: the ROOT files of generate, ``_ingest_report.json``, ``_manifest.json``,
@@ -34,12 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .artifacts import FeaturesDataset, RunFolder
-from .config import Config, ModelName, TrainConfig
+from .artifacts import read_pipeline_state, write_pipeline_state
+from .config import Config
 from .errors import DLTriggerError, PipelineError
-from .io.atomic import TEMPORARY_MARK
 from .io.ownership import writing
-from .results import PipelineResult
+from .results import PipelineResult, StageResult
+from .stage import Stage, pipeline_stages
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,25 +49,6 @@ if TYPE_CHECKING:
 #: The state record's format: 2 digests the content of inputs and outputs (1: names, sizes
 #: and times of the inputs).
 STATE_VERSION = 2
-
-STAGE_ORDER = ("generate", "ingest", "features", "tune", "train", "evaluate")
-
-
-@dataclass
-class Stage:
-    """One step of the run: what it depends on, what proves it finished, how to run it."""
-
-    name: str
-    settings: Callable[[], Any]  # the JSON-able config the outputs depend on (digested)
-    markers: Callable[[], list[Path]]  # exist only once the outputs are complete
-    inputs: Callable[[], list[Path]]  # files whose change makes the outputs stale
-    action: Callable[[], dict[str, Any]]  # runs the stage; returns facts for the summary
-    # what the stage made, digested when it finishes (None: its markers): changed by hand
-    # since (a run re-trained with other settings), the stage runs again
-    outputs: Callable[[], list[Path]] | None = None
-
-    def made(self) -> list[Path]:
-        return self.outputs() if self.outputs is not None else self.markers()
 
 
 @dataclass
@@ -80,24 +63,6 @@ class StageOutcome:
 def digest(settings: Any) -> str:
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def load_state(path: Path) -> dict[str, dict]:
-    path = Path(path)
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {}  # a damaged record only costs a re-run
-
-
-def save_state(path: Path, state: dict[str, dict]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{TEMPORARY_MARK}{path.name}")
-    temporary.write_text(json.dumps(state, indent=2))
-    temporary.replace(path)
 
 
 def digests_file(state: Path) -> Path:
@@ -117,277 +82,79 @@ def inputs_digest(paths: list[Path], cache: dict[str, dict] | None = None) -> st
 
 
 def why_stale(
-    stage: Stage, record: dict | None, cache: dict[str, dict] | None = None
+    stage: Stage, config: Config, record: dict | None, cache: dict[str, dict] | None = None
 ) -> str | None:
-    """Why ``stage`` must run, or None when it is up to date."""
+    """Why ``stage`` must run with ``config``, or None when it is up to date."""
     if record is None:
         return "never ran"
-    markers = stage.markers()
-    missing = [m for m in markers if not m.exists()]
-    if missing or not markers:
+    outputs = stage.outputs(config)
+    missing = [m for m in outputs if not m.exists()]
+    if missing or not outputs:
         return f"output incomplete ({missing[0] if missing else 'no outputs'})"
-    if record.get("digest") != digest(stage.settings()):
+    if record.get("digest") != digest(stage.settings(config)):
         return "settings changed"
     if record.get("version") != STATE_VERSION:  # digests of names and times, or none
         return "recorded by an earlier dltrigger"
-    if record.get("outputs") != inputs_digest(stage.made(), cache):
+    if record.get("outputs") != inputs_digest(outputs, cache):
         return "outputs changed since `dltrigger run` made them"
-    if record.get("inputs") != inputs_digest(stage.inputs(), cache):
+    if record.get("inputs") != inputs_digest(stage.inputs(config), cache):
         return "inputs changed"
     return None
 
 
-def features_note(manifest: dict) -> str:
-    """What a user should know of a features run: the collections read, classes dropped."""
-    from .features.collections import ResolvedCollections
-
-    note = ResolvedCollections(**manifest["collections"]).describe()
-    for dropped in manifest.get("dropped_classes", []):
-        note += (
-            f"; class {dropped['class']} dropped: none of its {dropped['events']:,} events "
-            "passes the selection (the models will have no AUC for it)"
-        )
-    return note
-
-
-def _train_config(config: Config, model: ModelName) -> TrainConfig:
-    settings = config.train.model_copy(update={"model": model, "overwrite": True})
-    if config.train.out is not None:  # unset, the run folder is runs/<model> anyway
-        settings = settings.model_copy(update={"out": config.run_folder(model)})
-    if config.run.tune and model == config.tune.model:
-        best = Path(config.tune.out) / "best.json"
-        if best.exists():
-            from .tune.grid import apply
-
-            settings = apply(settings, json.loads(best.read_text())["point"])
-    return settings
-
-
-def build_stages(config: Config, spark, progress: bool) -> list[Stage]:
-    """The stages ``config`` asks for, in order."""
-    from .evaluate.job import evaluate
-    from .features.job import features
-    from .generate.job import generate, plan
-    from .generate.summary import print_summary as print_generated
-    from .ingest.job import REPORT_NAME, ingest
-    from .ingest.samples import resolve_samples
-    from .ingest.summary import print_report as print_ingested
-    from .progress import console
-    from .train.trainer import train
-    from .tune.job import tune
-
-    def dump(section) -> dict:
-        return section.model_dump(mode="json", exclude={"overwrite"})
-
-    def overwriting(name: str) -> Config:
-        return config.model_copy(
-            update={name: getattr(config, name).model_copy(update={"overwrite": True})}
-        )
-
-    ingested = Path(config.ingest.out) / REPORT_NAME
-    assert config.features.input is not None  # resolved
-    features_input = Path(config.features.input) / REPORT_NAME
-    # dev/ is the features stage's last dataset (full/ and balanced/ come before it)
-    featured = FeaturesDataset(Path(config.features.out) / "dev").manifest_file
-    stages: list[Stage] = []
-
-    if config.run.generate:
-
-        def run_generate() -> dict:
-            reports = generate(overwriting("generate"), spark=spark, progress=progress)
-            if progress:
-                print_generated(reports, config.generate.out, console=console)
-            return {"items": sum(r.events for r in reports), "unit": "events written"}
-
-        stages.append(
-            Stage(
-                "generate",
-                lambda: dump(config.generate),
-                lambda: [Path(t.path) for t in plan(config.generate)],
-                lambda: [],
-                run_generate,
-            )
-        )
-
-    def ingest_inputs() -> list[Path]:
-        try:
-            files = resolve_samples(config.ingest, None)
-        except DLTriggerError:
-            return []  # no files yet: the stage itself will say so when it runs
-        return [Path(f) for paths in files.values() for f in paths if "://" not in f]
-
-    def run_ingest() -> dict:
-        report = ingest(overwriting("ingest"), spark=spark, progress=progress)
-        if progress:
-            print_ingested(report, console=console)
-        return {"items": report.events, "unit": "events read"}
-
-    stages.append(
-        Stage("ingest", lambda: dump(config.ingest), lambda: [ingested], ingest_inputs, run_ingest)
-    )
-
-    def run_features() -> dict:
-        manifests = features(overwriting("features"), spark=spark, progress=progress)
-        full = manifests["full"]
-        efficiency = full["selection_efficiency"].values()
-        return {
-            "items": sum(e["events"] for e in efficiency),
-            "unit": "events in",
-            "selected": sum(e["selected"] for e in efficiency),
-            "note": features_note(full),
-        }
-
-    stages.append(
-        Stage(
-            "features",
-            lambda: dump(config.features),
-            lambda: [featured],
-            lambda: [features_input],
-            run_features,
-        )
-    )
-
-    if config.run.tune:
-        tuned = Path(config.tune.out) / "summary.json"
-
-        def run_tune() -> dict:
-            summary = tune(overwriting("tune"), spark=spark, progress=progress)
-            return {"items": summary["tasks"], "unit": "models trained"}
-
-        stages.append(
-            Stage(
-                "tune",
-                lambda: {"tune": dump(config.tune), "train": dump(config.train)},
-                lambda: [tuned],
-                lambda: [featured],
-                run_tune,
-            )
-        )
-
-    for model in config.run.models:
-        settings = _train_config(config, model)
-        assert settings.data is not None  # resolved
-        tuned_point = [tuned] if config.run.tune and model == config.tune.model else []
-        inputs = [Path(settings.data), *tuned_point]
-
-        def run_train(settings=settings) -> dict:
-            fresh = _train_config(config, settings.model)  # the tuned point exists by now
-            history = train(fresh, progress=progress, spark=spark, tracking=config.tracking)
-            samples = sum(h.get("samples", 0) for h in history)
-            return {"items": samples, "unit": "training samples", "epochs": len(history)}
-
-        # Default arguments bind this iteration's values (a closure would see the last's).
-        def train_settings(model: ModelName = model) -> dict[str, Any]:
-            return _train_config(config, model).model_dump(mode="json")
-
-        def train_markers(settings: TrainConfig = settings) -> list[Path]:
-            return [RunFolder(settings.run_folder) / RunFolder.SUMMARY]
-
-        def train_inputs(inputs: list[Path] = inputs) -> list[Path]:
-            return inputs
-
-        def train_outputs(settings: TrainConfig = settings) -> list[Path]:
-            run = RunFolder(settings.run_folder)
-            return [run / RunFolder.SUMMARY, run / RunFolder.CONFIG, run / RunFolder.BEST]
-
-        stages.append(
-            Stage(f"train {model}", train_settings, train_markers, train_inputs, run_train,
-                  train_outputs)
-        )  # fmt: skip
-
-    evaluation = Path(config.evaluate.out) / "evaluation.json"
-    runs = list(config.evaluate.runs or [])
-    data = config.evaluate.data
-    assert data is not None  # resolved
-    baselines = config.evaluate.baselines
-
-    def run_evaluate() -> dict:
-        results = evaluate(
-            runs,
-            data,
-            config.evaluate.out,
-            overwrite=True,
-            bootstrap=config.evaluate.bootstrap,
-            stages=load_state(config.run.state),
-            baselines=baselines if baselines is not None and Path(baselines).is_dir() else None,
-            settings=config.evaluate,
-        )
-        return {
-            "items": sum(m["test_events"] for m in results["models"].values()),
-            "unit": "test events scored",
-        }
-
-    stages.append(
-        Stage(
-            "evaluate",
-            lambda: {
-                "evaluate": dump(config.evaluate),
-                "runs": [str(r) for r in runs],
-                "data": str(data),
-            },
-            lambda: [evaluation],
-            lambda: [
-                featured,
-                *(
-                    RunFolder(r) / name
-                    for r in runs
-                    for name in (RunFolder.SUMMARY, RunFolder.BEST)
-                ),
-            ],
-            run_evaluate,
-        )
-    )
-    return stages
-
-
 def run_pipeline(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    config: Config,
+    *,
+    spark: SparkSession | None = None,
+    progress: bool = False,
+    on_stage: Callable[[str, StageResult], None] | None = None,
 ) -> PipelineResult:
     """Run every stage of ``config`` that is not up to date; return what each stage did and
     the evaluation.
 
-    ``spark``: the one session of every stage (started from ``config.spark`` when None);
-    ``progress``: the stages' progress display and tables on the terminal.
+    ``spark``: the session of the stages that use Spark (each starts or reuses one when None,
+    only if it needs one); ``progress``: the stages' progress display; ``on_stage``: called
+    with each stage's name and result when it finishes (the command line prints its table).
     """
     from .progress import pipeline_display
-    from .spark.session import get_spark
 
     started = time.perf_counter()
     config = config.resolved()
-    spark = spark or get_spark(config.spark)
-    stages = build_stages(config, spark, progress)
+    stages = pipeline_stages(config)
     outcomes: list[StageOutcome] = []
     # one `dltrigger run` of a pipeline at a time (each stage also locks its own outputs)
     with (
         writing(Path(config.run.state)),
         pipeline_display([s.name for s in stages], enabled=progress) as display,
     ):
-        state = load_state(config.run.state)
-        cache = load_state(digests_file(config.run.state))
+        state = read_pipeline_state(config.run.state)
+        cache = read_pipeline_state(digests_file(config.run.state))
         for stage in stages:
-            reason = (
-                "forced" if config.run.force else why_stale(stage, state.get(stage.name), cache)
-            )
+            record = state.get(stage.name)
+            reason = "forced" if config.run.force else why_stale(stage, config, record, cache)
             if reason is None:
-                outcomes.append(StageOutcome(stage.name, False, 0.0, state[stage.name], reason))
+                assert record is not None  # up to date: it ran before
+                outcomes.append(StageOutcome(stage.name, False, 0.0, record, reason))
                 display.stage_done(stage.name, "up to date")
                 continue
             display.stage_start(stage.name, reason)
-            inputs = inputs_digest(stage.inputs(), cache)  # what this run reads, before it runs
-            facts = _run_stage(stage, done=[o.name for o in outcomes])
+            inputs = inputs_digest(stage.inputs(config), cache)  # what it reads, before it runs
+            result, facts = _run_stage(stage, config, spark, progress, [o.name for o in outcomes])
+            if on_stage is not None:
+                on_stage(stage.name, result)
             state[stage.name] = {
                 "version": STATE_VERSION,
-                "digest": digest(stage.settings()),  # after the run: a tuned point exists now
+                "digest": digest(stage.settings(config)),  # after the run: a tuned point exists
                 "inputs": inputs,
-                "outputs": inputs_digest(stage.made(), cache),
+                "outputs": inputs_digest(stage.outputs(config), cache),
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 **facts,
             }
-            save_state(config.run.state, state)
-            save_state(digests_file(config.run.state), cache)
+            write_pipeline_state(config.run.state, state)
+            write_pipeline_state(digests_file(config.run.state), cache)
             outcomes.append(StageOutcome(stage.name, True, facts["seconds"], facts, reason))
             display.stage_done(stage.name, f"{facts['seconds']:.1f} s")
-        save_state(digests_file(config.run.state), cache)
+        write_pipeline_state(digests_file(config.run.state), cache)
     report = Path(config.evaluate.out)
     return PipelineResult(
         out=report,
@@ -397,11 +164,20 @@ def run_pipeline(
     )
 
 
-def _run_stage(stage: Stage, done: list[str]) -> dict[str, Any]:
+def _overwriting(config: Config, section: str) -> Config:
+    """``config`` with the stage's section allowed to replace its outputs: `dltrigger run`
+    made them (the state record says so, and ownership markers check it)."""
+    settings = getattr(config, section)
+    return config.model_copy(update={section: settings.model_copy(update={"overwrite": True})})
+
+
+def _run_stage(
+    stage: Stage, config: Config, spark: SparkSession | None, progress: bool, done: list[str]
+) -> tuple[StageResult, dict[str, Any]]:
     """Run one stage; its failure becomes a PipelineError naming the stage and the cause."""
     start = time.perf_counter()
     try:
-        facts = stage.action()
+        result = stage.run(_overwriting(config, stage.section), spark=spark, progress=progress)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -411,7 +187,7 @@ def _run_stage(stage: Stage, done: list[str]) -> dict[str, Any]:
             f"stage {stage.name!r} failed: {cause} ({kept}`dltrigger run` again resumes here)"
         ) from exc
     seconds = time.perf_counter() - start
-    facts = {**facts, "seconds": seconds}
+    facts = {**stage.facts(result), "seconds": seconds}
     if facts.get("items"):
         facts["per_s"] = facts["items"] / seconds
-    return facts
+    return result, facts

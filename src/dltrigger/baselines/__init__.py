@@ -3,35 +3,45 @@ XGBoost on Spark, single-node LightGBM (``dltrigger baselines``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..results import BaselinesResult
+from ..stage import Stage, section_settings
+from .job import run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["BaselinesResult", "run"]
+__all__ = ["STAGE", "BaselinesResult", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> BaselinesResult:
-    """Fit ``baselines.models`` on ``baselines.data`` (unset: ``train.data``) into
-    ``baselines.out``, scored on its test split.
+class _Baselines:
+    """The baselines stage (:class:`dltrigger.stage.Stage`)."""
 
-    ``spark``: the session to use (one is started from ``config.spark`` when None);
-    ``progress``: unused (Spark ML shows no progress), accepted as by every stage.
-    """
-    from ..spark.session import get_spark
-    from .job import train_baselines
+    name = "baselines"
+    kind: str | None = "baselines"
+    section = "baselines"
+    run = staticmethod(run)
 
-    config = config.resolved()
-    start = time.perf_counter()
-    metrics = train_baselines(config.baselines, spark or get_spark(config.spark), config.tracking)
-    return BaselinesResult(
-        out=Path(config.baselines.out), seconds=time.perf_counter() - start, metrics=metrics
-    )
+    def inputs(self, config: Config) -> list[Path]:
+        assert config.baselines.data is not None  # resolved
+        return [Path(config.baselines.data)]  # every file of the dataset
+
+    def outputs(self, config: Config) -> list[Path]:
+        out = Path(config.baselines.out)
+        return [out / name / "metrics.json" for name in config.baselines.models]
+
+    def settings(self, config: Config) -> Any:
+        return section_settings(config.baselines)
+
+    def facts(self, result: BaselinesResult) -> dict[str, Any]:
+        return {"items": len(result.metrics), "unit": "models fitted"}
+
+
+STAGE: Stage = _Baselines()
+
+
+def stages(config: Config) -> list[Stage]:
+    """``dltrigger run`` fits the baselines when ``run.baselines`` is on."""
+    return [STAGE] if config.run.baselines else []

@@ -33,14 +33,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..config import BaselinesConfig, TrackingConfig
+from ..config import BaselinesConfig, Config, TrackingConfig
 from ..errors import ConfigError, DLTriggerError
-from ..evaluate.metrics import per_class_auc
 from ..io.atomic import atomic_folder
 from ..io.parquet import write_table
+from ..ml.dataset import dataset_files
+from ..ml.metrics import per_class_auc
+from ..results import BaselinesResult
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
-from ..train.data import dataset_files
 
 N_CLASSES = len(CLASS_NAMES)
 
@@ -166,11 +167,30 @@ BASELINES = {
 }
 
 
-def train_baselines(
-    config: BaselinesConfig, spark, tracking: TrackingConfig | None = None
+def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResult:
+    """Fit ``baselines.models`` on ``baselines.data`` (unset: ``train.data``) into
+    ``baselines.out``, scored on its test split; the result has each model's test metrics
+    (each also logged as an MLflow run when ``[tracking]`` is on).
+
+    ``spark``: the session to use (one is started from ``config.spark`` when None);
+    ``progress``: unused (Spark ML shows no progress), accepted as by every stage.
+    """
+    start = time.perf_counter()
+    config = config.resolved()
+    tracking = config.tracking
+    if spark is None:
+        from ..spark.session import get_spark
+
+        spark = get_spark(config.spark)
+    metrics = _fit(config.baselines, spark, tracking)
+    return BaselinesResult(
+        out=Path(config.baselines.out), seconds=time.perf_counter() - start, metrics=metrics
+    )
+
+
+def _fit(
+    config: BaselinesConfig, spark, tracking: TrackingConfig
 ) -> dict[str, dict[str, Any]]:
-    """Fit every baseline of ``config.models`` on ``config.data``; return their metrics (and
-    log each as an MLflow run with ``tracking``)."""
     if config.data is None:
         raise ConfigError("baselines.data is not set (Config.resolved() derives it: train.data)")
     data = Path(config.data)
@@ -206,7 +226,7 @@ def train_baselines(
         train.unpersist()
         test.unpersist()
     for fitted, metrics in results.items():
-        with tracked_run(tracking or TrackingConfig(enabled=False), f"baseline {fitted}") as log:
+        with tracked_run(tracking, f"baseline {fitted}") as log:
             log.params({"model": fitted, "data": data, **config.model_dump(mode="json")})
             log.metrics(metrics)
             log.artifacts([Path(config.out) / fitted / "metrics.json"])

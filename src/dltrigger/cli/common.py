@@ -25,6 +25,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--master", help="Spark master URL, e.g. local[2] or spark://host:7077")
     parser.add_argument(
+        "--executor",
+        choices=("auto", "spark", "local"),
+        help="who runs the stage's tasks: Spark, a local process pool (no JVM), or auto: local "
+        "for a local master and small inputs ([spark] executor)",
+    )
+    parser.add_argument(
         "--verbose",
         action="store_true",
         help="Spark's warnings and Java stack traces on the console (else in a log file, "
@@ -45,6 +51,8 @@ def config_for(
         config = with_overrides(config, "features", collections=collections)
     if args.master:
         config = with_overrides(config, "spark", master=args.master)
+    if getattr(args, "executor", None):
+        config = with_overrides(config, "spark", executor=args.executor)
     console = "warn" if getattr(args, "verbose", False) else "off"
     config = with_overrides(config, "spark", console_log_level=console)
     if getattr(args, "tracking", None) is not None:

@@ -61,7 +61,7 @@ def add_commands(commands) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from .. import generate
-    from ..generate.summary import print_summary
+    from .generate_summary import print_summary
 
     result = generate.run(config_for(args), progress=not args.quiet)
     print_summary(list(result.files), result.out)
@@ -70,7 +70,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _ingest(args: argparse.Namespace) -> int:
     from .. import ingest
-    from ..ingest.summary import print_report
+    from .ingest_summary import print_report
 
     result = ingest.run(config_for(args), progress=not args.quiet)
     assert result.report is not None
@@ -80,7 +80,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _features(args: argparse.Namespace) -> int:
     from .. import features
-    from ..pipeline import features_note
+    from ..features import note as features_note
     from ..schema import class_counts_text
 
     result = features.run(config_for(args), progress=not args.quiet)

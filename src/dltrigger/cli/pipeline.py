@@ -52,7 +52,21 @@ def _run(args: argparse.Namespace) -> int:
     from ..evaluate.summary import print_evaluation, print_stages
     from ..pipeline import run_pipeline
 
-    result = run_pipeline(config_for(args), progress=not args.quiet)
+    def tables(name: str, result) -> None:  # the data stages' tables, as their commands print
+        if args.quiet:
+            return
+        from ..progress import console
+
+        if name == "generate":
+            from .generate_summary import print_summary
+
+            print_summary(list(result.files), result.out, console=console)
+        elif name == "ingest":
+            from .ingest_summary import print_report
+
+            print_report(result.report, console=console)
+
+    result = run_pipeline(config_for(args), progress=not args.quiet, on_stage=tables)
     print_stages(result.stages)
     print_evaluation(result.evaluation, result.out)
     return 0

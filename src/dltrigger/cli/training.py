@@ -93,17 +93,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _apply_tuned(config: Config, folder: Path) -> Config:
-    import json
+    from ..artifacts import TuneResults
 
-    from ..errors import ConfigError
-    from ..tune.grid import apply
-
-    path = folder / "best.json"
-    if not path.exists():
-        raise ConfigError(f"{path} not found (is {folder} a `dltrigger tune` output?)")
-    best = json.loads(path.read_text())
-    train = config.train.model_copy(update={"model": best["model"]})
-    return config.model_copy(update={"train": apply(train, best["point"])})
+    return config.model_copy(update={"train": TuneResults(folder).tuned(config.train)})
 
 
 def _tune(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ from .training import (
     ExportFormat,
     TrainConfig,
     TuneConfig,
+    apply_point,
 )
 from .trigger import ScoreConfig, StreamConfig
 
@@ -76,6 +77,7 @@ __all__ = [
     "TrackingConfig",
     "TrainConfig",
     "TuneConfig",
+    "apply_point",
     "load_config",
     "with_overrides",
 ]

@@ -114,7 +114,7 @@ class EvaluateConfig(_Strict):
 
 class RunConfig(_Strict):
     """Settings of ``dltrigger run``: generate -> ingest -> features -> [tune] -> train ->
-    evaluate, skipping the stages whose outputs are up to date."""
+    [baselines] -> evaluate, skipping the stages whose outputs are up to date."""
 
     models: list[ModelName] = Field(
         default_factory=lambda: list[ModelName](["hlf", "inclusive"]),
@@ -127,6 +127,12 @@ class RunConfig(_Strict):
     generate: bool = Field(
         default=True,
         description="The ``generate`` stage; off when ``ingest.samples`` name existing files.",
+    )
+    baselines: bool = Field(
+        default=False,
+        description=(
+            "Fit the tree baselines (``[baselines]``) after training; the report compares them."
+        ),
     )
     force: bool = Field(
         default=False, description="Re-run every stage even when its outputs are up to date."

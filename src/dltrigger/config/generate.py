@@ -84,7 +84,7 @@ class ProcessSettings(_Strict):
 
 
 def _builtin_processes() -> dict[str, ProcessSettings]:
-    from ..generate.processes import builtin_processes
+    from .processes import builtin_processes
 
     return {name: ProcessSettings.model_validate(d) for name, d in builtin_processes().items()}
 

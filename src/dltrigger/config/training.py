@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from ..errors import ConfigError, did_you_mean
 from ._base import ModelName, _overwrite, _Strict
 
 #: The most CPU threads a setting may ask torch for: torch.set_num_threads accepts any number,
@@ -243,3 +244,29 @@ class BaselinesConfig(_Strict):
         default=0.1, gt=0, description="XGBoost and LightGBM: learning rate."
     )
     seed: int = Field(default=0, description="Seed of every model.")
+
+
+def apply_point(base: TrainConfig, point: dict[str, Any]) -> TrainConfig:
+    """``base`` with the point's values; a bad name or value raises ConfigError naming it."""
+    fields = dict(base.model_dump())
+    options = dict(fields["model_options"])
+    for name, value in point.items():
+        if name.startswith("model_options."):
+            options[name.split(".", 1)[1]] = value
+        elif name in TrainConfig.model_fields:
+            fields[name] = value
+        else:
+            choices = [*TrainConfig.model_fields, "model_options.<name>"]
+            raise ConfigError(
+                f"unknown grid parameter {name!r}{did_you_mean(name, choices)}; "
+                "use a [train] setting or model_options.<name>"
+            )
+    fields["model_options"] = options
+    try:
+        return TrainConfig.model_validate(fields)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(
+            f"grid point {point}: {where}: {problem['msg']} (got {problem.get('input')!r})"
+        ) from None

@@ -1,46 +1,53 @@
-"""Stage 4's evaluation: metrics, working points, plots and the report of trained models
+"""Stage 5: metrics, working points, plots and the report of trained models on the test split
 (``dltrigger evaluate``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..artifacts import FeaturesDataset, RunFolder
 from ..results import EvaluateResult
+from ..stage import Stage, section_settings
+from .job import run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["EvaluateResult", "run"]
+__all__ = ["STAGE", "EvaluateResult", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> EvaluateResult:
-    """Score the best model of each of ``evaluate.runs`` (unset: the run folders of
-    ``run.models``) on the test split of ``evaluate.data`` (unset: ``train.data``) and write
-    the report into ``evaluate.out``, with the tree baselines of ``evaluate.baselines`` when
-    that folder exists.
+class _Evaluate:
+    """The evaluate stage (:class:`dltrigger.stage.Stage`)."""
 
-    ``spark`` and ``progress``: unused (the scoring runs in this process), accepted as by
-    every stage.
-    """
-    from .job import evaluate
+    name = "evaluate"
+    kind: str | None = "report"
+    section = "evaluate"
+    run = staticmethod(run)
 
-    config = config.resolved()
-    settings = config.evaluate
-    assert settings.runs is not None and settings.data is not None  # resolved
-    baselines = settings.baselines
-    start = time.perf_counter()
-    evaluation = evaluate(
-        settings.runs, settings.data, settings.out, overwrite=settings.overwrite,
-        bootstrap=settings.bootstrap,
-        baselines=baselines if baselines is not None and Path(baselines).is_dir() else None,
-        settings=settings,
-    )  # fmt: skip
-    return EvaluateResult(
-        out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=evaluation
-    )
+    def inputs(self, config: Config) -> list[Path]:
+        runs = [RunFolder(r) for r in config.evaluate.runs or []]
+        made = [run / name for run in runs for name in (RunFolder.SUMMARY, RunFolder.BEST)]
+        # dev/ is the features stage's last dataset: its manifest changes with any of them
+        return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file, *made]
+
+    def outputs(self, config: Config) -> list[Path]:
+        return [Path(config.evaluate.out) / "evaluation.json"]
+
+    def settings(self, config: Config) -> Any:
+        return {
+            "evaluate": section_settings(config.evaluate),
+            "runs": [str(r) for r in config.evaluate.runs or []],
+            "data": str(config.evaluate.data),
+        }
+
+    def facts(self, result: EvaluateResult) -> dict[str, Any]:
+        models = result.evaluation["models"].values()
+        return {"items": sum(m["test_events"] for m in models), "unit": "test events scored"}
+
+
+STAGE: Stage = _Evaluate()
+
+
+def stages(config: Config) -> list[Stage]:
+    return [STAGE]

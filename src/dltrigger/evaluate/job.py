@@ -6,7 +6,7 @@ epochs were chosen on the validation split), per-class one-vs-rest ROC curves an
 trigger working points (signal efficiency at background efficiencies of 10%, 1% and 0.1%;
 background rejection at 99% signal efficiency; Clopper-Pearson intervals, and a 95% upper
 limit where too few background events are expected to measure one), and trigger rates at
-output-rate budgets (:mod:`.rates`). The output folder (written atomically) holds
+output-rate budgets (:mod:`dltrigger.ml.rates`). The output folder (written atomically) holds
 ``evaluation.json``, the PNG plots and the report (``report.md``, ``report.html``). With
 ``baselines``, an output folder of ``dltrigger baselines``, the tree models' per-class AUCs
 (their ``metrics.json``) join the report.
@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
 
-from ..artifacts import FeaturesDataset, RunFolder
-from ..config import BaselineName, EvaluateConfig
+from ..artifacts import FeaturesDataset, RunFolder, read_pipeline_state
+from ..config import BaselineName, Config, EvaluateConfig
 from ..errors import EvaluationError
 from ..io.atomic import atomic_folder
-from ..schema import CLASS_NAMES
-from . import plots
-from .metrics import (
+from ..ml import plots
+from ..ml.metrics import (
     BACKGROUND_EFFICIENCIES,
     MIN_BACKGROUND_EVENTS,
     SIGNAL_EFFICIENCY,
@@ -42,9 +42,11 @@ from .metrics import (
     roc_curve,
     upper_limit,
 )
-from .rates import trigger_rates
+from ..ml.rates import trigger_rates
+from ..ml.scoring import load_run, score
+from ..results import EvaluateResult
+from ..schema import CLASS_NAMES
 from .report import write_report
-from .scoring import load_run, score
 
 
 def evaluate_model(
@@ -140,103 +142,118 @@ def _working_point(
     return entry
 
 
-def evaluate(
-    runs: list[Path],
-    data: Path,
-    out: Path,
-    overwrite: bool = False,
-    bootstrap: int = 200,
-    stages: dict[str, dict] | None = None,
-    baselines: Path | None = None,
-    settings: EvaluateConfig | None = None,
-) -> dict:
-    """Evaluate every run folder on ``data``'s test split into ``out``; return the results.
+def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult:
+    """Score the best model of each of ``evaluate.runs`` (unset: the run folders of
+    ``run.models``) on the test split of ``evaluate.data`` (unset: ``train.data``) and write
+    the report into ``evaluate.out``, with the tree baselines of ``evaluate.baselines`` when
+    that folder exists, and what ``dltrigger run`` recorded of each stage (``run.state``,
+    when it exists). The result has the content of ``evaluation.json``.
 
-    ``stages``: what ``dltrigger run`` recorded of each stage (time, throughput), reported.
-    ``baselines``: an output folder of ``dltrigger baselines`` whose models' metrics are
-    reported beside the networks' (see :func:`read_baselines`). ``settings``: the
-    measurability minimum and the trigger-rate assumptions (input rate, class fractions,
-    output-rate budgets); unset, their defaults.
+    ``spark`` and ``progress``: unused (the scoring runs in this process), accepted as by
+    every stage.
     """
-    settings = settings if settings is not None else EvaluateConfig()
-    minimum = settings.min_background_events
+    start = time.perf_counter()
+    config = config.resolved()
+    settings = config.evaluate
+    assert settings.runs is not None and settings.data is not None  # resolved
+    runs, data = [Path(r) for r in settings.runs], Path(settings.data)
+    baselines = settings.baselines
+    if baselines is not None and not Path(baselines).is_dir():
+        baselines = None
     if not runs:
         raise EvaluationError("no run folder given")
-    names = [Path(r).name for r in runs]
+    names = [r.name for r in runs]
     if len(set(names)) != len(names):
         raise EvaluationError(f"run folders need distinct names, got {names}")
-    loaded = [load_run(Path(r)) for r in runs]  # every run checked before any work
+    loaded = [load_run(r) for r in runs]  # every run checked before any work
     results: dict[str, Any] = {
         "data": str(data),
         "models": {},
-        "stages": stages or {},
+        "stages": read_pipeline_state(Path(config.run.state)),
         "split": "test",
         "rate_assumptions": {
             "input_rate_hz": settings.input_rate_hz,
             "class_fractions": settings.fractions(),
             "output_rates_hz": list(settings.output_rates_hz),
-            "min_background_events": minimum,
+            "min_background_events": settings.min_background_events,
         },
     }
-    events = FeaturesDataset(Path(data)).events_origin()
     inputs = [data, *runs, *([baselines] if baselines is not None else [])]
-    with atomic_folder(out, overwrite=overwrite, kind="report", inputs=inputs) as folder:
+    with atomic_folder(settings.out, settings.overwrite, kind="report", inputs=inputs) as folder:
         folder.mkdir()
-        curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
-        rate_curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
-        scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
-        for run in loaded:
-            label = run.folder.name
-            labels, scores = score(run, data)
-            scored[label] = (run.config.model, labels, scores)
-            metrics = evaluate_model(labels, scores, bootstrap, minimum)
-            metrics.update(_run_facts(run))
-            metrics["rates"], by_class = trigger_rates(
-                labels, scores, settings.input_rate_hz, settings.fractions(),
-                list(settings.output_rates_hz), minimum,
-            )  # fmt: skip
-            for name, curve in by_class.items():
-                rate_curves[name][label] = curve
-            confusion = np.array(metrics["confusion"])
-            metrics["plots"] = {
-                "scores": plots.save(
-                    plots.score_figure(labels, scores, label, events=events),
-                    folder / f"scores_{label}.png",
-                ),
-                "confusion": plots.save(
-                    plots.confusion_figure(confusion, label, events=events),
-                    folder / f"confusion_{label}.png",
-                ),
-            }
-            for signal, name in enumerate(CLASS_NAMES):
-                if "absent" not in metrics["classes"][name]:
-                    curves[name][label] = one_vs_rest(labels, scores, signal)
-            results["models"][label] = metrics
-        results["roc_plots"] = {
-            name: plots.save(
-                plots.roc_figure(by_model, name, events=events), folder / f"roc_{_slug(name)}.png"
-            )
-            for name, by_model in curves.items()
-            if by_model
-        }
-        results["rate_plots"] = {
-            name: plots.save(
-                plots.rate_figure(by_model, name, events=events,
-                                  output_rates_hz=settings.output_rates_hz),
-                folder / f"rate_{_slug(name)}.png",
-            )
-            for name, by_model in rate_curves.items()
-            if by_model
-        }  # fmt: skip
-        results["comparison"] = compare(scored, bootstrap)
-        results["manifest"] = _manifest(Path(data))
+        results.update(_scored(loaded, data, settings, folder))
         if baselines is not None:
-            first = next(iter(scored.values()))
+            first = next(iter(results.pop("_scored").values()))
             results["baselines"] = read_baselines(Path(baselines), first[1])
+        results.pop("_scored", None)
         results = _strict_json(results)  # the report and the caller see what the file holds
         (folder / "evaluation.json").write_text(json.dumps(results, indent=2, allow_nan=False))
         write_report(results, folder)
-    return results
+    return EvaluateResult(
+        out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=results
+    )
+
+
+def _scored(loaded: list, data: Path, settings: EvaluateConfig, folder: Path) -> dict[str, Any]:
+    """Every run scored on the test split: its metrics, rates and plots, the ROC and rate
+    plots of all, the HLF/inclusive comparison (``_scored``: each run's labels and scores)."""
+    bootstrap, minimum = settings.bootstrap, settings.min_background_events
+    events = FeaturesDataset(data).events_origin()
+    models: dict[str, Any] = {}
+    curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
+    rate_curves: dict[str, dict] = {name: {} for name in CLASS_NAMES}
+    scored: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
+    for run in loaded:
+        label = run.folder.name
+        labels, scores = score(run, data)
+        scored[label] = (run.config.model, labels, scores)
+        metrics = evaluate_model(labels, scores, bootstrap, minimum)
+        metrics.update(_run_facts(run))
+        metrics["rates"], by_class = trigger_rates(
+            labels, scores, settings.input_rate_hz, settings.fractions(),
+            list(settings.output_rates_hz), minimum,
+        )  # fmt: skip
+        for name, curve in by_class.items():
+            rate_curves[name][label] = curve
+        confusion = np.array(metrics["confusion"])
+        metrics["plots"] = {
+            "scores": plots.save(
+                plots.score_figure(labels, scores, label, events=events),
+                folder / f"scores_{label}.png",
+            ),
+            "confusion": plots.save(
+                plots.confusion_figure(confusion, label, events=events),
+                folder / f"confusion_{label}.png",
+            ),
+        }
+        for signal, name in enumerate(CLASS_NAMES):
+            if "absent" not in metrics["classes"][name]:
+                curves[name][label] = one_vs_rest(labels, scores, signal)
+        models[label] = metrics
+    roc_plots = {
+        name: plots.save(
+            plots.roc_figure(by_model, name, events=events), folder / f"roc_{_slug(name)}.png"
+        )
+        for name, by_model in curves.items()
+        if by_model
+    }
+    rate_plots = {
+        name: plots.save(
+            plots.rate_figure(by_model, name, events=events,
+                              output_rates_hz=settings.output_rates_hz),
+            folder / f"rate_{_slug(name)}.png",
+        )
+        for name, by_model in rate_curves.items()
+        if by_model
+    }  # fmt: skip
+    return {
+        "models": models,
+        "roc_plots": roc_plots,
+        "rate_plots": rate_plots,
+        "comparison": compare(scored, bootstrap),
+        "manifest": _manifest(data),
+        "_scored": scored,
+    }
 
 
 def compare(scored: dict[str, tuple[str, np.ndarray, np.ndarray]], bootstrap: int) -> dict | None:

@@ -3,34 +3,65 @@ scaling statistics (``dltrigger features``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..artifacts import FeaturesDataset, IngestedDataset
 from ..results import FeaturesResult
+from ..stage import Stage, section_settings
+from .job import run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["FeaturesResult", "run"]
+__all__ = ["STAGE", "FeaturesResult", "note", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> FeaturesResult:
-    """Select and compute the features of ``features.input`` (unset: ``ingest.out``) into the
-    datasets ``full``, ``balanced`` and ``dev`` of ``features.out``.
+def note(manifest: dict[str, Any]) -> str:
+    """What a user should know of a features run: the collections read, classes dropped."""
+    from .collections import ResolvedCollections
 
-    ``spark``: the session to use (one is started from ``config.spark`` when None);
-    ``progress``: a progress bar on the terminal.
-    """
-    from .job import features
+    text = ResolvedCollections(**manifest["collections"]).describe()
+    for dropped in manifest.get("dropped_classes", []):
+        text += (
+            f"; class {dropped['class']} dropped: none of its {dropped['events']:,} events "
+            "passes the selection (the models will have no AUC for it)"
+        )
+    return text
 
-    config = config.resolved()
-    start = time.perf_counter()
-    manifests = features(config, spark=spark, progress=progress)
-    return FeaturesResult(
-        out=Path(config.features.out), seconds=time.perf_counter() - start, manifests=manifests
-    )
+
+class _Features:
+    """The features stage (:class:`dltrigger.stage.Stage`)."""
+
+    name = "features"
+    kind: str | None = "features"
+    section = "features"
+    run = staticmethod(run)
+
+    def inputs(self, config: Config) -> list[Path]:
+        assert config.features.input is not None  # resolved
+        return [IngestedDataset(Path(config.features.input)).report_file]
+
+    def outputs(self, config: Config) -> list[Path]:
+        # dev/ is the stage's last dataset (full/ and balanced/ come before it)
+        return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file]
+
+    def settings(self, config: Config) -> Any:
+        return section_settings(config.features)
+
+    def facts(self, result: FeaturesResult) -> dict[str, Any]:
+        full = result.manifests["full"]
+        efficiency = full["selection_efficiency"].values()
+        return {
+            "items": sum(e["events"] for e in efficiency),
+            "unit": "events in",
+            "selected": sum(e["selected"] for e in efficiency),
+            "note": note(full),
+        }
+
+
+STAGE: Stage = _Features()
+
+
+def stages(config: Config) -> list[Stage]:
+    return [STAGE]

@@ -2,11 +2,12 @@
 
 An event in two ingested files (a renamed or merged copy of a file) or twice in one has one
 content key: its copies share their split (no copy of a training event is tested on), and this
-module finds them after the ``full`` parts are written, with one Spark SQL job over the parts'
-``event_key`` column (grouped by key across every task's output, so copies in files read by
-different tasks are found; only counts per pair of files and, when dropping, the repeated keys
-per part reach the driver). The copy kept of each event is the lowest (``source_file``,
-``entry``, part): the same whatever the partitioning or the order of the inputs.
+module finds them after the ``full`` parts are written, with one Spark SQL job (run locally:
+Arrow in this process) over the parts' ``event_key`` column (grouped by key across every task's
+output, so copies in files read by different tasks are found; only counts per pair of files
+and, when dropping, the repeated keys per part reach the driver). The copy kept of each event
+is the lowest (``source_file``, ``entry``, part): the same whatever the partitioning or the
+order of the inputs.
 """
 
 from __future__ import annotations
@@ -68,14 +69,24 @@ class Duplicates:
         )
 
 
-def find_duplicates(spark, folder: Path, *, drop: bool) -> Duplicates:
+def find_duplicates(folder: Path, *, drop: bool, spark=None) -> Duplicates:
     """The repeated events among the ``part-*.parquet`` of ``folder`` (a ``full`` dataset being
     written); with ``drop``, which keys each part holds a copy of.
 
-    One Spark action: the counts per pair of files and class (``drop`` false), or every row of
-    a repeated event, summarised here (``drop``: the parts' keys are needed anyway)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    With ``spark``, one Spark action: the counts per pair of files and class (``drop`` false),
+    or every row of a repeated event, summarised here (``drop``: the parts' keys are needed
+    anyway). Without, the same in this process with Arrow (the parts' four small columns)."""
+    if spark is not None:
+        return _find_with_spark(spark, folder, drop)
+    return _summarised(_copies(Path(folder)), drop)
+
+
+#: The columns of a repeated event's row, with its copy number (1: the kept one) and where
+#: the kept copy lies.
+_GROUPS = ["first_file", "source_file", "label"]
+
+
+def _find_with_spark(spark, folder: Path, drop: bool) -> Duplicates:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -93,32 +104,73 @@ def find_duplicates(spark, folder: Path, *, drop: bool) -> Duplicates:
         F.first("source_file").over(order).alias("first_file"),
         F.first("part").over(order).alias("first_part"),
     )
-    groups = ["first_file", "source_file", "label"]
     if not drop:
         counted = (
             copies.where("copy > 1")
-            .groupBy(*groups)
+            .groupBy(*_GROUPS)
             .agg(F.count("*").alias("events"), F.count_if(F.col("copy") == 2).alias("keys"))
             .toArrow()
         )
         return _summary(counted)
-    found = copies.toArrow()
+    return _summarised(copies.toArrow(), drop)
+
+
+def _copies(folder: Path):
+    """The rows of repeated events, as :func:`_find_with_spark`'s ``copies``, with Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tables = []
+    for part in sorted(folder.glob("part-*.parquet")):
+        table = pq.read_table(part, columns=["event_key", "label", "source_file", "entry"])
+        name = pa.array([part.name], pa.string()).take(np.zeros(table.num_rows, np.int32))
+        tables.append(table.append_column("part", name))
+    if not tables:
+        return pa.table({"event_key": pa.array([], pa.int64())})
+    rows = pa.concat_tables(tables)
+    counts = rows.group_by("event_key").aggregate([("event_key", "count")])
+    repeated = counts.filter(pc.greater(counts.column("event_key_count"), 1))
+    copies = rows.filter(pc.is_in(rows.column("event_key"), value_set=repeated.column(0)))
+    copies = copies.sort_by(
+        [(c, "ascending") for c in ("event_key", "source_file", "entry", "part")]
+    )
+    keys = copies.column("event_key").to_numpy()
+    index = np.arange(len(keys))
+    starts = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, bool)
+    first = np.maximum.accumulate(np.where(starts, index, 0))
+    return (
+        copies.drop_columns(["entry"])
+        .append_column("copy", pa.array(index - first + 1, pa.int32()))
+        .append_column("first_file", copies.column("source_file").take(first))
+        .append_column("first_part", copies.column("part").take(first))
+    )
+
+
+def _summarised(found, drop: bool) -> Duplicates:
+    """Repeated events from the rows of their copies (``_copies``); with ``drop``, per part."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not found.num_rows:
         return Duplicates()
     others = found.filter(pc.greater(found.column("copy"), 1))
     second = pc.cast(pc.equal(others.column("copy"), 2), pa.int64())
     counted = (
         others.append_column("second", second)
-        .group_by(groups)
+        .group_by(_GROUPS)
         .aggregate([("copy", "count"), ("second", "sum")])
-        .rename_columns([*groups, "events", "keys"])
+        .rename_columns([*_GROUPS, "events", "keys"])
     )
     summary = _summary(counted)
-    summary.parts = _per_part(
-        np.asarray(found.column("part").to_pylist(), dtype=object),
-        found.column("event_key").to_numpy(),
-        pc.equal(found.column("part"), found.column("first_part")).to_numpy(zero_copy_only=False),
-    )
+    if drop:
+        summary.parts = _per_part(
+            np.asarray(found.column("part").to_pylist(), dtype=object),
+            found.column("event_key").to_numpy(),
+            pc.equal(found.column("part"), found.column("first_part")).to_numpy(
+                zero_copy_only=False
+            ),
+        )
     return summary
 
 

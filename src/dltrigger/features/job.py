@@ -26,27 +26,27 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..artifacts import FeaturesDataset
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
+from ..executors import choose
 from ..io.atomic import atomic_folder
+from ..results import FeaturesResult
 from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES, SPLITS
 from ..spark.failures import root_cause
-from .checks import check_inputs, check_scaling
+from .checks import check_inputs
 from .collections import ResolvedCollections, resolve_collections
-from .duplicates import PartDuplicates, find_duplicates
+from .duplicates import find_duplicates
 from .origin import events_origin, ingested_files
 from .split import SPLIT_KEY
 from .stats import FeatureStats
+from .subsets import split_counts, stats_of, subset_file, write_side_files
 
 log = logging.getLogger("dltrigger")
 
@@ -215,143 +215,10 @@ def _process_batch(
         "selected": n,
         "rejected": computed.rejected,
         "samples": table.column("sample").unique().to_pylist(),
-        **_stats(hlf, rows, counts, split, np.full(n, task.label)),
+        **stats_of(hlf, rows, counts, split, np.full(n, task.label)),
         "particle_rows": int(counts.sum()),
     }
     return out_table, part
-
-
-def _stats(
-    hlf: np.ndarray, rows: np.ndarray, counts: np.ndarray, split: np.ndarray, labels: np.ndarray
-) -> dict:
-    train = split == "train"
-    return {
-        "hlf_stats": FeatureStats.of(hlf[train]).to_lists(),
-        "particle_stats": FeatureStats.of(rows[np.repeat(train, counts)]).to_lists(),
-        "per_split": {s: int((split == s).sum()) for s in SPLITS},
-        "split_counts": {
-            s: {str(k): int(((split == s) & (labels == k)).sum()) for k in np.unique(labels)}
-            for s in SPLITS
-        },
-    }
-
-
-def _split_counts(results: list[dict]) -> dict[str, dict[str, int]]:
-    """Events per split and class (label) over the parts, for training's checks."""
-    total: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
-    for r in results:
-        for split, per_label in r["split_counts"].items():
-            for label, n in per_label.items():
-                if n:
-                    total[split][label] = total[split].get(label, 0) + n
-    return {s: dict(sorted(c.items())) for s, c in total.items()}
-
-
-def subset_file(
-    path: str,
-    index: int,
-    subsets: dict[str, tuple[str, dict[int, float]]],
-    duplicates: PartDuplicates | None = None,
-) -> dict:
-    """Write one ``full`` part's rows into every subset (name -> folder, class fractions) and
-    summarise each: the rows whose ``u_sample`` is below their class's fraction.
-
-    The part is read and decoded once for all subsets; a subset keeping every row of it gets
-    the part itself (a hard link where the file system allows, else a copy), not a rewrite.
-    With ``duplicates`` (the part's repeated events, to drop), the part is first rewritten
-    without the copies that are not kept (removed if none is), and summarised under ``"full"``.
-    A second attempt of the task finds the part already rewritten, and summarises it alike.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from ..io.parquet import write_table
-    from .duplicates import repeated_rows
-
-    results: dict[str, dict] = {}
-    if duplicates is not None and not Path(path).exists():  # every row dropped, by an earlier
-        empty = np.zeros(0, dtype=np.int32)  # attempt of this task
-        hlf, rows = np.zeros((0, len(HLF_NAMES))), np.zeros((0, len(PARTICLE_FEATURES)))
-        summary = _stats(hlf, rows, empty, empty.astype(str), empty)
-        return {"full": {"selected": 0, "per_label": {}, "particle_rows": 0, "bytes": 0,
-                         **summary}}  # fmt: skip
-    table = pq.read_table(path)
-    if duplicates is not None:
-        drop = repeated_rows(
-            table.column("event_key").to_numpy(),
-            np.asarray(table.column("source_file").to_pylist(), dtype=object),
-            table.column("entry").to_numpy(),
-            duplicates,
-        )
-        if drop.any():
-            table = table.filter(~drop)
-            if table.num_rows:
-                write_table(table, Path(path).with_suffix(".rewritten"))
-                os.replace(Path(path).with_suffix(".rewritten"), path)
-            else:
-                os.remove(path)
-        results["full"] = {}
-    label = table.column("label").to_numpy()
-    u_sample = table.column("u_sample").to_numpy()
-    split = np.asarray(table.column("split").to_pylist())
-    hlf = np.asarray(table.column("hlf").combine_chunks().flatten()).reshape(-1, len(HLF_NAMES))
-    counts = pc.list_value_length(table.column("particles")).to_numpy(zero_copy_only=False)
-    rows = np.asarray(pc.list_flatten(pc.list_flatten(table.column("particles")))).reshape(
-        -1, len(PARTICLE_FEATURES)
-    )
-    if "full" in results:
-        results["full"].update(
-            selected=len(label),
-            per_label={int(k): int((label == k).sum()) for k in np.unique(label)},
-            particle_rows=int(counts.sum()),
-            bytes=Path(path).stat().st_size if len(label) else 0,
-            **_stats(hlf, rows, counts, split, label),
-        )
-    for name, (out, keep_fraction) in subsets.items():
-        keep = (
-            u_sample < np.vectorize(keep_fraction.get)(label)
-            if len(label)
-            else np.zeros(0, dtype=bool)
-        )
-        target = Path(out) / f"part-{index:05d}.parquet"
-        if len(label) and keep.all():
-            _link_or_copy(path, target)
-        elif keep.any():
-            write_table(table.filter(keep), target)
-        per_label = {int(k): int((label[keep] == k).sum()) for k in np.unique(label)}
-        results[name] = {
-            "per_label": per_label,
-            **_stats(hlf[keep], rows[np.repeat(keep, counts)], counts[keep], split[keep],
-                     label[keep]),
-        }  # fmt: skip
-    return results
-
-
-def _link_or_copy(source: str, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # a file system without hard links
-        shutil.copyfile(source, target)
-
-
-def _merge(results: list[dict], key: str, n: int) -> FeatureStats:
-    total = FeatureStats.empty(n)
-    for r in results:
-        total = total.merge(FeatureStats.from_lists(r[key]))
-    return total
-
-
-def _write_side_files(folder: Path, results: list[dict], manifest: dict) -> dict:
-    """The dataset's statistics (training split only) and manifest."""
-    scaling = {
-        "fitted_on": "train split only",
-        "hlf": _merge(results, "hlf_stats", len(HLF_NAMES)).summary(HLF_NAMES),
-        "particles": _merge(results, "particle_stats", len(PARTICLE_FEATURES)).summary(
-            PARTICLE_FEATURES
-        ),
-    }
-    check_scaling(scaling, str(folder))
-    return FeaturesDataset(folder).write_side_files(scaling, manifest)
 
 
 def _empty_classes(selected: dict[int, int], results: list[dict], settings: FeaturesConfig):
@@ -385,11 +252,14 @@ def _empty_classes(selected: dict[int, int], results: list[dict], settings: Feat
     return described
 
 
-def features(config: Config, spark=None, progress: bool = True) -> dict[str, dict]:
-    """Run the features stage; return the manifest of each dataset written."""
-    from ..progress import run_spark_job_with_progress
-    from ..spark.session import get_spark
+def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult:
+    """Select and compute the features of ``features.input`` (unset: ``ingest.out``) into the
+    datasets ``full``, ``balanced`` and ``dev`` of ``features.out``; the result has the
+    manifest of each.
 
+    ``spark``: a session to run the tasks in (else :mod:`dltrigger.executors` chooses);
+    ``progress``: a progress bar on the terminal.
+    """
     config = config.resolved()
     settings = config.features
     start = time.perf_counter()
@@ -403,16 +273,12 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         )
     inputs = find_inputs(Path(input_folder))
     collections = input_collections(inputs, settings)
-    spark = spark or get_spark(config.spark)
-    sc = spark.sparkContext
+    size = sum(Path(i.path).stat().st_size for i in inputs)
+    executor = choose(config.spark, input_bytes=size, spark=spark)
 
-    def run(description: str, rdd):
+    def run(description: str, function, items: list) -> list:
         try:
-            if progress:
-                return run_spark_job_with_progress(
-                    spark, description, rdd.getNumPartitions(), rdd.collect
-                )
-            return rdd.collect()
+            return executor.map(function, items, description=description, progress=progress)
         except Exception as exc:
             raise FeaturesError(f"features failed, nothing written: {root_cause(exc)}") from None
 
@@ -424,9 +290,8 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         out = str(folder)
         results = run(
             f"features of {len(inputs)} file(s)",
-            sc.parallelize(inputs, len(inputs)).map(
-                lambda t: process_file(t, out, settings, collections)
-            ),
+            lambda t: process_file(t, out, settings, collections),
+            inputs,
         )
         selected: dict[int, int] = {}
         efficiency: dict[str, dict[str, float]] = {}
@@ -449,7 +314,9 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         dropped = _empty_classes(selected, results, settings)
         drop = settings.duplicates == "drop"
         try:
-            duplicates = find_duplicates(spark, folder / "full", drop=drop)
+            duplicates = find_duplicates(
+                folder / "full", drop=drop, spark=getattr(executor, "spark", None)
+            )
         except Exception as exc:
             raise FeaturesError(f"features failed, nothing written: {root_cause(exc)}") from None
         if duplicates.events:
@@ -488,9 +355,8 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         items = [(i, p, duplicates.parts.get(Path(p).name)) for i, p in enumerate(parts)]
         by_part = run(
             f"{' and '.join(plan)} dataset(s)",
-            sc.parallelize(items, max(len(parts), 1)).map(
-                lambda item: subset_file(item[1], item[0], plan, item[2])
-            ),
+            lambda item: subset_file(item[1], item[0], plan, item[2]),
+            items,
         )
         # The parts rewritten without dropped copies replace their task's summary.
         rewritten = {Path(p).name: r["full"] for p, r in zip(parts, by_part, strict=True)
@@ -499,7 +365,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
         full_rows = sum(r["particle_rows"] for r in results)
         full_events = sum(r["selected"] for r in results)
         full_bytes = sum(r["bytes"] for r in results)
-        manifests["full"] = _write_side_files(
+        manifests["full"] = write_side_files(
             folder / "full",
             results,
             {
@@ -507,7 +373,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                 "dataset": "full",
                 "counts": {str(k): v for k, v in sorted(selected.items())},
                 "per_split": {s: sum(r["per_split"][s] for r in results) for s in SPLITS},
-                "split_counts": _split_counts(results),
+                "split_counts": split_counts(results),
                 "bytes_per_event": full_bytes / full_events,
                 "padded_bytes_per_event": PADDED_BYTES_PER_EVENT,
                 "mean_particles_per_event": full_rows / full_events,
@@ -520,7 +386,7 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
             for r in part_results:
                 for k, v in r["per_label"].items():
                     counts[str(k)] = counts.get(str(k), 0) + v
-            manifests[name] = _write_side_files(
+            manifests[name] = write_side_files(
                 target,
                 part_results,
                 {
@@ -528,11 +394,11 @@ def features(config: Config, spark=None, progress: bool = True) -> dict[str, dic
                     "dataset": name,
                     "counts": dict(sorted(counts.items())),
                     "per_split": {s: sum(r["per_split"][s] for r in part_results) for s in SPLITS},
-                    "split_counts": _split_counts(part_results),
+                    "split_counts": split_counts(part_results),
                     "sampling_fraction": {str(k): v for k, v in fractions.items()},
                 },
             )
         seconds = time.perf_counter() - start
         for manifest in manifests.values():
             manifest["seconds"] = seconds
-    return manifests
+    return FeaturesResult(out=Path(settings.out), seconds=seconds, manifests=manifests)

@@ -23,7 +23,7 @@ DELPHES_FORMAT = "Delphes-format files"
 def _generated_detectors(paths: list[str]) -> set[str] | None:
     """The detector presets of files ``dltrigger generate`` wrote (``"?"`` for a record
     without the preset); None when any file is not in a generate record."""
-    from ..generate.job import WRITTEN_RECORD
+    from ..artifacts import GENERATE_RECORD
 
     detectors: set[str] = set()
     records: dict[Path, dict] = {}
@@ -33,7 +33,7 @@ def _generated_detectors(paths: list[str]) -> set[str] | None:
         folder, name = Path(path).parent, Path(path).name
         if folder not in records:
             try:
-                records[folder] = json.loads((folder / WRITTEN_RECORD).read_text())
+                records[folder] = json.loads((folder / GENERATE_RECORD).read_text())
             except (OSError, ValueError):
                 records[folder] = {}
         entry = records[folder].get(name) if isinstance(records[folder], dict) else None
@@ -55,10 +55,6 @@ def events_origin(source_files: list[str], collections: ResolvedCollections) -> 
 
 def ingested_files(ingested: Path) -> list[str]:
     """The ROOT files an ingested dataset was read from (its ingest report), or []."""
-    from ..ingest.job import REPORT_NAME
+    from ..artifacts import IngestedDataset
 
-    try:
-        report = json.loads((Path(ingested) / REPORT_NAME).read_text())
-    except (OSError, ValueError):
-        return []
-    return [f["path"] for f in report.get("files", []) if isinstance(f, dict) and "path" in f]
+    return IngestedDataset(Path(ingested)).source_files()

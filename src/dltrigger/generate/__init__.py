@@ -1,35 +1,45 @@
 """Event generation: Pythia 8 processes, a fast Delphes-like detector simulation, and
-Delphes-format ROOT files, one Spark task per file (``dltrigger generate``)."""
+Delphes-format ROOT files, one task per file (``dltrigger generate``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..results import GenerateResult
+from ..stage import Stage, section_settings
+from .job import plan, run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["GenerateResult", "run"]
+__all__ = ["STAGE", "GenerateResult", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> GenerateResult:
-    """Generate the ``[generate]`` processes into ``generate.out``.
+class _Generate:
+    """The generate stage (:class:`dltrigger.stage.Stage`)."""
 
-    ``spark``: the session to use (one is started from ``config.spark`` when None);
-    ``progress``: a progress bar on the terminal.
-    """
-    from .job import generate
+    name = "generate"
+    kind: str | None = None  # its files carry their own record (_generate.json)
+    section = "generate"
+    run = staticmethod(run)
 
-    config = config.resolved()
-    start = time.perf_counter()
-    files = generate(config, spark=spark, progress=progress)
-    return GenerateResult(
-        out=Path(config.generate.out), seconds=time.perf_counter() - start, files=tuple(files)
-    )
+    def inputs(self, config: Config) -> list[Path]:
+        return []
+
+    def outputs(self, config: Config) -> list[Path]:
+        return [Path(task.path) for task in plan(config.generate)]
+
+    def settings(self, config: Config) -> Any:
+        return section_settings(config.generate)
+
+    def facts(self, result: GenerateResult) -> dict[str, Any]:
+        return {"items": sum(r.events for r in result.files), "unit": "events written"}
+
+
+STAGE: Stage = _Generate()
+
+
+def stages(config: Config) -> list[Stage]:
+    """``dltrigger run`` generates unless ``run.generate`` is off."""
+    return [STAGE] if config.run.generate else []

@@ -20,11 +20,14 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from ..artifacts import GENERATE_RECORD
 from ..config import LABELS, Config, GenerateConfig, ProcessSettings
 from ..errors import GenerationError, OutputExistsError
+from ..executors import choose
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
+from ..results import GenerateResult
 from ..spark.failures import root_cause
 
 log = logging.getLogger("dltrigger")
@@ -214,18 +217,23 @@ def generate_file(task: FileTask) -> FileReport:
     )
 
 
-def _run_partition(tasks):
-    for task in tasks:
-        yield asdict(generate_file(task))
+def _generate_file_row(task: FileTask) -> dict:
+    return asdict(generate_file(task))
 
 
-def generate(config: Config, spark=None, progress: bool = True) -> list[FileReport]:
-    """Run ``dltrigger generate`` with ``config``; return one report per file written.
+def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult:
+    """Generate the ``[generate]`` processes into ``generate.out``; the result has one report
+    per file written.
 
     Only the files this run writes are replaced (``--overwrite``); every other file of the
-    folder, earlier runs' included, is left as it is. The folder has one writer at a time."""
+    folder, earlier runs' included, is left as it is. The folder has one writer at a time.
+    ``spark``: a session to run the files' tasks in (else :mod:`dltrigger.executors` chooses);
+    ``progress``: a progress bar on the terminal.
+    """
     from ..io.ownership import writing
 
+    config = config.resolved()
+    start = time.perf_counter()
     out = Path(config.generate.out)
     tasks = plan(config.generate)
     check_output_folder(config.generate, tasks)
@@ -235,26 +243,20 @@ def generate(config: Config, spark=None, progress: bool = True) -> list[FileRepo
         rows = _generate_files(config, tasks, spark, progress)
         _record_written(out, config.generate, [t.path for t in tasks])
     _warn_of_earlier_files(out, config.generate)
-    return [FileReport(**row) for row in rows]
+    files = tuple(FileReport(**row) for row in rows)
+    return GenerateResult(out=out, seconds=time.perf_counter() - start, files=files)
 
 
 def _generate_files(config: Config, tasks: list[FileTask], spark, progress: bool) -> list[dict]:
-    from ..progress import run_spark_job_with_progress
-    from ..spark.session import get_spark
-
-    spark = spark or get_spark(config.spark)
-    rdd = spark.sparkContext.parallelize(tasks, numSlices=len(tasks)).mapPartitions(_run_partition)
-    description = f"generating {len(tasks)} file(s)"
+    # no input: a local master generates in a local process pool, without a JVM
+    executor = choose(config.spark, input_bytes=0, spark=spark)
     try:
-        if progress:
-            rows: list[dict] = run_spark_job_with_progress(
-                spark, description, len(tasks), rdd.collect
-            )
-        else:
-            rows = rdd.collect()
+        return executor.map(
+            _generate_file_row, tasks, description=f"generating {len(tasks)} file(s)",
+            progress=progress,
+        )  # fmt: skip
     except Exception as exc:
         raise GenerationError(f"event generation failed: {root_cause(exc)}") from exc
-    return rows
 
 
 def _remove_stale_temporaries(out: Path) -> None:
@@ -266,10 +268,7 @@ def _remove_stale_temporaries(out: Path) -> None:
         remove_leftover(leftover)
 
 
-#: The files ``dltrigger generate`` wrote into its folder, and the settings of the run that
-#: wrote each (JSON ``{name: {"process", "seed", "settings", "detector"}}``): what
-#: ``--overwrite`` may replace, how to tell files of other settings apart, what they are.
-WRITTEN_RECORD = "_generate.json"
+WRITTEN_RECORD = GENERATE_RECORD
 
 
 def written_record(out: Path) -> dict[str, dict]:

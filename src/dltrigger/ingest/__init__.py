@@ -1,35 +1,50 @@
-"""Stage 1: ROOT files (local, globs, ``root://``) into Spark, saved as Parquet partitioned
-by label (``dltrigger ingest``)."""
+"""Stage 1: ROOT files (local, globs, ``root://``) into Parquet partitioned by label
+(``dltrigger ingest``), in Spark tasks or a local process pool."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..errors import DLTriggerError
 from ..results import IngestResult
+from ..stage import Stage, section_settings
+from .job import REPORT_NAME, IngestReport, run
+from .samples import resolve_samples
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["IngestResult", "run"]
+__all__ = ["REPORT_NAME", "STAGE", "IngestReport", "IngestResult", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> IngestResult:
-    """Read ``ingest.inputs`` (or else the ``[ingest.samples]``) into ``ingest.out``.
+class _Ingest:
+    """The ingest stage (:class:`dltrigger.stage.Stage`)."""
 
-    ``spark``: the session to use (one is started from ``config.spark`` when None);
-    ``progress``: a progress bar on the terminal.
-    """
-    from .job import ingest
+    name = "ingest"
+    kind: str | None = "ingest"
+    section = "ingest"
+    run = staticmethod(run)
 
-    config = config.resolved()
-    start = time.perf_counter()
-    report = ingest(config, spark=spark, progress=progress)
-    return IngestResult(
-        out=Path(config.ingest.out), seconds=time.perf_counter() - start, report=report
-    )
+    def inputs(self, config: Config) -> list[Path]:
+        try:
+            files = resolve_samples(config.ingest, config.ingest.inputs or None)
+        except DLTriggerError:
+            return []  # no files yet: the stage itself will say so when it runs
+        return [Path(f) for paths in files.values() for f in paths if "://" not in f]
+
+    def outputs(self, config: Config) -> list[Path]:
+        return [Path(config.ingest.out) / REPORT_NAME]
+
+    def settings(self, config: Config) -> Any:
+        return section_settings(config.ingest)
+
+    def facts(self, result: IngestResult) -> dict[str, Any]:
+        return {"items": result.events, "unit": "events read"}
+
+
+STAGE: Stage = _Ingest()
+
+
+def stages(config: Config) -> list[Stage]:
+    return [STAGE]

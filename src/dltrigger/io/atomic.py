@@ -14,7 +14,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-TEMPORARY_MARK = ".tmp-"
+from .ownership import TEMPORARY_MARK, check_replaceable, write_marker, writing
+
+__all__ = ["TEMPORARY_MARK", "atomic_folder", "atomic_path", "temporary_folder"]
 
 
 def temporary_folder(target: Path) -> Path:
@@ -56,7 +58,6 @@ def atomic_folder(
     held throughout: a second writer of ``target`` fails at once.
     """
     from ..errors import OutputError
-    from .ownership import check_replaceable, write_marker, writing
 
     target = Path(target)
     check_replaceable(target, kind, overwrite, inputs)

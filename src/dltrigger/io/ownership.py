@@ -29,10 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError
+from ..stage import OUTPUT_KINDS
 
+#: The start of the hidden name of anything being written (dltrigger.io.atomic): never an
+#: output, removed when its writer is gone.
+TEMPORARY_MARK = ".tmp-"
 MARKER = "_dltrigger.json"
 MARKER_VERSION = 1
-KINDS = ("ingest", "features", "run", "report", "scores", "tune", "baselines", "stream")
+#: The kinds of folder a stage writes (dltrigger.stage.REGISTRY names them).
+KINDS = OUTPUT_KINDS
 
 #: What identified each kind of output before markers existed (dltrigger 0.1).
 LEGACY_FILES: dict[str, tuple[str, ...]] = {
@@ -182,8 +187,6 @@ def _lock_path(target: Path) -> Path:
 def writing(target: Path) -> Iterator[None]:
     """Hold ``target``'s writer lock (a second writer fails at once, naming the first), and
     remove temporary folders of ``target`` that dead writers left."""
-    from .atomic import TEMPORARY_MARK
-
     target.parent.mkdir(parents=True, exist_ok=True)
     lock = _lock_path(target)
     while True:

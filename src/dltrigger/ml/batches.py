@@ -10,19 +10,15 @@ i.e. nearest the lepton in the reference's descending-ΔR order); padding stays 
 and is masked by the models. With ``bucket_by_length`` (the default of training), the events
 leaving the pool are cut into batches of similar lengths (see :func:`_batch_indices`), which
 are yielded in a random order. ``in_memory_batches`` holds a whole split instead (the HLF
-model's 14 numbers per event fit easily). :func:`prefetch` runs a stream in a background
-thread from the moment it is called.
+model's 14 numbers per event fit easily). :func:`~dltrigger.ml.prefetch.prefetch` runs a
+stream in a background thread from the moment it is called.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty, Queue
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -30,15 +26,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from ..artifacts import FeaturesDataset, Scaling
+from ..artifacts import Scaling
 from ..errors import DatasetError
-from ..schema import HLF_WIDTH, PARTICLE_WIDTH, SPLITS, class_counts_text
+from ..schema import HLF_WIDTH, PARTICLE_WIDTH
+from .dataset import COLUMNS, dataset_files
+from .prefetch import prefetch
 
 __all__ = ["Batch", "DatasetError", "Events", "Scaling", "iterate_batches", "load_split"]
-
-COLUMNS = ("label", "split", "hlf", "particles")
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -50,92 +44,6 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def dataset_files(folder: Path) -> list[Path]:
-    files = FeaturesDataset(Path(folder)).parts()
-    if not files:
-        raise DatasetError(f"{folder}: no part-*.parquet files (empty or not a features dataset)")
-    for path in files[:1]:
-        names = pq.read_schema(path).names
-        missing = [c for c in COLUMNS if c not in names]
-        if missing:
-            raise DatasetError(
-                f"{path}: missing column {missing[0]!r} (columns: {', '.join(names)})"
-            )
-    return files
-
-
-#: Fewest events a training or validation split may have (below, a loss and an AUC say nothing).
-MIN_SPLIT_EVENTS = 5
-
-
-def class_counts(folder: Path) -> dict[str, dict[int, int]]:
-    """Events per class in each split (:data:`~dltrigger.schema.SPLITS`) of a features
-    dataset, counted in its parts (two small columns of each): never taken from the side
-    files, which may belong to another dataset (copied beside a few events, they would pass a
-    degenerate dataset as a full one). A split value other than those is refused."""
-    counts: dict[str, dict[int, int]] = {s: {} for s in SPLITS}
-    for path in dataset_files(folder):
-        try:
-            table = pq.read_table(path, columns=["split", "label"])
-        except Exception as exc:
-            raise DatasetError(f"{path}: cannot be read ({exc})") from None
-        splits = np.asarray(table["split"].to_numpy(zero_copy_only=False), dtype=object)
-        unknown = sorted(set(np.unique(splits).tolist()) - set(SPLITS))
-        if unknown:
-            raise DatasetError(
-                f"{path}: split {unknown[0]!r} in column 'split' (a features dataset's splits "
-                f"are {', '.join(SPLITS)})"
-            )
-        labels = table["label"].to_numpy()
-        for split in counts:
-            values, numbers = np.unique(labels[splits == split], return_counts=True)
-            for label, n in zip(values.tolist(), numbers.tolist(), strict=True):
-                counts[split][label] = counts[split].get(label, 0) + n
-    saved = FeaturesDataset(Path(folder)).manifest().get("split_counts")
-    if saved is not None:
-        recorded = {s: {int(k): v for k, v in c.items() if v} for s, c in saved.items()}
-        recorded = {s: c for s, c in recorded.items() if c}
-        held = {s: {k: v for k, v in c.items() if v} for s, c in counts.items()}
-        if recorded != {s: c for s, c in held.items() if c}:
-            raise DatasetError(
-                f"{folder}: its {FeaturesDataset.MANIFEST} counts {_shown(recorded)} but its "
-                f"parts hold {_shown(counts)}: the side files belong to another dataset; make "
-                "the features again"
-            )
-    return counts
-
-
-def _shown(counts: dict[str, dict[int, int]]) -> str:
-    return "; ".join(f"{split}: {class_counts_text(c)}" for split, c in counts.items())
-
-
-def check_trainable(
-    folder: Path, validation_split: str = "validation"
-) -> dict[str, dict[int, int]]:
-    """Refuse a dataset whose training or ``validation_split`` split has fewer than two
-    classes or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts; and a dataset
-    made before features had a validation split, in one line (make the features again)."""
-    counts = class_counts(folder)
-    for split in ("train", validation_split):
-        per_class = counts[split]
-        if split == "validation" and not per_class:
-            settings = FeaturesDataset(Path(folder)).settings()
-            if settings is None or "validation_fraction" not in settings:
-                raise DatasetError(
-                    f"{folder}: a dataset of two splits (train, test), made before dltrigger "
-                    "had a validation split: choosing the epoch on it would use the test "
-                    "split; make the features again (dltrigger features --overwrite)"
-                )
-        total = sum(per_class.values())
-        if len(per_class) < 2 or total < MIN_SPLIT_EVENTS:
-            raise DatasetError(
-                f"{folder}: the {split} split has {total} events "
-                f"({class_counts_text(per_class)}); training needs at least two classes and "
-                f"{MIN_SPLIT_EVENTS} events in each of train and {validation_split}"
-            )
-    return counts
 
 
 @dataclass
@@ -271,75 +179,6 @@ def _batch_indices(
     if lengths is not None and rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
-
-
-#: The name of the loader threads (tests check none outlives its training).
-PREFETCH_THREAD = "dltrigger-prefetch"
-
-
-class Prefetched(Iterator[T]):
-    """Items (batches, decoded row groups) produced by a background thread from the moment
-    this is made (Parquet decoding and numpy release the GIL), so a shuffle pool can fill
-    while the caller does other work; :meth:`close` (or the end of the items, or dropping this
-    object) stops the thread."""
-
-    def __init__(self, items: Iterator[T], depth: int = 2):
-        self._queue: Queue = Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._done = object()
-        self._finished = False
-        # the thread holds the queue, not this object: dropping it closes it (__del__)
-        thread = threading.Thread(
-            target=_produce,
-            args=(items, self._queue, self._stop, self._done),
-            name=PREFETCH_THREAD,
-            daemon=True,
-        )
-        thread.start()
-
-    def __next__(self) -> T:
-        if self._finished:
-            raise StopIteration
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            self.close()
-            raise item
-        if item is self._done:
-            self.close()
-            raise StopIteration
-        return item
-
-    def close(self) -> None:
-        """Stop producing. After the stop flag, the producer puts at most one more item into the
-        emptied queue (the one it may be blocked on) and returns, so this never waits on it."""
-        self._finished = True
-        self._stop.set()
-        with contextlib.suppress(Empty):
-            while True:
-                self._queue.get_nowait()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-def _produce(items: Iterator, queue: Queue, stop: threading.Event, done: object) -> None:
-    try:
-        for item in items:
-            if stop.is_set():
-                if isinstance(items, Generator):  # its own read-ahead thread stops too
-                    items.close()
-                return
-            queue.put(item)
-        last: object = done
-    except BaseException as exc:  # re-raised in the consumer
-        last = exc
-    if not stop.is_set():
-        queue.put(last)
-
-
-def prefetch(items: Iterator[T], depth: int = 2) -> Prefetched[T]:
-    """``items`` produced in a background thread, starting now (see :class:`Prefetched`)."""
-    return Prefetched(items, depth)
 
 
 def _shard(order: np.ndarray, shard: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int] | None]:

@@ -17,9 +17,9 @@ from ..artifacts import FeaturesDataset, RunFolder, Scaling
 from ..config import TrainConfig
 from ..errors import DatasetError, EvaluationError
 from ..models import build_model
-from ..train.data import iterate_batches
-from ..train.loop import forward
-from ..train.run_folder import read_checkpoint
+from .batches import iterate_batches
+from .checkpoints import read_checkpoint
+from .loop import forward
 
 
 @dataclass

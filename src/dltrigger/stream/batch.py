@@ -1,27 +1,34 @@
 """``dltrigger score``: a trained model as a trigger over a fixed set of files, in batch.
 
 Inputs: ROOT files (paths, globs, folders, ``root://``), or Parquet files of ``dltrigger
-ingest`` or ``dltrigger features`` (a folder is searched for ``*.parquet``). One Spark task per
-file runs the same Arrow UDF as the stream; the output folder (written atomically) holds
-``scores/`` (one row per event, as the stream's), ``accepted/`` (the accepted events with their
-HLF) and ``quarantine.json`` (the files that could not be used, and why).
+ingest`` or ``dltrigger features`` (a folder is searched for ``*.parquet``). The files are
+scored in groups, one task each (Spark's or the local pool's, :mod:`dltrigger.executors`), by
+the stream's per-file function; each task writes its own parts. The output folder (written
+atomically) holds ``scores/`` (one row per event, as the stream's), ``accepted/`` (the accepted
+events with their HLF) and ``quarantine.json`` (the files that could not be used, and why).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
-from ..errors import InputError
+import numpy as np
+import pyarrow as pa
+
+from ..config import Config, StreamConfig
+from ..errors import InputError, StreamError
+from ..executors import choose
 from ..io.atomic import atomic_folder
 from ..io.paths import expand_inputs
-from .job import files_frame
-from .process import OUTPUT_SCHEMA, score_paths
-from .trigger import load_trigger
+from ..results import ScoreResult
+from ..spark.failures import root_cause
+from .process import local_path, process_file
+from .trigger import Trigger, load_trigger
 
-#: Files are scored in about this many Spark tasks per core: a task costs ~0.2 s on its own
+#: Files are scored in about this many tasks per core: a Spark task costs ~0.2 s on its own
 #: (measured: 24 one-file tasks of ~0.25 s of work each ran at half the one-process rate).
 TASKS_PER_CORE = 4
 
@@ -48,49 +55,86 @@ def find_inputs(inputs: list[str]) -> list[str]:
     return files
 
 
-def score(config: Config, inputs: list[str], out: Path, overwrite: bool = False,
-          spark=None) -> dict[str, Any]:  # fmt: skip
-    """Score every event of ``inputs`` into ``out``; return the counts and quarantined files."""
-    import pyspark.sql.functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
+def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
+    """Score every event of ``score.inputs`` (ROOT or Parquet files, folders, globs, URLs)
+    with ``stream.model`` at ``[stream]``'s working point into ``score.out``; the result has
+    the counts and the quarantined files.
 
-    from ..spark.session import get_spark
-
+    ``spark``: a session to run the tasks in (else :mod:`dltrigger.executors` chooses);
+    ``progress``: a progress bar of the scoring tasks.
+    """
+    start = time.perf_counter()
     config = config.resolved()
     settings = config.stream
-    files = find_inputs(inputs)
+    out, overwrite = Path(config.score.out), config.score.overwrite
+    files = find_inputs(list(config.score.inputs))
     trigger = load_trigger(settings, config.features.collections, config.evaluate)
-    spark = spark or get_spark(config.spark)
-    udf = score_paths(trigger, settings.tree, settings.settle_seconds, settings.max_wait_seconds)
-    tasks = min(len(files), TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
-    rows = files_frame(spark, files, tasks).mapInArrow(udf, from_arrow_schema(OUTPUT_SCHEMA))
-    rows = rows.persist()
-    try:
-        with atomic_folder(out, overwrite, kind="scores", inputs=files) as folder:
-            folder.mkdir(parents=True)
-            events = rows.where(F.col("quarantine").isNull()).drop("quarantine")
-            events.drop("hlf").write.parquet(str(folder / "scores"))
-            events.where(F.col("accepted")).write.parquet(str(folder / "accepted"))
-            good = F.col("quarantine").isNull()
-            counts = rows.agg(  # one job for the counts and the quarantine rows
-                F.count(F.when(good, 1)),
-                F.sum(F.when(good, F.col("selected").cast("long"))),
-                F.sum(F.when(good, F.col("accepted").cast("long"))),
-                F.collect_list(F.when(~good, F.struct("source_file", "quarantine"))),
-            ).first()  # fmt: skip
-            quarantined = [{"path": r[0], "reason": r[1]} for r in counts[3]]
-            summary = {
-                "files": len(files),
-                "events": int(counts[0]),
-                "selected": int(counts[1] or 0),
-                "accepted": int(counts[2] or 0),
-                "threshold": trigger.threshold,
-                "accept_classes": list(settings.accept_classes),
-                "model": trigger.run,
-                "quarantined": quarantined,
-            }
-            (folder / "quarantine.json").write_text(json.dumps(quarantined, indent=2))
-            (folder / "summary.json").write_text(json.dumps(summary, indent=2))
-    finally:
-        rows.unpersist()
-    return summary
+    executor = choose(config.spark, input_bytes=_size(files), spark=spark)
+    tasks = min(len(files), TASKS_PER_CORE * executor.cores)
+    groups = [list(g) for g in np.array_split(np.asarray(files, dtype=object), tasks)]
+    with atomic_folder(out, overwrite, kind="scores", inputs=files) as folder:
+        for name in ("scores", "accepted"):
+            (folder / name).mkdir(parents=True)
+
+        def run(item: tuple[int, list[str]]) -> dict[str, Any]:
+            return score_files(item[1], folder, item[0], trigger, settings)
+
+        try:
+            parts = executor.map(
+                run, list(enumerate(groups)), description=f"scoring {len(files)} file(s)",
+                progress=progress,
+            )  # fmt: skip
+        except Exception as exc:
+            raise StreamError(f"score failed, nothing written: {root_cause(exc)}") from None
+        quarantined = [q for part in parts for q in part["quarantined"]]
+        summary = {
+            "files": len(files),
+            "events": sum(part["events"] for part in parts),
+            "selected": sum(part["selected"] for part in parts),
+            "accepted": sum(part["accepted"] for part in parts),
+            "threshold": trigger.threshold,
+            "accept_classes": list(settings.accept_classes),
+            "model": trigger.run,
+            "quarantined": quarantined,
+        }
+        (folder / "quarantine.json").write_text(json.dumps(quarantined, indent=2))
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    return ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
+
+
+def score_files(
+    paths: list[str], folder: Path, index: int, trigger: Trigger, settings: StreamConfig
+) -> dict[str, Any]:
+    """One task: score ``paths`` into ``scores/part-<index>.parquet`` (every event of the usable
+    files) and ``accepted/part-<index>.parquet`` (the accepted ones, with their HLF); return
+    the counts and the quarantined files."""
+    import pyarrow.compute as pc
+
+    from ..io.parquet import write_table
+
+    rows = pa.concat_tables(
+        process_file(local_path(p), trigger, settings.tree, settings.settle_seconds,
+                     settings.max_wait_seconds)
+        for p in paths
+    )  # fmt: skip
+    bad = rows.column("quarantine").is_valid()
+    events = rows.filter(pc.invert(bad)).drop_columns(["quarantine"])
+    name = f"part-{index:05d}.parquet"
+    write_table(events.drop_columns(["hlf"]), folder / "scores" / name)
+    write_table(events.filter(events.column("accepted")), folder / "accepted" / name)
+    return {
+        "events": events.num_rows,
+        "selected": int(pc.sum(events.column("selected")).as_py() or 0),
+        "accepted": int(pc.sum(events.column("accepted")).as_py() or 0),
+        "quarantined": [
+            {"path": r["source_file"], "reason": r["quarantine"]}
+            for r in rows.filter(bad).select(["source_file", "quarantine"]).to_pylist()
+        ],
+    }
+
+
+def _size(files: list[str]) -> int:
+    """Bytes of the local inputs (remote ones count as the threshold: Spark takes them)."""
+    from ..io.paths import is_remote
+
+    return sum(10**18 if is_remote(f) else Path(f).stat().st_size for f in files)

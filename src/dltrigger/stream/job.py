@@ -34,6 +34,7 @@ from ..errors import InputError, OutputError, StreamError
 from ..io.atomic import TEMPORARY_MARK
 from ..io.ownership import write_marker, writing
 from ..io.paths import is_remote
+from ..results import StreamResult
 from ..schema import CLASS_NAMES
 from .process import OUTPUT_SCHEMA, score_paths
 from .trigger import Trigger, load_trigger
@@ -257,20 +258,22 @@ def claim_stream_output(out: Path) -> None:
         )
 
 
-def stream(
-    config: Config,
-    spark=None,
-    available_now: bool = False,
-    timeout: float | None = None,
-    quiet: bool = False,
-) -> dict[str, Any]:
-    """Run the trigger over files arriving in ``[stream] input`` until stopped (Ctrl-C),
-    ``timeout`` seconds, or, with ``available_now``, until the files present are done."""
+def run(config: Config, *, spark=None, progress: bool = False) -> StreamResult:
+    """Run the trigger of ``stream.model`` (unset: the run folder of ``train.model``) on the
+    ``*.root`` files arriving in ``stream.input`` until stopped (Ctrl-C), ``stream.timeout``
+    seconds or, with ``stream.available_now``, until the files there are done; the result has
+    the micro-batches, files, events, accepted and latency.
+
+    ``spark``: the session to use (one is started from ``config.spark`` when None);
+    ``progress``: a line per micro-batch on the terminal.
+    """
     from ..progress import console
     from ..spark.session import get_spark
 
+    start = time.perf_counter()
     config = config.resolved()
     settings = config.stream
+    quiet, available_now, timeout = not progress, settings.available_now, settings.timeout
     source = str(settings.input)
     if not is_remote(source) and not Path(source).is_dir():
         raise InputError(f"{source}: the input folder does not exist")
@@ -332,4 +335,5 @@ def stream(
         finally:
             if query.isActive:
                 query.stop()
-        return state.summary()
+        summary = state.summary()
+    return StreamResult(out=out, seconds=time.perf_counter() - start, summary=summary)

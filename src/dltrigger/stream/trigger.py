@@ -19,9 +19,9 @@ import numpy as np
 from ..artifacts import RunFolder, Scaling
 from ..config import CollectionsConfig, EvaluateConfig, FeaturesConfig, StreamConfig
 from ..errors import EvaluationError
+from ..ml.batches import model_inputs, padded
 from ..models.export import FORMATS
 from ..schema import CLASS_NAMES
-from ..train.data import model_inputs, padded
 
 #: ONNX Runtime sessions of this Python process, by model file (Spark reuses its workers).
 _SESSIONS: dict[tuple[str, float], object] = {}
@@ -151,7 +151,7 @@ def _validation_scores(folder: Path, accept: tuple[int, ...]) -> tuple[np.ndarra
     """Labels and summed accepted-class scores of the split that chooses the run's working
     point (its validation split; the test split only for a run trained with the reference's
     ``reference_validate_on_test``), and that split's name."""
-    from ..evaluate.scoring import load_run, score
+    from ..ml.scoring import load_run, score
 
     run = load_run(folder)
     data = run.config.data
@@ -169,7 +169,7 @@ def _validation_scores(folder: Path, accept: tuple[int, ...]) -> tuple[np.ndarra
 def working_point(folder: Path, accept: tuple[int, ...], background_efficiency: float) -> float:
     """The cut on the summed accepted-class score that lets ``background_efficiency`` of the
     other classes pass on the run's own validation split."""
-    from ..evaluate.metrics import at_background_efficiency, roc_curve
+    from ..ml.metrics import at_background_efficiency, roc_curve
 
     labels, summed, split = _validation_scores(folder, accept)
     roc = roc_curve(np.isin(labels, accept), summed)
@@ -188,7 +188,7 @@ def rate_working_point(
     """The loosest cut on the summed accepted-class score whose expected output rate (at
     ``rates``' input rate and class fractions) stays within ``output_rate_hz``, on the run's
     validation split."""
-    from ..evaluate.rates import at_output_rate, rate_curve
+    from ..ml.rates import at_output_rate, rate_curve
 
     if not output_rate_hz < rates.input_rate_hz:
         raise EvaluationError(

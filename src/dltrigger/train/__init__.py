@@ -1,43 +1,71 @@
-"""Stage 4: training on a features dataset (data loading, trainer, data-parallel on Spark,
-export) (``dltrigger train``)."""
+"""Stage 4: training on a features dataset, in this process or data-parallel on Spark, into a
+run folder (``dltrigger train``)."""
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..artifacts import RunFolder, TuneResults
 from ..results import TrainResult
+from ..stage import Stage
+from .trainer import run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from ..config import Config
+    from ..config import Config, ModelName, TrainConfig
 
-__all__ = ["TrainResult", "run"]
+__all__ = ["TrainResult", "model_settings", "run", "stages"]
 
 
-def run(
-    config: Config, *, spark: SparkSession | None = None, progress: bool = False
-) -> TrainResult:
-    """Train ``train.model`` on ``train.data`` (unset: ``<features.out>/balanced``) into its run
-    folder (``train.out``, unset: ``runs/<model>``), continuing it with ``train.resume``.
+def model_settings(config: Config, model: ModelName) -> TrainConfig:
+    """``dltrigger run``'s training settings of ``model``: ``[train]`` for that model into its
+    run folder, at the tuned point when ``run.tune`` searched a grid for it."""
+    settings = config.train.model_copy(update={"model": model, "overwrite": True})
+    if config.train.out is not None:  # unset, the run folder is runs/<model> anyway
+        settings = settings.model_copy(update={"out": config.run_folder(model)})
+    tuned = TuneResults(Path(config.tune.out))
+    if config.run.tune and model == config.tune.model and (tuned / TuneResults.BEST).exists():
+        settings = tuned.tuned(settings)
+    return settings
 
-    ``spark``: the session of data-parallel training (``train.num_processes > 1``; one is
-    started from ``config.spark`` when None); ``progress``: a progress bar on the terminal.
-    """
-    from .trainer import train
 
-    config = config.resolved()
-    settings = config.train
-    if settings.num_processes > 1 and spark is None:
-        from ..spark.session import get_spark
+class _Train:
+    """Training one model of ``run.models`` (:class:`dltrigger.stage.Stage`)."""
 
-        spark = get_spark(config.spark)
-    start = time.perf_counter()
-    history = train(
-        settings, resume=settings.resume, progress=progress, spark=spark,
-        tracking=config.tracking,
-    )  # fmt: skip
-    return TrainResult(
-        out=settings.run_folder, seconds=time.perf_counter() - start, history=tuple(history)
-    )
+    kind: str | None = "run"
+    section = "train"
+
+    def __init__(self, model: ModelName):
+        self.model = model
+        self.name = f"train {model}"
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> TrainResult:
+        settings = model_settings(config, self.model)  # the tuned point exists by now
+        return run(config.model_copy(update={"train": settings}), spark=spark, progress=progress)
+
+    def inputs(self, config: Config) -> list[Path]:
+        settings = model_settings(config, self.model)
+        assert settings.data is not None  # resolved
+        tuned = config.run.tune and self.model == config.tune.model
+        point = [TuneResults(Path(config.tune.out)) / TuneResults.SUMMARY] if tuned else []
+        return [Path(settings.data), *point]  # every file of the dataset
+
+    def outputs(self, config: Config) -> list[Path]:
+        folder = RunFolder(model_settings(config, self.model).run_folder)
+        return [folder / RunFolder.SUMMARY, folder / RunFolder.CONFIG, folder / RunFolder.BEST]
+
+    def settings(self, config: Config) -> Any:
+        return model_settings(config, self.model).model_dump(mode="json")
+
+    def facts(self, result: TrainResult) -> dict[str, Any]:
+        samples = sum(epoch.get("samples", 0) for epoch in result.history)
+        return {"items": samples, "unit": "training samples", "epochs": len(result.history)}
+
+
+def stages(config: Config) -> list[Stage]:
+    """One training per model of ``run.models``."""
+    return [_Train(model) for model in config.run.models]

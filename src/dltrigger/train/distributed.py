@@ -3,7 +3,7 @@
 ``fit_distributed`` hands :func:`rank_main` to PySpark's ``TorchDistributor``, which starts one
 Spark barrier task per process (on ``local[N]`` the local cores, on a cluster the executors),
 and in each ``torchrun`` with the rendezvous set up. Every rank runs the ordinary training
-loop (:func:`dltrigger.train.loop.fit`) on its own shard of the Parquet dataset, gloo on CPU
+loop (:func:`dltrigger.ml.loop.fit`) on its own shard of the Parquet dataset, gloo on CPU
 and nccl on GPU; rank 0 validates and writes the run folder, which must therefore be on a file
 system all executors see (as the dataset). Spark schedules; nothing here does.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 from ..artifacts import RunFolder
 from ..config import TrainConfig
 from ..errors import TrainingError
-from .loop import Replica, fit, resolve_device
+from ..ml.loop import fit
+from ..ml.replica import Replica, resolve_device
 
 
 def rank_main(config_json: str, resume: bool) -> None:

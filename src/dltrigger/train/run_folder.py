@@ -1,4 +1,5 @@
-"""The run folder of a training: preparing it, checking a resume, writing each epoch's files.
+"""The run folder of a training: preparing it, checking a resume, its training plot (each
+epoch's files are written by :mod:`dltrigger.ml.checkpoints`).
 
 Every file is written under a temporary name and renamed (:func:`~dltrigger.io.atomic.atomic_path`),
 so an interrupted run never leaves a half-written checkpoint or metrics file.
@@ -6,25 +7,19 @@ so an interrupted run never leaves a half-written checkpoint or metrics file.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import errno
 import json
 import logging
-import math
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from ..artifacts import FeaturesDataset, RunFolder
+from ..artifacts import RunFolder
 from ..config import TrainConfig
 from ..errors import OutputError, TrainingError
 from ..io.atomic import atomic_path, temporary_folder
 from ..io.ownership import check_replaceable, marker_of, write_marker
+from ..ml.checkpoints import _why
 
 log = logging.getLogger("dltrigger")
 
@@ -137,164 +132,11 @@ def check_resumable(config: TrainConfig, saved: dict, path: Path) -> None:
         )
 
 
-def read_checkpoint(path: Path, error: type[Exception] = TrainingError, map_location="cpu"):
-    """A checkpoint written by :func:`save_epoch`, or ``error`` naming the file when it is
-    truncated, overwritten or not a checkpoint at all."""
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as exc:  # pickle, zip and EOF errors alike
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
-        raise error(f"{path}: not a readable checkpoint ({type(exc).__name__}: {detail})") from None
-    if not isinstance(state, dict) or "model" not in state:
-        raise error(f"{path}: not a dltrigger checkpoint (no model state)")
-    return state
-
-
-#: Free bytes below which a failed write is put down to a full file system.
-_NEARLY_FULL = 64 << 20
-
-
-def _why(exc: BaseException, path: Path) -> str:
-    """What went wrong writing ``path``, in words: "no space left" where the disk is full
-    (torch's writer says only "enforce fail at inline_container.cc")."""
-    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    if not full and ("inline_container" in str(exc) or "write failed" in str(exc)):
-        # torch keeps the errno to itself: a nearly full file system (the failed file is
-        # removed by now) is the cause it does not name
-        try:
-            free = shutil.disk_usage(path.parent).free
-        except OSError:
-            free = None
-        if free is not None and free < _NEARLY_FULL:
-            return f"no space left on the device ({free / 1e6:.1f} MB free after the attempt)"
-        return "the write failed (is the file system full, or over its quota?)"
-    if full:
-        return "no space left on the device"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-@contextlib.contextmanager
-def _writing_file(path: Path) -> Iterator[Path]:
-    """:func:`atomic_path`, with a failure to write said as a :class:`TrainingError` naming
-    the file and why."""
-    try:
-        with atomic_path(path) as temporary:
-            yield temporary
-    except (OSError, RuntimeError) as exc:
-        if isinstance(exc, TrainingError):
-            raise
-        raise TrainingError(f"cannot write {path}: {_why(exc, path)}") from None
-
-
-def save(obj, path: Path) -> None:
-    with _writing_file(path) as temporary:
-        torch.save(obj, temporary)
-
-
-def write_text(path: Path, text: str) -> None:
-    with _writing_file(path) as temporary:
-        temporary.write_text(text)
-
-
-class DatasetWatch:
-    """The training dataset's identity, pinned when training starts (its content digest,
-    recorded in the run's ``features.json``) and checked after every epoch: a dataset
-    replaced or rewritten under a running training (``features --overwrite``) stops it
-    before an epoch trained on other data is saved."""
-
-    def __init__(self, data: Path, digest: str, signature: str | None = None):
-        self.dataset = FeaturesDataset(Path(data))
-        self.digest = digest
-        self.signature = signature or self.dataset.signature()
-
-    @classmethod
-    def pinned(cls, data: Path) -> DatasetWatch:
-        """The dataset as it is now (its signature first: a change while it is hashed is
-        seen at the first check)."""
-        dataset = FeaturesDataset(Path(data))
-        signature = dataset.signature()
-        return cls(dataset.path, dataset.digest(), signature)
-
-    def check(self, when: str, *, read: bool = False) -> None:
-        """Refuse a dataset whose content is not the pinned one any more (``read``: hash its
-        content even if no file looks changed)."""
-        now = self.dataset.signature()
-        if now == self.signature and not read:
-            return
-        if self.dataset.path.is_dir() and self.dataset.digest() == self.digest:
-            self.signature = now  # touched or copied back, same content
-            return
-        raise TrainingError(
-            f"the training dataset {self.dataset.path} changed {when} (its content is not the "
-            "one training started on: re-made by `dltrigger features --overwrite`?); the "
-            "epochs would mix two datasets that features.json and scaling.json describe only "
-            "one of: train again on the new dataset (--overwrite)"
-        )
-
-
-def save_epoch(out, config, model, optimizer, scheduler, history, best, stale, improved):
-    epoch = history[-1]["epoch"]
-    if improved:
-        save(
-            {"model": model.state_dict(), "config": config.model_dump(mode="json"),
-             "epoch": epoch},
-            out / RunFolder.BEST,
-        )  # fmt: skip
-    write_metrics(out, history)
-    # the checkpoint last: once it exists, the epoch's other files are complete
-    save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "config": config.model_dump(mode="json"),
-            "epoch": epoch,
-            "history": history,
-            "best": best,
-            "stale": stale,
-            "torch_rng": torch.get_rng_state(),
-        },
-        out / RunFolder.CHECKPOINT,
-    )
-
-
-#: Why a validation AUC has no value (``null`` in the run folder's JSON).
-UNDEFINED_AUC = "no event of this class in the validation split: AUC undefined"
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def json_text(value) -> str:
-    """Strict JSON: NaN and infinities (an undefined AUC) become ``null``."""
-    return json.dumps(_finite(value), indent=2, allow_nan=False)
-
-
-def write_metrics(out: Path, history: list[dict]) -> None:
-    write_text(out / RunFolder.METRICS, json_text(history))
-    with (
-        atomic_path(out / RunFolder.METRICS_CSV) as temporary,
-        open(temporary, "w", newline="") as f,
-    ):
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-
-
 def write_training_plot(out: Path, history: list[dict]) -> None:
     """``training.png``: losses and per-class validation AUC per epoch (if the plots extra is
     installed; matplotlib's global state is left as it was)."""
     from ..errors import DLTriggerError
-    from ..evaluate.plots import DEFAULT_EVENTS, training_figure
+    from ..ml.plots import DEFAULT_EVENTS, training_figure
 
     try:
         events = RunFolder(out).features().get("events_origin", DEFAULT_EVENTS)

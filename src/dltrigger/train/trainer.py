@@ -10,81 +10,72 @@ resume from), ``best.pt`` (the lowest validation loss) and the best model export
 ``model.onnx`` / ``model.torchscript.pt``. Files are replaced atomically; an existing run
 folder is refused unless resumed or overwritten.
 
-:func:`train` prepares the run folder and runs the loop: :func:`~dltrigger.train.loop.fit` in
-this process, or on Spark ranks through :mod:`.distributed` (both import :mod:`.loop`, which
-imports neither).
+:func:`run` prepares the run folder and runs the loop: :func:`~dltrigger.ml.loop.fit` in
+this process, or on Spark ranks through :mod:`.distributed` (both import
+:mod:`dltrigger.ml.loop`, which imports neither).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 
-from ..artifacts import RunFolder
-from ..config import TrackingConfig, TrainConfig
+from ..artifacts import RunFolder, Scaling
+from ..config import Config, TrackingConfig, TrainConfig
 from ..errors import ConfigError, TrainingError
 from ..io.ownership import writing
+from ..ml.checkpoints import read_checkpoint, write_text
+from ..ml.dataset import DatasetWatch, check_trainable
+from ..ml.loop import fit
 from ..models.export import FORMATS
+from ..results import TrainResult
 from ..schema import CLASS_NAMES
 from ..tracking import tracked_run
-from .data import Scaling, check_trainable
-from .loop import Replica, fit, fit_events, forward, resolve_device
-from .run_folder import (
-    DatasetWatch,
-    Workspace,
-    check_resumable,
-    prepare_run_folder,
-    read_checkpoint,
-    write_text,
-    write_training_plot,
-)
+from .run_folder import Workspace, check_resumable, prepare_run_folder, write_training_plot
 
 logger = logging.getLogger("dltrigger")
 
-# The loop lives in .loop (shared with .distributed); its names stay importable from here.
 __all__ = [
     "CLASS_NAMES",
-    "Replica",
     "TrainingError",
-    "fit",
-    "fit_events",
-    "forward",
-    "resolve_device",
-    "train",
+    "run",
 ]
 
 
-def train(
-    config: TrainConfig,
-    resume: bool = False,
-    progress: bool = False,
-    spark=None,
-    tracking: TrackingConfig | None = None,
-) -> list[dict]:
-    """Train ``config.model`` on ``config.data`` into its run folder; return each epoch's metrics.
+def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
+    """Train ``train.model`` on ``train.data`` (unset: ``<features.out>/balanced``) into its run
+    folder (``train.out``, unset: ``runs/<model>``), continuing it with ``train.resume``; the
+    result has each epoch's metrics.
 
-    ``resume`` continues from ``checkpoint.pt`` (only ``epochs``, ``patience``, ``device``,
-    ``threads`` and ``export`` may differ from the checkpoint's configuration). With
-    ``config.num_processes > 1`` the training runs data-parallel on Spark (``spark``: the
-    session to use; one is started from the defaults when None). With ``tracking``, the run's
-    settings, per-epoch metrics and files are logged to MLflow.
+    ``train.resume`` continues from ``checkpoint.pt`` (only ``epochs``, ``patience``,
+    ``device``, ``threads`` and ``export`` may differ from the checkpoint's configuration).
+    With ``train.num_processes > 1`` the training runs data-parallel on Spark (``spark``: the
+    session to use; one is started from ``config.spark`` when None). With ``[tracking]``
+    enabled, the run's settings, per-epoch metrics and files are logged to MLflow.
     """
-    if config.data is None:
-        raise ConfigError(
-            "train.data is unset: name a features dataset, or resolve the whole configuration "
-            "(Config.resolved(), as dltrigger.train.run does) to train on <features.out>/balanced"
-        )
+    start = time.perf_counter()
+    config = config.resolved()
+    settings = config.train
+    if settings.data is None:
+        raise ConfigError("train.data is unset: name a features dataset")
+    if settings.num_processes > 1 and spark is None:
+        from ..spark.session import get_spark
+
+        spark = get_spark(config.spark)
     # a bad or degenerate dataset fails before any change to the run folder
-    Scaling.load(config.data), check_trainable(config.data, config.validation_split)
-    with writing(config.run_folder):  # one writer of the run folder for the training's life
-        space = prepare_run_folder(config, resume)
+    Scaling.load(settings.data), check_trainable(settings.data, settings.validation_split)
+    with writing(settings.run_folder):  # one writer of the run folder for the training's life
+        space = prepare_run_folder(settings, settings.resume)
         try:
-            history = _train_in(space, config, progress, spark, tracking)
+            history = _train_in(space, settings, progress, spark, config.tracking)
         except TrainingError as exc:
             raise TrainingError(f"{exc}{_kept(space)}") from None
         finally:
             space.discard()  # an unfinished run built aside; the named folder is untouched
-    return history
+    return TrainResult(
+        out=settings.run_folder, seconds=time.perf_counter() - start, history=tuple(history)
+    )
 
 
 def _kept(space: Workspace) -> str:

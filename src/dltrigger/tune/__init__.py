@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..artifacts import FeaturesDataset, TuneResults
 from ..results import TuneResult
+from ..stage import Stage, section_settings
+from .job import run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
 
-__all__ = ["TuneResult", "run"]
+__all__ = ["STAGE", "TuneResult", "run", "stages"]
 
 
-def run(config: Config, *, spark: SparkSession | None = None, progress: bool = False) -> TuneResult:
-    """Train ``tune.model`` at every point of ``tune.grid`` on ``tune.data`` (unset:
-    ``<features.out>/dev``), ranked by ``tune.metric``, into ``tune.out``.
+class _Tune:
+    """The tune stage (:class:`dltrigger.stage.Stage`)."""
 
-    ``spark``: the session to use (one is started from ``config.spark`` when None);
-    ``progress``: a progress bar on the terminal.
-    """
-    from .job import tune
+    name = "tune"
+    kind: str | None = "tune"
+    section = "tune"
+    run = staticmethod(run)
 
-    config = config.resolved()
-    start = time.perf_counter()
-    summary = tune(config, spark=spark, progress=progress)
-    return TuneResult(
-        out=Path(config.tune.out), seconds=time.perf_counter() - start, summary=summary
-    )
+    def inputs(self, config: Config) -> list[Path]:
+        assert config.tune.data is not None  # resolved
+        return [FeaturesDataset(Path(config.tune.data)).manifest_file]
+
+    def outputs(self, config: Config) -> list[Path]:
+        return [TuneResults(Path(config.tune.out)) / TuneResults.SUMMARY]
+
+    def settings(self, config: Config) -> Any:
+        return {"tune": section_settings(config.tune), "train": section_settings(config.train)}
+
+    def facts(self, result: TuneResult) -> dict[str, Any]:
+        return {"items": result.summary["tasks"], "unit": "models trained"}
+
+
+STAGE: Stage = _Tune()
+
+
+def stages(config: Config) -> list[Stage]:
+    """``dltrigger run`` searches the grid when ``run.tune`` is on."""
+    return [STAGE] if config.run.tune else []

@@ -13,6 +13,7 @@ task is reported with the parameters of its points; the search goes on. Results:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
@@ -22,10 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import TuneResults
 from ..config import Config, TrainConfig
 from ..errors import ConfigError, DLTriggerError, OutputExistsError
 from ..io.atomic import atomic_folder
-from ..train.data import Events, check_trainable, load_split
+from ..ml.batches import Events, load_split
+from ..ml.dataset import check_trainable
+from ..results import TuneResult
 from .grid import REFERENCE_HLF_GRID, expand, validate
 
 
@@ -54,7 +58,7 @@ def run_task(data, folds: int, seed: int, item: tuple) -> list[dict[str, Any]]:
     """
     import torch
 
-    from ..train.loop import fit_events
+    from ..ml.loop import fit_events
 
     fold, config_json, points = item
     started = time.perf_counter()
@@ -108,8 +112,15 @@ def _grid(config: Config) -> dict[str, list[Any]]:
     return REFERENCE_HLF_GRID
 
 
-def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
-    """Run the grid search of ``config.tune``; return the summary (best point first)."""
+def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
+    """Train ``tune.model`` at every point of ``tune.grid`` on ``tune.data`` (unset:
+    ``<features.out>/dev``), one Spark task each, ranked by ``tune.metric``, into
+    ``tune.out``; the result has the summary (every point's row, best first).
+
+    ``spark``: the session to use (one is started from ``config.spark`` when None);
+    ``progress``: a progress bar on the terminal.
+    """
+    start = time.perf_counter()
     config = config.resolved()
     settings = config.tune
     out = Path(settings.out)
@@ -183,15 +194,12 @@ def tune(config: Config, spark=None, progress: bool = True) -> dict[str, Any]:
     }
     with atomic_folder(out, overwrite=settings.overwrite, kind="tune", inputs=[dataset]) as folder:
         folder.mkdir()
-        _write_csv(folder / "results.csv", rows)
-        (folder / "best.json").write_text(
-            json.dumps({"model": settings.model, "metric": settings.metric,
-                        "value": best[settings.metric], "point": best["point"]}, indent=2)
-        )  # fmt: skip
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+        best_point = {"model": settings.model, "metric": settings.metric,
+                      "value": best[settings.metric], "point": best["point"]}  # fmt: skip
+        TuneResults(folder).write(_csv_text(rows), best_point, summary)
     _track(config, summary, rows, out)
     summary["rows"] = rows
-    return summary
+    return TuneResult(out=out, seconds=time.perf_counter() - start, summary=summary)
 
 
 def _track(config: Config, summary: dict[str, Any], rows: list[dict], out: Path) -> None:
@@ -243,10 +251,10 @@ def _combine(points, results, metric: str) -> list[dict[str, Any]]:
     return sorted(rows, key=best_first)
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _csv_text(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["point"])
     metrics = sorted({k for r in rows for k in r if k.startswith("val_")})
-    with open(path, "w", newline="") as f:
+    with io.StringIO(newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["rank", *names, *metrics, "epochs_trained", "seconds", "error"])
         for rank, row in enumerate(rows, start=1):
@@ -256,3 +264,4 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
                 *(row.get(m, "") for m in metrics),
                 row.get("epochs_trained", ""), f"{row['seconds']:.2f}", row.get("error", ""),
             ])  # fmt: skip
+        return f.getvalue()

@@ -8,8 +8,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..ingest.job import REPORT_NAME, IngestReport
 from ..progress import output
-from .job import REPORT_NAME, IngestReport
 
 
 def print_report(report: IngestReport, console: Console | None = None) -> None:
@@ -34,7 +34,8 @@ def print_report(report: IngestReport, console: Console | None = None) -> None:
     console.print(table)
     console.print(
         f"{report.events_written} events in {report.seconds:.1f} s "
-        f"({report.events_per_second:.0f} events/s), {report.partitions} Spark partitions; "
+        f"({report.events_per_second:.0f} events/s), {report.partitions} "
+        f"{'Spark tasks' if report.executor == 'spark' else 'tasks in a local process pool'}; "
         f"report: {report.output}/{REPORT_NAME}",
         highlight=False,
     )

@@ -9,8 +9,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..generate.job import FileReport
 from ..progress import output
-from .job import FileReport
 
 
 def summarise(reports: list[FileReport]) -> dict[str, dict[str, float]]:
