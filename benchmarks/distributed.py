@@ -17,9 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
-from dltrigger.config import SparkConfig, TrainConfig
+from dltrigger.config import Config, SparkConfig, TrackingConfig, TrainConfig
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
@@ -32,19 +33,21 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from dltrigger.spark.session import get_spark
-    from dltrigger.train.trainer import train
 
-    spark = get_spark(SparkConfig(master=f"local[{args.processes}]", conf=QUIET))
+    spark_config = SparkConfig(master=f"local[{args.processes}]", conf=QUIET)
+    spark = get_spark(spark_config)
     results = {}
     for model in ("inclusive", "hlf"):
         for processes in (1, args.processes):
             with tempfile.TemporaryDirectory() as folder:
-                config = TrainConfig(
+                settings = TrainConfig(
                     model=model, data=args.data, out=Path(folder) / "run", epochs=args.epochs,
                     num_processes=processes, threads=1, export=[], batch_size=128,
                 )  # fmt: skip
+                config = Config(spark=spark_config, train=settings,
+                                tracking=TrackingConfig(enabled=False))  # fmt: skip
                 started = time.perf_counter()
-                history = train(config, spark=spark)
+                history = dltrigger.train.run(config, spark=spark).history
                 wall = time.perf_counter() - started
             results[(model, processes)] = (history[-1]["samples_per_s"], wall,
                                            history[-1]["val_loss"])  # fmt: skip

@@ -7,8 +7,9 @@ On trained run folders (default: those of ``make demo``) and a features dataset'
    already in memory; the ratio is what reading and batching cost;
 2. the metrics of one model (``evaluate_model``: 3 ROC curves, working points, confusion,
    200 bootstrap resamplings per class);
-3. the whole ``evaluate()`` of all runs (scoring, metrics with Clopper-Pearson intervals and
-   trigger rates, 6 + 2 per model PNGs, the report).
+3. the whole stage (``dltrigger.evaluate.run``) of all runs (scoring, metrics with
+   Clopper-Pearson intervals and trigger rates, 6 + 2 per model PNGs, the report), without
+   tree baselines or a pipeline state file (neither is read).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
-from dltrigger.evaluate.job import evaluate, evaluate_model
+from dltrigger.config import Config, EvaluateConfig, RunConfig
+from dltrigger.evaluate.job import evaluate_model
 from dltrigger.ml.batches import iterate_batches
 from dltrigger.ml.loop import forward
 from dltrigger.ml.scoring import load_run, score
@@ -75,9 +78,16 @@ def main() -> None:
         print(f"{folder.name:12} {len(labels):7} {rate:13,.0f} {reference:14,.0f} "
               f"{rate / reference:6.2f} {metrics:10.2f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
+        # baselines and the pipeline's state file: paths that do not exist, so that neither is
+        # read (unset, ./runs/baselines and ./runs/pipeline.json would be, when present)
+        config = Config(
+            evaluate=EvaluateConfig(runs=args.runs, data=args.data, out=Path(tmp) / "report",
+                                    baselines=Path(tmp) / "no-baselines"),
+            run=RunConfig(state=Path(tmp) / "no-pipeline.json"),
+        )  # fmt: skip
         start = time.perf_counter()
-        evaluate(args.runs, args.data, Path(tmp) / "report")
-        print(f"whole evaluate() of {len(args.runs)} runs with plots and report: "
+        dltrigger.evaluate.run(config)
+        print(f"whole evaluate stage of {len(args.runs)} runs with plots and report: "
               f"{time.perf_counter() - start:.1f} s")  # fmt: skip
 
 

@@ -10,6 +10,11 @@ and timed. Printed per process:
 - the reference: Pythia alone making the same events (same seed, settings and filter, no
   detector simulation or output), and the ratio of the full chain's speed to it.
 
+With ``--spark-events N``, the whole ``generate`` job (every process, N events each) is also
+timed on ``--master``, its files' tasks run by each executor: Spark tasks (``[spark] executor =
+"spark"``) and the local process pool (``executor = "local"``, no JVM), the latter's rate also
+as a ratio to Spark's.
+
 Goals (issue 2): >= 100 written ev/s/core for W+jets and ttbar, >= 20 selected ev/s/core for
 QCD. Usage: ``python benchmarks/generate.py [--events N] [--no-mpi] [--json FILE]``.
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import GenerateConfig
@@ -74,30 +80,36 @@ def run(events: dict[str, int], mpi: bool) -> list[dict]:
     return rows
 
 
-def run_spark(events: int, events_per_file: int, master: str, mpi: bool) -> dict:
-    """Wall-clock throughput of the whole ``generate`` job through Spark (all processes)."""
+def run_job(events: int, events_per_file: int, master: str, mpi: bool, executor: str) -> dict:
+    """Wall-clock throughput of the whole ``generate`` job (all processes), its files' tasks
+    run by ``executor``: ``"spark"`` (a session on ``master``, started before the clock) or
+    ``"local"`` (the local process pool, as many processes as ``master`` has cores)."""
     import os
 
     from dltrigger.config import Config, SparkConfig
-    from dltrigger.generate.job import generate
+    from dltrigger.executors import choose
     from dltrigger.spark.session import get_spark
 
     quiet = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
-    spark = get_spark(SparkConfig(master=master, conf=quiet))
-    cores = spark.sparkContext.defaultParallelism
+    spark_config = SparkConfig(master=master, conf=quiet, executor=executor)
+    spark = get_spark(spark_config) if executor == "spark" else None
+    cores = choose(spark_config, input_bytes=0, spark=spark).cores
     with tempfile.TemporaryDirectory() as folder:
         config = Config(
+            spark=spark_config,
             generate=GenerateConfig(
                 out=Path(folder), events=events, events_per_file=events_per_file, mpi=mpi
-            )
+            ),
         )
         start = time.perf_counter()
-        reports = generate(config, spark=spark, progress=False)
+        reports = dltrigger.generate.run(config, spark=spark).files
         wall = time.perf_counter() - start
-    spark.stop()
+    if spark is not None:
+        spark.stop()
     written = sum(r.events for r in reports)
     task_seconds = sum(r.seconds for r in reports)
     return {
+        "executor": executor,
         "master": master,
         "cores": cores,
         "files": len(reports),
@@ -121,9 +133,12 @@ def main() -> None:
         "--spark-events",
         type=int,
         default=0,
-        help="also time a whole Spark job with this many events per process (0: skip)",
+        help="also time the whole job with this many events per process, in Spark tasks and "
+        "in the local process pool (0: skip)",
     )
-    parser.add_argument("--master", default="local[*]", help="Spark master for --spark-events")
+    parser.add_argument(
+        "--master", default="local[*]", help="master of --spark-events (local[N]: N processes)"
+    )
     args = parser.parse_args()
 
     events = {"wjets": args.events, "ttbar": args.events, "qcd": args.qcd_events}
@@ -153,16 +168,23 @@ def main() -> None:
         )
     result = {"machine": describe(), "rows": rows}
     if args.spark_events:
-        job = run_spark(
-            args.spark_events, max(args.spark_events // 4, 1), args.master, not args.no_mpi
-        )
-        result["spark"] = job
-        print(
-            f"Spark job on {job['master']} ({job['cores']} cores): {job['files']} files, "
-            f"{job['events']} events in {job['wall_seconds']:.1f} s wall = "
-            f"{job['events_per_s']:.1f} ev/s ({job['events_per_s_per_core']:.1f} ev/s/core); "
-            f"task time / (wall x cores) = {job['parallel_efficiency']:.2f}"
-        )
+        jobs = {
+            executor: run_job(
+                args.spark_events, max(args.spark_events // 4, 1), args.master,
+                not args.no_mpi, executor,
+            )
+            for executor in ("spark", "local")
+        }  # fmt: skip
+        result["spark"], result["local"] = jobs["spark"], jobs["local"]
+        for name, job in (("Spark job", jobs["spark"]), ("local-pool job", jobs["local"])):
+            ratio = job["events_per_s"] / jobs["spark"]["events_per_s"]
+            print(
+                f"{name} on {job['master']} ({job['cores']} cores): {job['files']} files, "
+                f"{job['events']} events in {job['wall_seconds']:.1f} s wall = "
+                f"{job['events_per_s']:.1f} ev/s ({job['events_per_s_per_core']:.1f} ev/s/core); "
+                f"task time / (wall x cores) = {job['parallel_efficiency']:.2f}; "
+                f"{ratio:.2f} x Spark"
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

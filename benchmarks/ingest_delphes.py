@@ -14,8 +14,10 @@ on one core (the local limit):
 For each: raw uproot; our reader (uproot -> Arrow record batches, layout inference included);
 the survey that merges the files' layouts (one tree open per file); the Spark ``root`` source on
 ``local[2]`` (``noop`` sink), merging every file's layout (default) and taking the first's
-(``schemaFrom=first``); ``dltrigger ingest`` (ROOT -> Parquet) on ``local[2]``. Printed:
-seconds, events/s, MB/s (file bytes on disk per second) and the ratio to raw uproot.
+(``schemaFrom=first``); ``dltrigger ingest`` (ROOT -> Parquet) on ``local[2]``, its tasks run
+by each executor: Spark tasks (``[spark] executor = "spark"``) and the local process pool of two
+processes (``executor = "local"``, no JVM). Printed: seconds, events/s, MB/s (file bytes on disk
+per second) and the ratio to raw uproot.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, IngestConfig, SparkConfig
@@ -83,12 +86,16 @@ def spark_source(spark, files: list[str], branches: list[str], schema_from: str 
     reader.load(files).write.format("noop").mode("overwrite").save()
 
 
-def end_to_end(spark, files: list[str], branches: list[str]) -> None:
-    from dltrigger.ingest.job import ingest
-
+def end_to_end(spark, files: list[str], branches: list[str], executor: str = "spark") -> None:
+    """``dltrigger ingest``: Spark tasks in ``spark``, or (``executor="local"``) the local
+    process pool of as many processes as ``spark`` has cores (no session used)."""
+    master = str(spark.sparkContext.master)
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(ingest=IngestConfig(out=Path(folder) / "out", branches=branches))
-        ingest(config, inputs=files, spark=spark, progress=False)
+        config = Config(
+            ingest=IngestConfig(out=Path(folder) / "out", branches=branches, inputs=files),
+            spark=SparkConfig(master=master, conf=QUIET, executor=executor),
+        )
+        dltrigger.ingest.run(config, spark=spark if executor == "spark" else None)
 
 
 def main() -> None:
@@ -133,6 +140,9 @@ def main() -> None:
             )
             measured["ROOT -> Parquet local[2]"] = best_of(
                 args.repeats, lambda b=branches: end_to_end(spark, files, b)
+            )
+            measured["  ... local pool, 2 procs"] = best_of(
+                args.repeats, lambda b=branches: end_to_end(spark, files, b, "local")
             )
     spark.stop()
 

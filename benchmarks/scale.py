@@ -1,10 +1,13 @@
 """Scale: the pipeline's data path at growing sizes on ``local[2]``, against the local limits.
 
 ingest -> features -> one training epoch of the HLF and of the inclusive model -> ``score``,
-at 10k, 100k and 1M events (``--sizes``; 10M for ingest and features with ``--huge``), in one
-Spark session (its start is timed once, apart). The input at each size is the ``--source``
-files (the demo's generated events) hard-linked under distinct names until the size is
-reached: the same events repeat, so this measures throughput and memory only, not physics.
+at 10k, 100k and 1M events (``--sizes``; 10M for ingest and features with ``--huge``), each
+stage in a process of its own with its Spark session (its start timed apart). The tasks of
+ingest, features and score run as Spark tasks (``[spark] executor = "spark"``) and, as rows
+``<stage> (local pool)``, in the local process pool of two processes (``executor = "local"``,
+no JVM; ``--executors`` chooses). The input at each size is the ``--source`` files (the demo's
+generated events) hard-linked under distinct names until the size is reached: the same events
+repeat, so this measures throughput and memory only, not physics.
 
 For every stage and size: wall seconds, events/s, peak resident memory of the driver, the JVM
 and the Python workers (sampled every 0.2 s with psutil) and bytes on disk; then the log-log
@@ -46,6 +49,12 @@ from _machine import describe
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 STAGES = ("ingest", "features", "train hlf", "train inclusive", "score")
+#: The stages whose tasks an executor runs: each has a row per executor of ``--executors``,
+#: ``<stage>`` (Spark tasks) and ``<stage> (local pool)``.
+POOLED = ("ingest", "features", "score")
+LOCAL = " (local pool)"
+ROWS = tuple(row for stage in STAGES
+             for row in (stage, *([stage + LOCAL] if stage in POOLED else [])))  # fmt: skip
 
 
 class MemorySampler:
@@ -287,8 +296,9 @@ def reference_score(run: Path, files: list[Path], limit: int) -> dict[str, float
 
 def command_against_script(source: Path, sources, work: Path) -> dict[str, float]:
     """``dltrigger ingest`` of the source files as a user types it (a new process: Python,
-    Spark session, job), with and without ``[spark] fast_start``, against the plain
-    single-process script, wall clock."""
+    Spark session, job) in Spark tasks with and without ``[spark] fast_start``, and with the
+    default executor (``auto``: the local process pool for such inputs, no JVM), against the
+    plain single-process script, wall clock."""
     import subprocess
 
     out = work / "command-ingest"
@@ -296,34 +306,38 @@ def command_against_script(source: Path, sources, work: Path) -> dict[str, float
     slow.parent.mkdir(parents=True, exist_ok=True)
     slow.write_text("[spark]\nfast_start = false\n")
 
-    def command(*config: str) -> float:
+    def command(executor: str, *config: str) -> float:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "dltrigger", "ingest", str(source), "--out", str(out),
-             "--master", "local[2]", "--quiet", "--overwrite", *config],
+             "--master", "local[2]", "--executor", executor, "--quiet", "--overwrite", *config],
             check=True, capture_output=True,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         shutil.rmtree(out)
         return seconds
 
-    command()  # the first fast start may write the class archive (once per installation)
-    fast = min(command(), command())
-    without = min(command("--config", str(slow)), command("--config", str(slow)))
+    command("spark")  # the first fast start may write the class archive (once per installation)
+    fast = min(command("spark"), command("spark"))
+    without = min(command("spark", "--config", str(slow)), command("spark", "--config", str(slow)))
+    auto = min(command("auto"), command("auto"))
     events = sum(n for _, n in sources)
     rates = reference_ingest([p for p, _ in sources], work)
     plain = events / rates["plain uproot -> Parquet script (1 process)"]
-    print(f"`dltrigger ingest` of {len(sources)} files ({events:,} events), best of 2: "
-          f"{fast:.1f} s ({without:.1f} s without fast_start); the plain script "
-          f"{plain:.1f} s: {plain / fast:.2f} x")  # fmt: skip
+    print(f"`dltrigger ingest` of {len(sources)} files ({events:,} events), best of 2: Spark "
+          f"tasks {fast:.1f} s ({without:.1f} s without fast_start), executor auto {auto:.1f} s;"
+          f" the plain script {plain:.1f} s: {plain / fast:.2f} x (Spark), {plain / auto:.2f} x "
+          f"(auto)")  # fmt: skip
     return {"command_s": fast, "command_without_fast_start_s": without,
-            "plain_script_s": plain, "events": events}  # fmt: skip
+            "command_auto_s": auto, "plain_script_s": plain, "events": events}  # fmt: skip
 
 
-def run_size(size: int, sources, work: Path, stages: set[str], limit: int) -> dict:
+def run_size(
+    size: int, sources, work: Path, stages: set[str], limit: int, executors: set[str]
+) -> dict:
     raw, events = make_input(sources, size, work / f"raw-{size}")
     base = dlt.Config.model_validate({
-        "spark": {"master": "local[2]", "conf": QUIET},
+        "spark": {"master": "local[2]", "conf": QUIET, "executor": "spark"},
         "ingest": {"inputs": [str(work / f"raw-{size}")], "out": work / f"ingested-{size}",
                    "overwrite": True},
         # The inputs repeat the same events: keep every copy (the default keeps one), so that
@@ -338,7 +352,8 @@ def run_size(size: int, sources, work: Path, stages: set[str], limit: int) -> di
     row: dict[str, Any] = {"events": events, "files": len(raw), "stages": {}}
 
     def record(name: str, items: int, unit: str, stage: str, config, out: Path | None, refs=None):
-        times, peaks = measured(stage, config, spark=stage != "train")
+        spark = stage != "train" and config.spark.executor == "spark"
+        times, peaks = measured(stage, config, spark=spark)
         seconds = times["seconds"]
         entry = {"seconds": seconds, "session_s": times["session_s"], "items": items,
                  "unit": unit, "per_s": items / seconds, "peak_bytes": peaks,
@@ -349,18 +364,28 @@ def run_size(size: int, sources, work: Path, stages: set[str], limit: int) -> di
         if refs is not None:
             entry["references"] = refs()
         row["stages"][name] = entry
-        print(f"  {name:16} {seconds:8.1f} s {items / seconds:10,.0f} {unit}/s (session start "
+        print(f"  {name:22} {seconds:8.1f} s {items / seconds:10,.0f} {unit}/s (session start "
               f"{times['session_s']:.1f} s apart), peak "
               f"{peaks['total'] / 2**30:.2f} GiB (driver {peaks['driver'] / 2**30:.2f}, JVM "
               f"{peaks['jvm'] / 2**30:.2f}, workers {peaks['workers'] / 2**30:.2f})",
               flush=True)  # fmt: skip
 
+    def pooled(stage: str, items: int, unit: str, config, out: Path, refs) -> None:
+        """``stage`` with each executor of ``executors``; the references measured once."""
+        if "spark" in executors:
+            record(stage, items, unit, stage, config, out, refs)
+        if "local" in executors:
+            known = row["stages"].get(stage, {}).get("references")
+            local = dlt.with_overrides(config, "spark", executor="local")
+            record(stage + LOCAL, items, unit, stage, local, out,
+                   (lambda: known) if known else refs)  # fmt: skip
+
     reference_files = [f for f in raw][: max(1, len(raw) * limit // max(events, 1))]
     if "ingest" in stages:
-        record("ingest", events, "events", "ingest", base, base.ingest.out,
+        pooled("ingest", events, "events", base, base.ingest.out,
                lambda: reference_ingest(reference_files, work))  # fmt: skip
     if "features" in stages:
-        record("features", events, "events", "features", base, base.features.out,
+        pooled("features", events, "events", base, base.features.out,
                lambda: reference_features(base.ingest.out, limit))  # fmt: skip
     data = base.train.data
     if any(s.startswith("train") or s == "score" for s in stages):
@@ -378,7 +403,7 @@ def run_size(size: int, sources, work: Path, stages: set[str], limit: int) -> di
         run = work / f"run-{size}-inclusive"
         # an explicit cut: a small test split sets no working point; throughput only
         config = dlt.with_overrides(base, "stream", model=run, threshold=0.5)
-        record("score", events, "events", "score", config, base.score.out,
+        pooled("score", events, "events", config, base.score.out,
                lambda: reference_score(run, reference_files, limit))  # fmt: skip
     shutil.rmtree(work / f"raw-{size}")  # links only; the outputs stay for inspection
     return row
@@ -390,7 +415,7 @@ def slope(a: dict, b: dict) -> float:
 
 def summarise(rows: list[dict]) -> dict[str, dict]:
     summary: dict[str, dict] = {}
-    for stage in STAGES:
+    for stage in ROWS:
         points = [r["stages"][stage] for r in rows if stage in r["stages"]]
         if len(points) < 2:
             continue
@@ -412,7 +437,7 @@ def plot(rows: list[dict], path: Path) -> None:
     with matplotlib.style.context(mplhep.style.CMS):
         figure = Figure(figsize=(14, 6))
         time_ax, memory_ax = figure.subplots(1, 2)
-        for stage in STAGES:
+        for stage in ROWS:
             points = [(r["events"], r["stages"][stage]) for r in rows if stage in r["stages"]]
             if not points:
                 continue
@@ -453,13 +478,13 @@ def markdown(result: dict) -> str:
                      f"{x['between'][0]:,} and {x['between'][1]:,} items |")  # fmt: skip
     lines += ["", "| stage (largest size) | dltrigger, /s | reference | reference, /s | ratio |",
               "|---|---|---|---|---|"]  # fmt: skip
-    for stage in STAGES:
+    for stage in ROWS:
         last = next((r["stages"][stage] for r in reversed(result["sizes"])
                      if stage in r["stages"]), None)  # fmt: skip
         if not last:
             continue
         refs = last.get("references", {})
-        share = refs.get("selected share", 1) if stage == "score" else 1
+        share = refs.get("selected share", 1) if stage.startswith("score") else 1
         for name, rate in refs.items():
             if "share" not in name:
                 mine = last.get("epoch_per_s", last["per_s"]) * share
@@ -475,6 +500,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--huge", action="store_true", help="also 10M events (ingest, features)")
     parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument(
+        "--executors",
+        default="spark,local",
+        help=f"who runs the tasks of {', '.join(POOLED)}: spark, local or both (comma-separated)",
+    )
     parser.add_argument("--reference-events", type=int, default=100_000)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
@@ -489,6 +519,9 @@ def main() -> None:
 
     sources = source_files(args.source)
     stages = {s.strip() for s in args.stages.split(",")}
+    executors = {e.strip() for e in args.executors.split(",")}
+    if not executors or not executors <= {"spark", "local"}:
+        parser.error(f"--executors: spark, local or both, got {args.executors!r}")
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"dltrigger {dlt.__version__} scale benchmark; machine: {describe()}")
     print(f"source: {len(sources)} files, {sum(n for _, n in sources):,} events in {args.source}")
@@ -497,25 +530,27 @@ def main() -> None:
     for size in sizes + ([10_000_000] if args.huge else []):
         chosen = stages if size < 10_000_000 else stages & {"ingest", "features"}
         print(f"{size:,} events:", flush=True)
-        rows.append(run_size(size, sources, args.work, chosen, args.reference_events))
+        rows.append(run_size(size, sources, args.work, chosen, args.reference_events, executors))
         if args.json:  # after every size: a long run stopped early keeps what it measured
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"machine": describe(), "command": command,
                                              "sizes": rows}, indent=2))  # fmt: skip
     summary = summarise(rows)
-    print(f"{'stage':16} {'slope':>6} {'mem ratio':>9} {'peak GiB':>8}  between")
+    print(f"{'stage':22} {'slope':>6} {'mem ratio':>9} {'peak GiB':>8}  between")
     for stage, s in summary.items():
-        print(f"{stage:16} {s['slope']:6.2f} {s['memory_ratio']:9.2f} {s['peak_gib']:8.2f}  "
+        print(f"{stage:22} {s['slope']:6.2f} {s['memory_ratio']:9.2f} {s['peak_gib']:8.2f}  "
               f"{s['between'][0]:,} and {s['between'][1]:,} items")  # fmt: skip
-    for stage in STAGES:
+    for stage in ROWS:
         last = next((r["stages"][stage] for r in reversed(rows) if stage in r["stages"]), None)
         for name, rate in (last or {}).get("references", {}).items():
             if "share" in name:
                 continue
             mine = last.get("epoch_per_s", last["per_s"]) * (
-                last.get("references", {}).get("selected share", 1) if stage == "score" else 1
+                last.get("references", {}).get("selected share", 1)
+                if stage.startswith("score")
+                else 1
             )
-            print(f"{stage:16} {mine:10,.0f} /s vs {name} {rate:10,.0f} /s: {mine / rate:.2f} x")
+            print(f"{stage:22} {mine:10,.0f} /s vs {name} {rate:10,.0f} /s: {mine / rate:.2f} x")
     result = {"machine": describe(), "command": command,
               "sizes": rows, "summary": summary}  # fmt: skip
     if args.json:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, SparkConfig, StreamConfig
@@ -58,19 +59,19 @@ def in_process(files: list[Path], settings: StreamConfig, repeats: int) -> dict:
 
 def streamed(files: list[Path], settings: StreamConfig, master: str) -> dict:
     from dltrigger.spark.session import get_spark
-    from dltrigger.stream.job import stream
 
     cores = int(master[6:-1])
-    spark = get_spark(SparkConfig(master=master, conf={"spark.ui.enabled": "false"}))
+    spark_config = SparkConfig(master=master, conf={"spark.ui.enabled": "false"})
+    spark = get_spark(spark_config)
     with tempfile.TemporaryDirectory() as tmp:
         incoming = Path(tmp) / "in"
         incoming.mkdir()
         for f in files:
             shutil.copy(f, incoming / f.name)
-        config = Config(stream=settings.model_copy(update={
+        config = Config(spark=spark_config, stream=settings.model_copy(update={
             "input": str(incoming), "out": Path(tmp) / "out", "max_files_per_trigger": cores,
-            "settle_seconds": 0.0}))  # fmt: skip
-        summary = stream(config, spark=spark, available_now=True, quiet=True)
+            "settle_seconds": 0.0, "available_now": True}))  # fmt: skip
+        summary = dltrigger.stream.run(config, spark=spark).summary
     spark.stop()
     return summary
 

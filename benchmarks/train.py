@@ -7,13 +7,14 @@ On a features dataset made once from the generated benchmark events (``data/benc
 2. training steps (forward, backward, Adam) of every model on batches already loaded, with
    torch on 1 and 2 threads, batch 128 as the reference (§9), plus variants: packed sequences,
    length buckets, HLF at batch 1,024;
-3. whole ``train()`` epochs of the inclusive model at batch 128 on one torch thread (loader
-   in its background threads, validation excluded from the rate), with random batches and with
-   length buckets, each next to the bare step rate on the batches of its first epoch (measured
-   just before it), as a ratio: the loader, batch assembly and the fills of the shuffle pool
-   must not hold training back (goal: epoch >= 0.9 x steps). Two epochs: the first waits for
-   its pool to fill (the imports a fresh ``dltrigger train`` spends that time on are already
-   done here), the second's pool fills while the first validates.
+3. whole training epochs (``dltrigger.train.run``, the rows ``train()``) of the inclusive
+   model at batch 128 on one torch thread (loader in its background threads, validation
+   excluded from the rate), with random batches and with length buckets, each next to the bare
+   step rate on the batches of its first epoch (measured just before it), as a ratio: the
+   loader, batch assembly and the fills of the shuffle pool must not hold training back
+   (goal: epoch >= 0.9 x steps). Two epochs: the first waits for its pool to fill (the imports
+   a fresh ``dltrigger train`` spends that time on are already done here), the second's pool
+   fills while the first validates.
 
 Goals (issue 5): inclusive GRU >= 1,000 samples/s/core; HLF >= 500k samples/s on 2 cores;
 loader >= 3x the inclusive model's training rate. Reference figures (reference-pipeline.md
@@ -35,12 +36,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
-from dltrigger.config import Config, FeaturesConfig, SparkConfig, TrainConfig
+from dltrigger.config import Config, FeaturesConfig, SparkConfig, TrackingConfig, TrainConfig
 from dltrigger.ml.batches import in_memory_batches, iterate_batches, load_split
 from dltrigger.models import build_model
-from dltrigger.train.trainer import train
 
 REFERENCE = {
     "inclusive": "BigDL ~16/core; TF 1 CPU node ~225; P100 ~2.5k",
@@ -50,14 +51,12 @@ REFERENCE = {
 
 def ensure_features(ingested: Path, out: Path) -> Path:
     if not (out / "full" / "_manifest.json").exists():
-        from dltrigger.features.job import features
-        from dltrigger.spark.session import get_spark
-
         if not ingested.exists():
             sys.exit(f"{ingested} is missing: run benchmarks/ingest.py --data {ingested.parent}")
-        spark = get_spark(SparkConfig(master="local[*]", conf={"spark.ui.enabled": "false"}))
-        features(Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark)
-        spark.stop()
+        # made once; either executor writes the same files
+        spark = SparkConfig(master="local[*]", executor="local")
+        features = FeaturesConfig(input=ingested, out=out)
+        dltrigger.features.run(Config(spark=spark, features=features))
     return out / "full"
 
 
@@ -142,7 +141,7 @@ def main() -> None:
             results[f"train {name} ({variant}), {threads} thread(s)"] = rate
 
     # 3. a whole epoch through the trainer, loader included (1 thread for torch), against the
-    # bare steps on the same batches (train()'s first epoch is seed 0 * 1000 + 1)
+    # bare steps on the same batches (the training's first epoch is seed 0 * 1000 + 1)
     torch.set_num_threads(1)
     epochs: dict[str, tuple[list[float], float]] = {}
     for variant, buckets in (("random batches", False), ("length buckets", True)):
@@ -150,11 +149,12 @@ def main() -> None:
         torch.manual_seed(0)
         steps = step_rate(build_model("inclusive"), same, args.seconds)
         with tempfile.TemporaryDirectory() as folder:
-            config = TrainConfig(
+            settings = TrainConfig(
                 model="inclusive", data=data, out=Path(folder) / "run", epochs=2, threads=1,
                 batch_size=128, bucket_by_length=buckets, export=[],
             )  # fmt: skip
-            rates = [row["samples_per_s"] for row in train(config)]
+            config = Config(train=settings, tracking=TrackingConfig(enabled=False))
+            rates = [row["samples_per_s"] for row in dltrigger.train.run(config).history]
         epochs[variant] = (rates, steps)
         results[f"steps before train(), inclusive ({variant}), 1 thread"] = steps
         for number, rate in enumerate(rates, start=1):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, SparkConfig, TrackingConfig, TuneConfig
@@ -30,17 +31,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from dltrigger.spark.session import get_spark
-    from dltrigger.tune.job import tune
 
-    spark = get_spark(SparkConfig(master=args.master, conf=QUIET))
+    spark_config = SparkConfig(master=args.master, conf=QUIET)
+    spark = get_spark(spark_config)
     cores = spark.sparkContext.defaultParallelism
     with tempfile.TemporaryDirectory() as folder:
         config = Config(
+            spark=spark_config,
             tune=TuneConfig(data=args.data, out=Path(folder) / "tune"),
             tracking=TrackingConfig(enabled=False),
         )
         started = time.perf_counter()
-        summary = tune(config, spark=spark, progress=False)
+        summary = dltrigger.tune.run(config, spark=spark).summary
         wall = time.perf_counter() - started
     rows = summary["rows"]
     trainings: dict[str, tuple[float, int]] = {}  # points sharing a training (all but epochs)

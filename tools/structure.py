@@ -24,7 +24,7 @@ from pathlib import Path
 STAGE_ROOMS = frozenset(
     {"generate", "ingest", "features", "tune", "train", "baselines", "evaluate", "stream"}
 )
-FLOORS = {"cli": 3, "__main__": 3, "pipeline": 2, "stages": 2} | dict.fromkeys(STAGE_ROOMS, 1)
+FLOORS = {"cli": 3, "__main__": 3, "pipeline": 2} | dict.fromkeys(STAGE_ROOMS, 1)
 #: Modules over this many lines are listed.
 BIG_MODULE_LINES = 400
 

@@ -85,7 +85,16 @@ _FUNCTION: Callable[[Any], Any] | None = None
 _ITEMS: Sequence[Any] = ()
 
 
+_WORKER_READY = False
+
+
 def _call(index: int) -> Any:
+    global _WORKER_READY
+    if not _WORKER_READY:  # the pool's processes share the cores: one Arrow thread each
+        import pyarrow
+
+        pyarrow.set_cpu_count(1)
+        _WORKER_READY = True
     assert _FUNCTION is not None
     return _FUNCTION(_ITEMS[index])
 

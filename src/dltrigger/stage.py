@@ -13,6 +13,7 @@ and the kinds of output folder :mod:`dltrigger.io.ownership` knows all come from
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -104,3 +105,16 @@ def section_settings(section: Any) -> dict[str, Any]:
     """A config section as the freshness digest sees it (``overwrite`` is how, not what)."""
     settings: dict[str, Any] = section.model_dump(mode="json", exclude={"overwrite"})
     return settings
+
+
+def lazy_attributes(package: str, modules: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` giving each name of ``modules`` from its module (relative to
+    ``package``) when first asked for: a stage's package stays light (no Spark, torch or
+    uproot) until its job is called, and ``dlt.<stage>.run`` is the job itself."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(modules[name], package), name)
+
+    return __getattr__

@@ -188,9 +188,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResul
     )
 
 
-def _fit(
-    config: BaselinesConfig, spark, tracking: TrackingConfig
-) -> dict[str, dict[str, Any]]:
+def _fit(config: BaselinesConfig, spark, tracking: TrackingConfig) -> dict[str, dict[str, Any]]:
     if config.data is None:
         raise ConfigError("baselines.data is not set (Config.resolved() derives it: train.data)")
     data = Path(config.data)

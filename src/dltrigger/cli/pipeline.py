@@ -41,7 +41,7 @@ def add_commands(commands) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .. import evaluate
-    from ..evaluate.summary import print_evaluation
+    from .evaluate_summary import print_evaluation
 
     result = evaluate.run(config_for(args))
     print_evaluation(result.evaluation, result.out)
@@ -49,8 +49,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..evaluate.summary import print_evaluation, print_stages
     from ..pipeline import run_pipeline
+    from .evaluate_summary import print_evaluation, print_stages
 
     def tables(name: str, result) -> None:  # the data stages' tables, as their commands print
         if args.quiet:

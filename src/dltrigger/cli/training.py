@@ -100,7 +100,7 @@ def _apply_tuned(config: Config, folder: Path) -> Config:
 
 def _tune(args: argparse.Namespace) -> int:
     from .. import tune
-    from ..tune.summary import print_summary
+    from .tune_summary import print_summary
 
     result = tune.run(config_for(args), progress=not args.quiet)
     print_summary(result.summary, result.out)

@@ -6,15 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..artifacts import FeaturesDataset, RunFolder
+from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder
 from ..results import EvaluateResult
-from ..stage import Stage, section_settings
-from .job import run
+from ..stage import Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from ..config import Config
+    from .job import run
 
 __all__ = ["STAGE", "EvaluateResult", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Evaluate:
@@ -23,7 +27,13 @@ class _Evaluate:
     name = "evaluate"
     kind: str | None = "report"
     section = "evaluate"
-    run = staticmethod(run)
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> Any:
+        from .job import run
+
+        return run(config, spark=spark, progress=progress)
 
     def inputs(self, config: Config) -> list[Path]:
         runs = [RunFolder(r) for r in config.evaluate.runs or []]
@@ -32,7 +42,7 @@ class _Evaluate:
         return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file, *made]
 
     def outputs(self, config: Config) -> list[Path]:
-        return [Path(config.evaluate.out) / "evaluation.json"]
+        return [EvaluationReport(Path(config.evaluate.out)).evaluation_file]
 
     def settings(self, config: Config) -> Any:
         return {

@@ -22,7 +22,7 @@ from typing import Any, get_args
 
 import numpy as np
 
-from ..artifacts import FeaturesDataset, RunFolder, read_pipeline_state
+from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder, read_pipeline_state
 from ..config import BaselineName, Config, EvaluateConfig
 from ..errors import EvaluationError
 from ..io.atomic import atomic_folder
@@ -187,7 +187,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
             results["baselines"] = read_baselines(Path(baselines), first[1])
         results.pop("_scored", None)
         results = _strict_json(results)  # the report and the caller see what the file holds
-        (folder / "evaluation.json").write_text(json.dumps(results, indent=2, allow_nan=False))
+        EvaluationReport(folder).write_evaluation(results)
         write_report(results, folder)
     return EvaluateResult(
         out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=results

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import FeaturesDataset, IngestedDataset
 from ..results import FeaturesResult
-from ..stage import Stage, section_settings
-from .job import run
+from ..stage import Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from ..config import Config
+    from .job import run
 
 __all__ = ["STAGE", "FeaturesResult", "note", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 def note(manifest: dict[str, Any]) -> str:
@@ -36,7 +40,13 @@ class _Features:
     name = "features"
     kind: str | None = "features"
     section = "features"
-    run = staticmethod(run)
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> Any:
+        from .job import run
+
+        return run(config, spark=spark, progress=progress)
 
     def inputs(self, config: Config) -> list[Path]:
         assert config.features.input is not None  # resolved

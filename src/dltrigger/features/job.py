@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts import FEATURES_MANIFEST_VERSION
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..executors import choose
@@ -50,7 +51,7 @@ from .subsets import split_counts, stats_of, subset_file, write_side_files
 
 log = logging.getLogger("dltrigger")
 
-SCHEMA_VERSION = "dltrigger-features/1"
+SCHEMA_VERSION = FEATURES_MANIFEST_VERSION
 PADDED_BYTES_PER_EVENT = 801 * 19 * 8  # the reference's padded float64 layout (§3.1)
 #: Ingest's bookkeeping columns, carried to the features datasets.
 SOURCE_COLUMNS = ("sample", "source_file", "entry")

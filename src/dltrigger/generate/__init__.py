@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..results import GenerateResult
-from ..stage import Stage, section_settings
-from .job import plan, run
+from ..stage import Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from ..config import Config
+    from .job import run
 
 __all__ = ["STAGE", "GenerateResult", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Generate:
@@ -22,12 +26,20 @@ class _Generate:
     name = "generate"
     kind: str | None = None  # its files carry their own record (_generate.json)
     section = "generate"
-    run = staticmethod(run)
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> Any:
+        from .job import run
+
+        return run(config, spark=spark, progress=progress)
 
     def inputs(self, config: Config) -> list[Path]:
         return []
 
     def outputs(self, config: Config) -> list[Path]:
+        from .job import plan
+
         return [Path(task.path) for task in plan(config.generate)]
 
     def settings(self, config: Config) -> Any:

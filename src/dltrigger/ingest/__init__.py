@@ -6,16 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..artifacts import IngestedDataset
 from ..errors import DLTriggerError
 from ..results import IngestResult
-from ..stage import Stage, section_settings
-from .job import REPORT_NAME, IngestReport, run
+from ..stage import Stage, lazy_attributes, section_settings
 from .samples import resolve_samples
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from ..config import Config
+    from .job import IngestReport, run
 
 __all__ = ["REPORT_NAME", "STAGE", "IngestReport", "IngestResult", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job", "IngestReport": ".job"})
+
+#: The ingest report's name (written last: the dataset is complete).
+REPORT_NAME = IngestedDataset.REPORT
 
 
 class _Ingest:
@@ -24,7 +32,13 @@ class _Ingest:
     name = "ingest"
     kind: str | None = "ingest"
     section = "ingest"
-    run = staticmethod(run)
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> Any:
+        from .job import run
+
+        return run(config, spark=spark, progress=progress)
 
     def inputs(self, config: Config) -> list[Path]:
         try:

@@ -7,14 +7,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..results import ScoreResult, StreamResult
-from .batch import score
-from .job import run
+from ..stage import lazy_attributes
 
 if TYPE_CHECKING:
     from ..config import Config
     from ..stage import Stage
+    from .batch import score
+    from .job import run
 
 __all__ = ["ScoreResult", "StreamResult", "run", "score", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job", "score": ".batch"})
 
 
 def stages(config: Config) -> list[Stage]:

@@ -10,7 +10,6 @@ events with their HLF) and ``quarantine.json`` (the files that could not be used
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..artifacts import ScoreOutput
 from ..config import Config, StreamConfig
 from ..errors import InputError, StreamError
 from ..executors import choose
@@ -73,7 +73,7 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
     tasks = min(len(files), TASKS_PER_CORE * executor.cores)
     groups = [list(g) for g in np.array_split(np.asarray(files, dtype=object), tasks)]
     with atomic_folder(out, overwrite, kind="scores", inputs=files) as folder:
-        for name in ("scores", "accepted"):
+        for name in (ScoreOutput.SCORES, ScoreOutput.ACCEPTED):
             (folder / name).mkdir(parents=True)
 
         def run(item: tuple[int, list[str]]) -> dict[str, Any]:
@@ -97,8 +97,7 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
             "model": trigger.run,
             "quarantined": quarantined,
         }
-        (folder / "quarantine.json").write_text(json.dumps(quarantined, indent=2))
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+        ScoreOutput(folder).write_summary(summary)
     return ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
 
 
@@ -119,9 +118,9 @@ def score_files(
     )  # fmt: skip
     bad = rows.column("quarantine").is_valid()
     events = rows.filter(pc.invert(bad)).drop_columns(["quarantine"])
-    name = f"part-{index:05d}.parquet"
-    write_table(events.drop_columns(["hlf"]), folder / "scores" / name)
-    write_table(events.filter(events.column("accepted")), folder / "accepted" / name)
+    output = ScoreOutput(folder)
+    write_table(events.drop_columns(["hlf"]), output.part(output.SCORES, index))
+    write_table(events.filter(events.column("accepted")), output.part(output.ACCEPTED, index))
     return {
         "events": events.num_rows,
         "selected": int(pc.sum(events.column("selected")).as_py() or 0),

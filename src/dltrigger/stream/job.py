@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..config import Config
 from ..errors import InputError, OutputError, StreamError
 from ..io.atomic import TEMPORARY_MARK
 from ..io.ownership import write_marker, writing
+from ..io.parquet import write_table
 from ..io.paths import is_remote
 from ..results import StreamResult
 from ..schema import CLASS_NAMES
@@ -230,7 +230,7 @@ def make_handler(spark, trigger: Trigger, config: Config, state: StreamState, sa
         outputs = batch_outputs(rows, batch)
         for name, table in outputs.items():
             write_atomic(out / name / f"batch-{batch:06d}.parquet",
-                         lambda p, t=table: pq.write_table(t, p, compression="zstd"))  # fmt: skip
+                         lambda p, t=table: write_table(t, p))  # fmt: skip
         record = batch_stats(outputs, batch, len(names), time.perf_counter() - start)
         write_atomic(out / "batches" / f"batch-{batch:06d}.json",
                      lambda p: p.write_text(json.dumps(record, indent=2)))  # fmt: skip

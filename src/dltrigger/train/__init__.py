@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import RunFolder, TuneResults
 from ..results import TrainResult
-from ..stage import Stage
-from .trainer import run
+from ..stage import Stage, lazy_attributes
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from ..config import Config, ModelName, TrainConfig
+    from .trainer import run
 
 __all__ = ["TrainResult", "model_settings", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".trainer"})
 
 
 def model_settings(config: Config, model: ModelName) -> TrainConfig:
@@ -44,6 +46,8 @@ class _Train:
     def run(
         self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
     ) -> TrainResult:
+        from .trainer import run
+
         settings = model_settings(config, self.model)  # the tuned point exists by now
         return run(config.model_copy(update={"train": settings}), spark=spark, progress=progress)
 

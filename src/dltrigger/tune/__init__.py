@@ -7,13 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import FeaturesDataset, TuneResults
 from ..results import TuneResult
-from ..stage import Stage, section_settings
-from .job import run
+from ..stage import Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from ..config import Config
+    from .job import run
 
 __all__ = ["STAGE", "TuneResult", "run", "stages"]
+
+__getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Tune:
@@ -22,7 +26,13 @@ class _Tune:
     name = "tune"
     kind: str | None = "tune"
     section = "tune"
-    run = staticmethod(run)
+
+    def run(
+        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
+    ) -> Any:
+        from .job import run
+
+        return run(config, spark=spark, progress=progress)
 
     def inputs(self, config: Config) -> list[Path]:
         assert config.tune.data is not None  # resolved

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.table import Table
 
+from ..evaluate.report import auc_text, verdict
+from ..evaluate.trigger_tables import rate_efficiency_text, rate_text
 from ..progress import output
 from ..schema import CLASS_NAMES
-from .report import auc_text, verdict
-from .trigger_tables import rate_efficiency_text, rate_text
 
 
 def print_evaluation(results: dict[str, Any], out: Path) -> None:
