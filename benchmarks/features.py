@@ -140,8 +140,8 @@ def main() -> None:
     # projected, non-finite inputs dropped, selection, HLF, particle lists)
     import pyarrow.parquet as pq
 
-    from dltrigger.features.collections import resolve_collections
-    from dltrigger.features.compute import compute_features
+    from dltrigger.physics.collections import resolve_collections
+    from dltrigger.physics.features import compute_features
     from dltrigger.spark.session import get_spark
 
     parts = sorted(ingested.glob("label=*/*.parquet"))

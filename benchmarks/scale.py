@@ -220,8 +220,8 @@ def reference_features(ingested: Path, limit: int) -> dict[str, float]:
     import pyarrow.parquet as pq
 
     from dltrigger.config import FeaturesConfig
-    from dltrigger.features.collections import resolve_collections
-    from dltrigger.features.compute import compute_features
+    from dltrigger.physics.collections import resolve_collections
+    from dltrigger.physics.features import compute_features
 
     parts = sorted(ingested.glob("label=*/*.parquet"))
     settings = FeaturesConfig()
@@ -268,7 +268,7 @@ def reference_training(data: Path, model_name: str, seconds: float = 1e9) -> dic
 
 
 def reference_score(run: Path, files: list[Path], limit: int) -> dict[str, float]:
-    from dltrigger.features.compute import compute_features
+    from dltrigger.physics.features import compute_features
     from dltrigger.stream.process import read_events
     from dltrigger.stream.trigger import load_trigger
 

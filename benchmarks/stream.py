@@ -28,7 +28,7 @@ import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, SparkConfig, StreamConfig
-from dltrigger.features.compute import compute_features
+from dltrigger.physics.features import compute_features
 from dltrigger.stream.process import process_file, read_events
 from dltrigger.stream.trigger import load_trigger
 

@@ -18,15 +18,15 @@ import pyarrow.parquet as pq
 import pytest
 import uproot
 
+import dltrigger as dlt
 from dltrigger.artifacts import Scaling
 from dltrigger.bounds import ETA, MAX_ENERGY_GEV, first_outside, member_bound
 from dltrigger.cli import main
 from dltrigger.config import Config, FeaturesConfig, IngestConfig
 from dltrigger.errors import BadValueError, DatasetError, DLTriggerError, FeaturesError
 from dltrigger.features.checks import check_scaling
-from dltrigger.features.job import features
 from dltrigger.features.stats import FeatureStats
-from dltrigger.ingest.job import REPORT_NAME, ingest
+from dltrigger.ingest import REPORT_NAME
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 from dltrigger.schema import HLF_NAMES, PARTICLE_FEATURES
 
@@ -164,9 +164,9 @@ def test_ingest_stops_on_a_damaged_basket(spark, damaged, tmp_path):
     good, bad = damaged
     entry, _ = first_bad_entry(bad)
     out = tmp_path / "out"
-    config = Config(ingest=IngestConfig(out=out))
+    config = Config(ingest=IngestConfig(out=out, inputs=[str(good), str(bad)]))
     with pytest.raises(DLTriggerError) as info:
-        ingest(config, inputs=[str(good), str(bad)], spark=spark, progress=False)
+        dlt.ingest.run(config, spark=spark)
     message = str(info.value)
     assert f"{bad}: branch 'EFlowTrack.PT' of tree 'Delphes' holds " in message
     assert f"at entry {entry}," in message and "\n" not in message
@@ -178,8 +178,8 @@ def test_ingest_stops_on_a_damaged_basket(spark, damaged, tmp_path):
 def test_skip_bad_files_leaves_out_a_damaged_basket_whole(spark, damaged, tmp_path):
     good, bad = damaged
     out = tmp_path / "out"
-    config = Config(ingest=IngestConfig(out=out, skip_bad_files=True))
-    report = ingest(config, inputs=[str(good), str(bad)], spark=spark, progress=False)
+    config = Config(ingest=IngestConfig(out=out, skip_bad_files=True, inputs=[str(good), str(bad)]))
+    report = dlt.ingest.run(config, spark=spark).report
     assert list(report.skipped) == [str(bad)]
     assert "branch 'EFlowTrack.PT'" in report.skipped[str(bad)]
     table = pq.read_table(out, columns=["source_file"])
@@ -212,7 +212,7 @@ def test_features_refuses_impossible_values_in_an_ingested_dataset(spark, ingest
     source = table.column("source_file")[row].as_py()
     out = tmp_path / "features"
     with pytest.raises(FeaturesError) as info:
-        features(Config(features=FeaturesConfig(input=copy, out=out)), spark=spark, progress=False)
+        dlt.features.run(Config(features=FeaturesConfig(input=copy, out=out)), spark=spark)
     message = str(info.value)
     assert f"{victim}: column 'EFlowTrack.PT' holds -3.6e+30" in message
     assert f"entry {entry} of {source}" in message

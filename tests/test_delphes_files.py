@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import uproot
 
+import dltrigger as dlt
 from dltrigger.config import (
     CollectionsConfig,
     Config,
@@ -22,6 +23,7 @@ from dltrigger.config import (
     IngestConfig,
     RunConfig,
     SampleConfig,
+    ScoreConfig,
     StreamConfig,
     TrackingConfig,
     TrainConfig,
@@ -32,8 +34,7 @@ from dltrigger.errors import (
     IncompleteFileError,
     SchemaMismatchError,
 )
-from dltrigger.features.job import features
-from dltrigger.ingest.job import REPORT_NAME, ingest
+from dltrigger.ingest import REPORT_NAME
 from dltrigger.io.root_layout import TreeLayout, unify
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 
@@ -129,7 +130,7 @@ def ingest_config(out: Path, **settings) -> Config:
 @pytest.fixture(scope="module")
 def genuine_ingested(spark, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("genuine") / "ingested"
-    ingest(ingest_config(out), inputs=[str(FIXTURES)], spark=spark, progress=False)
+    dlt.ingest.run(ingest_config(out, inputs=[str(FIXTURES)]), spark=spark)
     return out
 
 
@@ -180,15 +181,15 @@ def features_config(root: Path, ingested: Path, **settings) -> Config:
 
 
 def test_features_with_the_cms_preset_and_detection(spark, genuine_ingested, tmp_path):
-    detected = features(
+    detected = dlt.features.run(
         features_config(tmp_path / "auto", genuine_ingested, empty_classes="drop"),
-        spark=spark, progress=False,
-    )["full"]  # fmt: skip
-    preset = features(
+        spark=spark,
+    ).manifests["full"]  # fmt: skip
+    preset = dlt.features.run(
         features_config(tmp_path / "cms", genuine_ingested, empty_classes="drop",
                         collections=CollectionsConfig(preset="cms")),
-        spark=spark, progress=False,
-    )["full"]  # fmt: skip
+        spark=spark,
+    ).manifests["full"]  # fmt: skip
     assert detected["collections"]["origin"] == "detected (as preset cms)"
     assert detected["collections"]["names"]["muons"] == "Muon"
     assert preset["collections"]["origin"] == "preset cms"
@@ -209,10 +210,10 @@ def test_features_with_the_cms_preset_and_detection(spark, genuine_ingested, tmp
         leptons += int(ak.sum(ak.any(pts > 23.0, axis=1)))
     assert 0 < selected <= leptons
     with pytest.raises(FeaturesError, match=r"no collection 'MuonTight' for the muons.*'Muon'"):
-        features(
+        dlt.features.run(
             features_config(tmp_path / "wrong", genuine_ingested,
                             collections=CollectionsConfig(preset="dltrigger")),
-            spark=spark, progress=False,
+            spark=spark,
         )  # fmt: skip
     assert not (tmp_path / "wrong").exists()
 
@@ -221,12 +222,12 @@ def test_a_class_that_selects_nothing(spark, genuine_ingested, tmp_path):
     # The card isolates Electron/Muon itself: the unfiltered QCD file has no lepton at all.
     with pytest.raises(FeaturesError, match=r"class QCD \(label 0, sample qcd\): none of its "
                                             r"25 events in 1 file\(s\) passes"):  # fmt: skip
-        features(features_config(tmp_path / "err", genuine_ingested), spark=spark, progress=False)
+        dlt.features.run(features_config(tmp_path / "err", genuine_ingested), spark=spark)
     assert not (tmp_path / "err").exists()
-    manifests = features(
+    manifests = dlt.features.run(
         features_config(tmp_path / "drop", genuine_ingested, empty_classes="drop"),
-        spark=spark, progress=False,
-    )  # fmt: skip
+        spark=spark,
+    ).manifests  # fmt: skip
     for name in ("full", "balanced", "dev"):
         labels = set(pq.read_table(tmp_path / "drop" / name).column("label").to_pylist())
         assert labels == {1, 2}
@@ -250,8 +251,8 @@ def test_a_genuine_and_a_generated_file_in_one_ingest(spark, generated, tmp_path
     theirs = fixture(NAMES[0])
     inputs = [theirs, str(mine)] if genuine_first else [str(mine), theirs]
     out = tmp_path / "mixed"
-    report = ingest(ingest_config(out, branches=MIX_BRANCHES), inputs=inputs, spark=spark,
-                    progress=False)  # fmt: skip
+    report = dlt.ingest.run(ingest_config(out, branches=MIX_BRANCHES, inputs=inputs),
+                            spark=spark).report  # fmt: skip
     assert report.columns == ["Jet", "MissingET", "Electron"]
     table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
     jet = table.schema.field("Jet").type.value_type
@@ -260,7 +261,7 @@ def test_a_genuine_and_a_generated_file_in_one_ingest(spark, generated, tmp_path
     # Without a branch list each file lacks what the other has: named, nothing written.
     with pytest.raises(IncompleteFileError, match=r"root: tree 'Delphes' lacks '\w+'.*, "
                                                   r"which .*root has"):  # fmt: skip
-        ingest(ingest_config(tmp_path / "all"), inputs=inputs, spark=spark, progress=False)
+        dlt.ingest.run(ingest_config(tmp_path / "all", inputs=inputs), spark=spark)
     assert not (tmp_path / "all").exists()
 
 
@@ -280,18 +281,20 @@ def test_a_file_missing_a_collection_first_is_named_not_a_silent_drop(spark, gen
         writer.extend(collections)  # no Jet, no EFlow*
     lacks = r"wjets_lacking\.root: tree 'Delphes' lacks 'EFlowTrack', .* and \d+ more, which "
     with pytest.raises(IncompleteFileError, match=lacks):
-        ingest(ingest_config(tmp_path / "out"), inputs=[str(lacking), str(full)], spark=spark,
-               progress=False)  # fmt: skip
+        dlt.ingest.run(ingest_config(tmp_path / "out", inputs=[str(lacking), str(full)]),
+                       spark=spark)  # fmt: skip
     assert not (tmp_path / "out").exists()
-    report = ingest(ingest_config(tmp_path / "skip", skip_bad_files=True),
-                    inputs=[str(lacking), str(full)], spark=spark, progress=False)  # fmt: skip
+    report = dlt.ingest.run(ingest_config(tmp_path / "skip", skip_bad_files=True,
+                                          inputs=[str(lacking), str(full)]),
+                            spark=spark).report  # fmt: skip
     assert "lacks" in report.skipped[str(lacking)]
     assert "Jet" in report.columns and [f.path for f in report.files] == [str(full)]
     # asking for a collection only one file has names the other
     with pytest.raises(BranchNotFoundError, match=r"wjets_lacking\.root.*no branch or collection "
                                                   r"'Jet'"):  # fmt: skip
-        ingest(ingest_config(tmp_path / "jet", branches=["Jet"]),
-               inputs=[str(full), str(lacking)], spark=spark, progress=False)  # fmt: skip
+        dlt.ingest.run(ingest_config(tmp_path / "jet", branches=["Jet"],
+                                     inputs=[str(full), str(lacking)]),
+                       spark=spark)  # fmt: skip
 
 
 def test_types_that_cannot_be_reconciled_name_both_files():
@@ -337,7 +340,7 @@ def genuine_run(spark, tmp_path_factory):
         run=RunConfig(generate=False, models=["hlf"], state=root / "pipeline.json"),
         tracking=TrackingConfig(enabled=False),
     )  # fmt: skip
-    outcomes = run_pipeline(config, spark=spark, progress=False).stages
+    outcomes = run_pipeline(config, spark=spark).stages
     return root, config, outcomes
 
 
@@ -354,22 +357,20 @@ def test_run_on_genuine_files_end_to_end(genuine_run):
 
 
 def test_score_and_stream_take_genuine_files(genuine_run, spark, tmp_path):
-    from dltrigger.stream.batch import score
-    from dltrigger.stream.job import stream
-
     root, _, _ = genuine_run
     run = root / "runs" / "hlf"
     settings = StreamConfig(model=run, threshold=0.5, input=str(tmp_path / "in"),
                             out=tmp_path / "stream", settle_seconds=0)  # fmt: skip
-    summary = score(Config(stream=settings), [fixture(NAMES[0]), fixture(NAMES[2])],
-                    tmp_path / "scored", spark=spark)  # fmt: skip
+    scoring = ScoreConfig(inputs=[fixture(NAMES[0]), fixture(NAMES[2])], out=tmp_path / "scored")
+    summary = dlt.stream.score(Config(stream=settings, score=scoring), spark=spark).summary
     manifest = json.loads((root / "features" / "full" / "_manifest.json").read_text())
     wjets = manifest["selection_efficiency"]["wjets"]["selected"]
     assert summary["events"] == 50 and summary["quarantined"] == []
     assert summary["selected"] == wjets  # the same selection as the features stage, QCD none
     (tmp_path / "in").mkdir()
     shutil.copy(fixture(NAMES[1]), tmp_path / "in" / NAMES[1])
-    streamed = stream(Config(stream=settings), spark=spark, available_now=True, quiet=True)
+    now = settings.model_copy(update={"available_now": True})
+    streamed = dlt.stream.run(Config(stream=now), spark=spark).summary
     assert streamed["events"] == 25 and streamed["quarantined"] == []
     assert streamed["selected"] == manifest["selection_efficiency"]["ttbar"]["selected"]
 
@@ -396,8 +397,9 @@ def test_ingest_of_alike_files_opens_only_the_first_on_the_driver(spark, tmp_pat
 
     surveyed = []
     monkeypatch.setattr(job, "survey", lambda *a, **k: surveyed.append(a) or None)
-    report = ingest(ingest_config(tmp_path / "out", branches=PHYSICS),
-                    inputs=[fixture(n) for n in NAMES], spark=spark, progress=False)  # fmt: skip
+    report = dlt.ingest.run(ingest_config(tmp_path / "out", branches=PHYSICS,
+                                          inputs=[fixture(n) for n in NAMES]),
+                            spark=spark).report  # fmt: skip
     assert report.events == 75 and surveyed == []  # no merge needed: files alike
 
 

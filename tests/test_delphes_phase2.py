@@ -12,12 +12,12 @@ import pytest
 import uproot
 
 from dltrigger.config import CollectionsConfig
-from dltrigger.features.collections import resolve_collections
 from dltrigger.generate.detector import simulate
 from dltrigger.generate.detector_card import DETECTOR_PRESETS
 from dltrigger.generate.pythia_source import _heavy_flavour
 from dltrigger.io.root_layout import top_level_names
 from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
+from dltrigger.physics.collections import resolve_collections
 from dltrigger.physics.kinematics import delta_r
 
 FILE = Path(__file__).parent / "data" / "delphes_phase2" / "qcd_PhaseII_0PU_0.root"

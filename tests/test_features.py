@@ -7,12 +7,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import dltrigger as dlt
 from dltrigger.config import Config, FeaturesConfig
 from dltrigger.errors import FeaturesError
-from dltrigger.features.job import PADDED_BYTES_PER_EVENT, features
-from dltrigger.features.split import event_uniform
+from dltrigger.features.job import PADDED_BYTES_PER_EVENT
 from dltrigger.physics.hlf import HLF_NAMES
 from dltrigger.physics.particles import PARTICLE_FEATURES
+from dltrigger.physics.split import event_uniform
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def datasets(spark, ingested, tmp_path_factory):
     out = tmp_path_factory.mktemp("features") / "out"
     config = Config(features=FeaturesConfig(input=ingested, out=out, dev_per_class=40))
-    manifests = features(config, spark=spark, progress=False)
+    manifests = dlt.features.run(config, spark=spark).manifests
     return out, manifests
 
 
@@ -143,10 +144,12 @@ def test_missing_column_is_named_and_nothing_is_written(spark, ingested, tmp_pat
     out = tmp_path / "out"
     config = Config(features=FeaturesConfig(input=broken, out=out))
     with pytest.raises(FeaturesError, match=rf"{victim.name}: missing column 'Jet'"):
-        features(config, spark=spark, progress=False)
+        dlt.features.run(config, spark=spark)
     assert not out.exists()
     with pytest.raises(FeaturesError, match="ingested dataset not found"):
-        features(Config(features=FeaturesConfig(input=tmp_path / "nope", out=out)), spark=spark)
+        dlt.features.run(
+            Config(features=FeaturesConfig(input=tmp_path / "nope", out=out)), spark=spark
+        )
 
 
 def test_non_finite_events_are_counted_as_rejected(spark, ingested, tmp_path):
@@ -172,9 +175,9 @@ def test_non_finite_events_are_counted_as_rejected(spark, ingested, tmp_path):
         table.set_column(table.schema.get_field_index("MissingET"), "MissingET", new_met), victim
     )
     out = tmp_path / "out"
-    manifests = features(
-        Config(features=FeaturesConfig(input=broken, out=out)), spark=spark, progress=False
-    )
+    manifests = dlt.features.run(
+        Config(features=FeaturesConfig(input=broken, out=out)), spark=spark
+    ).manifests
     # caught as input, before the selection: every one of the 50, selected or not
     assert manifests["full"]["rejected"]["non-finite input values"] == 50
     full = pq.read_table(str(out / "full"))

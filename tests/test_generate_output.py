@@ -85,6 +85,7 @@ def test_same_seed_same_bytes_other_seed_other_events(tmp_path):
 
 
 def test_failed_task_reports_the_cause_and_leaves_no_partial_file(spark, tmp_path, monkeypatch):
+    import dltrigger as dlt
     from dltrigger.config import Config
     from dltrigger.errors import GenerationError
     from dltrigger.generate import job
@@ -99,7 +100,7 @@ def test_failed_task_reports_the_cause_and_leaves_no_partial_file(spark, tmp_pat
     )
     monkeypatch.setattr(job, "plan", lambda _config: [good, broken])
     with pytest.raises(GenerationError, match="zjets"):
-        job.generate(config, spark=spark, progress=False)
+        dlt.generate.run(config, spark=spark)
     assert not (tmp_path / "zjets_0.root").exists()
     assert not list(tmp_path.glob(".tmp-*"))
     for leftover in tmp_path.glob("*.root"):  # the good task may have finished: complete

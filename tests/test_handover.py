@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import dltrigger as dlt
 from dltrigger.artifacts import RunFolder
 from dltrigger.cli import main
-from dltrigger.config import Config, FeaturesConfig, StreamConfig, TrainConfig
+from dltrigger.config import Config, FeaturesConfig, StreamConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import EvaluationError, TrainingError
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -20,22 +21,25 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 OTHER_SETTINGS = {"mt_squared": True, "max_tracks": 20}
 
 
+def train(settings: TrainConfig) -> list[dict]:
+    """``dlt.train.run`` with ``settings`` and no tracking: each epoch's metrics."""
+    return list(
+        dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False))).history
+    )
+
+
 @pytest.fixture(scope="module")
 def other_dataset(spark, ingested, tmp_path_factory) -> Path:
     """The shared ingested sample through ``dltrigger features`` with OTHER_SETTINGS."""
-    from dltrigger.features.job import features
-
     out = tmp_path_factory.mktemp("features-other") / "features"
     settings = FeaturesConfig(input=ingested, out=out, **OTHER_SETTINGS)
-    features(Config(features=settings), spark=spark, progress=False)
+    dlt.features.run(Config(features=settings), spark=spark)
     return out
 
 
 @pytest.fixture(scope="module")
 def other_run(other_dataset, tmp_path_factory) -> Path:
     """An inclusive model trained on ``other_dataset`` (one epoch, exported to ONNX)."""
-    from dltrigger.train.trainer import train
-
     folder = tmp_path_factory.mktemp("other-run") / "inclusive"
     train(TrainConfig(model="inclusive", data=other_dataset / "full", out=folder, epochs=1,
                       max_particles=40, export=["onnx"]))  # fmt: skip
@@ -129,7 +133,6 @@ def test_case_6_an_hlf_model_ignores_particle_list_settings(
     ``mt_squared`` (MT)."""
     from dltrigger.artifacts import FeaturesDataset
     from dltrigger.errors import DatasetError
-    from dltrigger.train.trainer import train
 
     run = tmp_path / "hlf"
     train(TrainConfig(model="hlf", data=other_dataset / "dev", out=run, epochs=1, export=[]))
@@ -143,8 +146,6 @@ def test_case_6_an_hlf_model_ignores_particle_list_settings(
 
 
 def test_case_12_resume_after_a_kill_before_the_first_epoch(features_dataset, tmp_path):
-    from dltrigger.train.trainer import train
-
     config = TrainConfig(model="hlf", data=features_dataset / "dev", out=tmp_path / "run",
                          epochs=1, export=[])  # fmt: skip
     train(config)
@@ -152,13 +153,13 @@ def test_case_12_resume_after_a_kill_before_the_first_epoch(features_dataset, tm
     for name in (run.CHECKPOINT, run.BEST, run.METRICS, run.METRICS_CSV, run.SUMMARY):
         (run / name).unlink()  # as a run killed during its first epoch leaves it
     with pytest.raises(TrainingError, match=r"another configuration \(batch_size"):
-        train(config.model_copy(update={"batch_size": 7}), resume=True)
-    history = train(config.model_copy(update={"epochs": 2}), resume=True)
+        train(config.model_copy(update={"batch_size": 7, "resume": True}))
+    history = train(config.model_copy(update={"epochs": 2, "resume": True}))
     assert [h["epoch"] for h in history] == [1, 2] and run.complete
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(TrainingError, match=r"nothing to resume in .*empty: no checkpoint\.pt"):
-        train(config.model_copy(update={"out": empty}), resume=True)
+        train(config.model_copy(update={"out": empty, "resume": True}))
 
 
 #: What Java 17 prints as the JVM starts (Spark 4 enables an incubator module); not ours.
@@ -228,7 +229,9 @@ def test_case_11_a_failed_task_gives_one_line_and_a_log_file(spark, generated, t
     from tests.test_outputs import corrupt_inside_baskets
 
     bad = corrupt_inside_baskets(generated.files("wjets")[0], tmp_path / "wjets_bad.root")
-    args = ("ingest", str(bad), "--out", str(tmp_path / "o"), "--master", "local[1]", "--quiet")
+    # in Spark tasks (a local master and a small input would take the local process pool)
+    args = ("ingest", str(bad), "--out", str(tmp_path / "o"), "--master", "local[1]", "--quiet",
+            "--executor", "spark")  # fmt: skip
     result = dltrigger(*args, cwd=tmp_path)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 2, result.stderr[-3000:]

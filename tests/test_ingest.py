@@ -6,6 +6,7 @@ import shutil
 import pytest
 import uproot
 
+import dltrigger as dlt
 from dltrigger.config import Config, IngestConfig, SampleConfig
 from dltrigger.errors import (
     BranchNotFoundError,
@@ -14,7 +15,7 @@ from dltrigger.errors import (
     OutputError,
     TreeNotFoundError,
 )
-from dltrigger.ingest.job import REPORT_NAME, ingest
+from dltrigger.ingest import REPORT_NAME
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -39,7 +40,7 @@ def test_ingest_from_configured_samples(spark, generated, tmp_path):
         for name, s in IngestConfig().samples.items()
     }
     out = tmp_path / "ingested"
-    report = ingest(config_for(out, samples), spark=spark, progress=False)
+    report = dlt.ingest.run(config_for(out, samples), spark=spark).report
     df = spark.read.parquet(str(out))
     counts = {r["label"]: r["count"] for r in df.groupBy("label").count().collect()}
     expected = {
@@ -68,13 +69,13 @@ def test_inputs_are_assigned_to_samples_by_name(spark, generated, tmp_path):
     folder = copy_sample(generated, tmp_path / "in")
     (folder / "qcd_0.root").rename(folder / "qcd_lepFilter_13TeV_7.root")  # reference naming
     out = tmp_path / "out"
-    report = ingest(config_for(out), inputs=[str(folder / "*.root")], spark=spark, progress=False)
+    report = dlt.ingest.run(config_for(out, inputs=[str(folder / "*.root")]), spark=spark).report
     assert {f.sample for f in report.files} == {"wjets", "qcd"}
     assert {f.label for f in report.files if f.path.endswith("qcd_lepFilter_13TeV_7.root")} == {0}
     stranger = folder / "zjets_0.root"
     shutil.copy(folder / "wjets_0.root", stranger)
     with pytest.raises(InputError, match=r"cannot tell which sample .*zjets_0\.root"):
-        ingest(config_for(tmp_path / "out2"), inputs=[str(stranger)], spark=spark, progress=False)
+        dlt.ingest.run(config_for(tmp_path / "out2", inputs=[str(stranger)]), spark=spark)
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_each_bad_file_is_named(spark, bad_files, tmp_path, name, message):
     good, bad = bad_files
     out = tmp_path / "out"
     with pytest.raises(DLTriggerError, match=message) as info:
-        ingest(config_for(out), inputs=[str(good), str(bad / name)], spark=spark, progress=False)
+        dlt.ingest.run(config_for(out, inputs=[str(good), str(bad / name)]), spark=spark)
     assert name in str(info.value)
     assert not out.exists()
     assert not list(tmp_path.glob(".tmp-*"))
@@ -114,32 +115,29 @@ def test_each_bad_file_is_named(spark, bad_files, tmp_path, name, message):
 def test_wrong_tree_and_missing_branch_suggest_names(spark, generated, tmp_path):
     good = str(generated.files("wjets")[0])
     with pytest.raises(TreeNotFoundError, match="did you mean 'Delphes'"):
-        ingest(
-            config_for(tmp_path / "a", tree="Delphs"), inputs=[good], spark=spark, progress=False
-        )
+        dlt.ingest.run(config_for(tmp_path / "a", tree="Delphs", inputs=[good]), spark=spark)
     with pytest.raises(BranchNotFoundError, match=r"'Electorn'.*did you mean 'Electron'"):
-        ingest(
-            config_for(tmp_path / "b", branches=["Electorn"]),
-            inputs=[good],
-            spark=spark,
-            progress=False,
+        dlt.ingest.run(
+            config_for(tmp_path / "b", branches=["Electorn"], inputs=[good]), spark=spark
         )
 
 
 def test_paths_that_match_nothing(spark, tmp_path):
     with pytest.raises(InputError, match=r"no files match .*nothing_\*\.root"):
-        ingest(config_for(tmp_path / "a"), inputs=[str(tmp_path / "nothing_*.root")], spark=spark)
+        dlt.ingest.run(
+            config_for(tmp_path / "a", inputs=[str(tmp_path / "nothing_*.root")]), spark=spark
+        )
     with pytest.raises(InputError, match="no such file or folder"):
-        ingest(config_for(tmp_path / "a"), inputs=[str(tmp_path / "wjets_9.root")], spark=spark)
+        dlt.ingest.run(
+            config_for(tmp_path / "a", inputs=[str(tmp_path / "wjets_9.root")]), spark=spark
+        )
 
 
 def test_skip_bad_files_keeps_every_good_event(spark, generated, bad_files, tmp_path):
     good, bad = bad_files
     out = tmp_path / "out"
     inputs = [str(good), str(bad / "*.root")]
-    report = ingest(
-        config_for(out, skip_bad_files=True), inputs=inputs, spark=spark, progress=False
-    )
+    report = dlt.ingest.run(config_for(out, skip_bad_files=True, inputs=inputs), spark=spark).report
     assert set(report.skipped) == {str(p) for p in bad.iterdir()}
     assert "empty file" in report.skipped[str(bad / "wjets_empty.root")]
     entries = uproot.open(good)["Delphes"].num_entries
@@ -148,11 +146,8 @@ def test_skip_bad_files_keeps_every_good_event(spark, generated, bad_files, tmp_
     assert set(saved["skipped"]) == set(report.skipped)
     # Nothing readable at all: an error, and no output.
     with pytest.raises(InputError, match="none of the 4 input file"):
-        ingest(
-            config_for(tmp_path / "none", skip_bad_files=True),
-            inputs=[str(bad)],
-            spark=spark,
-            progress=False,
+        dlt.ingest.run(
+            config_for(tmp_path / "none", skip_bad_files=True, inputs=[str(bad)]), spark=spark
         )
     assert not (tmp_path / "none").exists()
 
@@ -160,12 +155,12 @@ def test_skip_bad_files_keeps_every_good_event(spark, generated, bad_files, tmp_
 def test_existing_output_needs_overwrite(spark, generated, tmp_path):
     good = str(generated.files("wjets")[0])
     out = tmp_path / "out"
-    ingest(config_for(out), inputs=[good], spark=spark, progress=False)
+    dlt.ingest.run(config_for(out, inputs=[good]), spark=spark)
     marker = out / "keep-me"
     marker.write_text("old run")
     with pytest.raises(OutputError, match="already exists"):
-        ingest(config_for(out), inputs=[good], spark=spark, progress=False)
+        dlt.ingest.run(config_for(out, inputs=[good]), spark=spark)
     assert marker.exists()
-    ingest(config_for(out, overwrite=True), inputs=[good], spark=spark, progress=False)
+    dlt.ingest.run(config_for(out, overwrite=True, inputs=[good]), spark=spark)
     assert not marker.exists()
     assert (out / REPORT_NAME).exists()

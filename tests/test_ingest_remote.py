@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+import dltrigger as dlt
 from dltrigger.config import Config, IngestConfig
 from dltrigger.errors import InputError, RootFileError
-from dltrigger.ingest.job import ingest
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.spark
@@ -29,18 +29,23 @@ def test_root_urls_give_the_same_dataframe_as_local_files(
         target = xrootd_server.folder / name
         shutil.copy(generated.folder / name, target)
         os.chmod(target, 0o644)
-    local = ingest(
-        Config(ingest=IngestConfig(out=tmp_path / "local")),
-        inputs=[str(xrootd_server.folder / n) for n in names],
+    local = dlt.ingest.run(
+        Config(
+            ingest=IngestConfig(
+                out=tmp_path / "local", inputs=[str(xrootd_server.folder / n) for n in names]
+            )
+        ),
         spark=spark,
-        progress=False,
-    )
-    remote = ingest(
-        Config(ingest=IngestConfig(out=tmp_path / "remote")),
-        inputs=[xrootd_server.url_of("*.root")],  # a glob listed on the server
+    ).report
+    remote = dlt.ingest.run(
+        Config(
+            ingest=IngestConfig(
+                out=tmp_path / "remote",
+                inputs=[xrootd_server.url_of("*.root")],  # a glob listed on the server
+            )
+        ),
         spark=spark,
-        progress=False,
-    )
+    ).report
     assert remote.events == local.events > 0
     assert all(f.path.startswith("root://127.0.0.1:") for f in remote.files)
     assert sorted_rows(spark, tmp_path / "local") == sorted_rows(spark, tmp_path / "remote")
@@ -51,12 +56,13 @@ def test_bad_root_urls_are_named(spark, xrootd_server, tmp_path):
     config = Config(ingest=IngestConfig(out=tmp_path / "out"))
     missing = xrootd_server.url_of("wjets_404.root")
     with pytest.raises(RootFileError, match=r"wjets_404\.root"):
-        ingest(config, inputs=[missing], spark=spark, progress=False)
+        dlt.ingest.run(dlt.with_overrides(config, "ingest", inputs=[missing]), spark=spark)
     refused = f"root://127.0.0.1:{free_port()}//wjets_0.root"
     with pytest.raises(RootFileError, match=r"127\.0\.0\.1.*cannot reach the file.*Connection"):
-        ingest(config, inputs=[refused], spark=spark, progress=False)
+        dlt.ingest.run(dlt.with_overrides(config, "ingest", inputs=[refused]), spark=spark)
+    nothing = xrootd_server.url_of("nothing_*.root")
     with pytest.raises(InputError, match="no files match"):
-        ingest(config, inputs=[xrootd_server.url_of("nothing_*.root")], spark=spark)
+        dlt.ingest.run(dlt.with_overrides(config, "ingest", inputs=[nothing]), spark=spark)
     assert not (tmp_path / "out").exists()
 
 
@@ -87,5 +93,5 @@ def test_ingest_on_a_standalone_cluster(spark, generated, standalone_cluster, tm
     )
     assert result.returncode == 0, result.stderr[-3000:]
     local = tmp_path / "local"
-    ingest(Config(ingest=IngestConfig(out=local)), inputs=inputs, spark=spark, progress=False)
+    dlt.ingest.run(Config(ingest=IngestConfig(out=local, inputs=inputs)), spark=spark)
     assert sorted_rows(spark, out) == sorted_rows(spark, local)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import dltrigger as dlt
 from dltrigger.cli import main
-from dltrigger.config import Config, IngestConfig, TrainConfig
+from dltrigger.config import Config, IngestConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import OutputError, TrainingError
-from dltrigger.ingest.job import ingest
 from dltrigger.io.ownership import MARKER, kind_of
 
 pytestmark = pytest.mark.spark
@@ -69,10 +69,10 @@ def test_case_2_overwrite_refuses_what_dltrigger_did_not_write(spark, generated,
     assert (runs / "analysis.C").read_text() == "void analysis() {}"
     # what dltrigger wrote is replaced: marked, then overwritten; another kind is refused
     out = tmp_path / "ingested"
-    config = Config(ingest=IngestConfig(out=out, overwrite=True))
-    ingest(config, inputs=[wjets], spark=spark, progress=False)
+    config = Config(ingest=IngestConfig(out=out, overwrite=True, inputs=[wjets]))
+    dlt.ingest.run(config, spark=spark)
     assert kind_of(out) == "ingest" and (out / MARKER).exists()
-    ingest(config, inputs=[wjets], spark=spark, progress=False)
+    dlt.ingest.run(config, spark=spark)
     code, err = run_cli(capsys, "features", str(out), "--out", str(out.parent / "features"),
                         "--quiet")  # fmt: skip
     assert code == 0
@@ -82,7 +82,7 @@ def test_case_2_overwrite_refuses_what_dltrigger_did_not_write(spark, generated,
     # an output written before markers existed is still recognised by its own files
     (out / MARKER).unlink()
     assert kind_of(out) == "ingest"
-    ingest(config, inputs=[wjets], spark=spark, progress=False)
+    dlt.ingest.run(config, spark=spark)
 
 
 HOLD = """
@@ -97,6 +97,7 @@ with writing(Path(sys.argv[1])):
 
 def test_case_3_a_second_writer_fails_at_once_naming_the_first(spark, generated, tmp_path):
     out = tmp_path / "out"
+    config = Config(ingest=IngestConfig(out=out, inputs=[str(generated.files("qcd")[0])]))
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out), "30"],
                               stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -104,8 +105,7 @@ def test_case_3_a_second_writer_fails_at_once_naming_the_first(spark, generated,
         start = time.monotonic()
         with pytest.raises(OutputError, match=rf"being written by another dltrigger \(pid "
                                               rf"{holder.pid} on "):  # fmt: skip
-            ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(generated.files("qcd")[0])],
-                   spark=spark, progress=False)  # fmt: skip
+            dlt.ingest.run(config, spark=spark)
         assert time.monotonic() - start < 20
         assert not out.exists()
     finally:
@@ -116,8 +116,7 @@ def test_case_3_a_second_writer_fails_at_once_naming_the_first(spark, generated,
     (stale / "label=0").mkdir(parents=True)
     kept = tmp_path / ".tmp-out-else-0123456789ab"
     kept.mkdir()
-    ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(generated.files("qcd")[0])],
-           spark=spark, progress=False)  # fmt: skip
+    dlt.ingest.run(config, spark=spark)
     assert kind_of(out) == "ingest" and not stale.exists() and kept.exists()
 
 
@@ -127,7 +126,9 @@ def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_da
     import pyarrow.parquet as pq
 
     from dltrigger.ml.batches import DatasetError
-    from dltrigger.train.trainer import train
+
+    def train(settings: TrainConfig) -> None:
+        dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False)))
 
     full = features_dataset / "full"
 
@@ -162,7 +163,7 @@ def test_case_10_train_refuses_degenerate_data_and_writes_valid_json(features_da
 
 
 def test_case_7_run_sees_a_new_input_copied_with_an_old_time(generated, tmp_path):
-    from dltrigger.pipeline import STATE_VERSION, Stage, digest, inputs_digest, why_stale
+    from dltrigger.pipeline import STATE_VERSION, digest, inputs_digest, why_stale
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -170,21 +171,39 @@ def test_case_7_run_sees_a_new_input_copied_with_an_old_time(generated, tmp_path
     marker = tmp_path / "out" / "_ingest_report.json"
     marker.parent.mkdir()
     marker.write_text("{}")  # the stage's output, newer than its input
-    stage = Stage("ingest", lambda: {"a": 1}, lambda: [marker], lambda: sorted(raw.iterdir()),
-                  lambda: {})  # fmt: skip
+
+    class Ingest:  # a stage (dltrigger.stage.Stage) reading raw/ and writing the marker
+        name, kind, section = "ingest", "ingest", "ingest"
+
+        def inputs(self, config):
+            return sorted(raw.iterdir())
+
+        def outputs(self, config):
+            return [marker]
+
+        def settings(self, config):
+            return {"a": 1}
+
+        def run(self, config, *, spark=None, progress=False):
+            raise AssertionError("only its freshness is checked here")
+
+        def facts(self, result):
+            return {}
+
+    stage, config = Ingest(), Config()
     record = {"version": STATE_VERSION, "digest": digest({"a": 1}),
-              "inputs": inputs_digest(stage.inputs()),
+              "inputs": inputs_digest(stage.inputs(config)),
               "outputs": inputs_digest([marker])}  # fmt: skip
-    assert why_stale(stage, record) is None
+    assert why_stale(stage, config, record) is None
     # `cp -p`: a new file whose modification time is older than the outputs
     shutil.copy2(generated.files("wjets")[1], raw / "wjets_1.root")
     assert (raw / "wjets_1.root").stat().st_mtime < marker.stat().st_mtime
-    assert why_stale(stage, record) == "inputs changed"
+    assert why_stale(stage, config, record) == "inputs changed"
     # a file replaced by another of the same name, its old time restored
     (raw / "wjets_1.root").unlink()
-    assert why_stale(stage, record) is None
+    assert why_stale(stage, config, record) is None
     shutil.copy2(generated.files("qcd")[0], raw / "wjets_0.root")
-    assert why_stale(stage, record) == "inputs changed"
+    assert why_stale(stage, config, record) == "inputs changed"
 
 
 @pytest.mark.xrootd
@@ -241,11 +260,12 @@ def test_case_9_skip_bad_files_skips_a_file_corrupt_inside_its_data_whole(spark,
     inputs = [str(good), str(bad)]
     settings = {"batch_events": 100, "partition_bytes": 10**9}  # one task reads both files
     with pytest.raises(IngestError, match=r"wjets_bad\.root: cannot read entries 200-300"):
-        ingest(Config(ingest=IngestConfig(out=tmp_path / "strict", **settings)), inputs=inputs,
-               spark=spark, progress=False)  # fmt: skip
+        dlt.ingest.run(Config(ingest=IngestConfig(out=tmp_path / "strict", inputs=inputs,
+                                                  **settings)), spark=spark)  # fmt: skip
     out = tmp_path / "skipping"
-    report = ingest(Config(ingest=IngestConfig(out=out, skip_bad_files=True, **settings)),
-                    inputs=inputs, spark=spark, progress=False)  # fmt: skip
+    report = dlt.ingest.run(Config(ingest=IngestConfig(out=out, skip_bad_files=True,
+                                                       inputs=inputs, **settings)),
+                            spark=spark).report  # fmt: skip
     assert "cannot read entries 200-300" in report.skipped[str(bad)]
     table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
     assert set(table.column("source_file").to_pylist()) == {str(good)}  # none of its events
@@ -259,8 +279,8 @@ def test_case_12_a_nan_track_is_not_an_isolated_lepton():
     import numpy as np
 
     from dltrigger.config import FeaturesConfig
-    from dltrigger.features.collections import PRESETS, ResolvedCollections
-    from dltrigger.features.compute import NON_FINITE_INPUT, compute_features
+    from dltrigger.physics.collections import PRESETS, ResolvedCollections
+    from dltrigger.physics.features import NON_FINITE_INPUT, compute_features
 
     def event(own_track_pt: float) -> dict:
         return {

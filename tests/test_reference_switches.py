@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from dltrigger.config import FeaturesConfig
-from dltrigger.features.collections import PRESETS, ResolvedCollections
-from dltrigger.features.compute import compute_features
+from dltrigger.physics.collections import PRESETS, ResolvedCollections
+from dltrigger.physics.features import compute_features
 from dltrigger.physics.particles import PARTICLE_FEATURES, ParticleListOptions, particle_lists
 from dltrigger.physics.selection import (
     EMPTY_MAP,

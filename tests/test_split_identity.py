@@ -1,6 +1,6 @@
 """The split follows the event, not its file: content keys, copies of files, repeated events.
 
-An event's split and sampling numbers hash its content key (features/split.py), so a copy of
+An event's split and sampling numbers hash its content key (physics/split.py), so a copy of
 an event under another file name, or at another position, lands where the original does;
 repeated events are counted, warned about and (by default) kept once (features/duplicates.py);
 a dataset split the old way (by file name and entry) is refused against a model trained on a
@@ -17,13 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import dltrigger as dlt
 from dltrigger.artifacts import SPLIT_SETTINGS, FeaturesDataset, RunFolder, setting_differences
 from dltrigger.config import Config, FeaturesConfig, IngestConfig, TrainConfig
 from dltrigger.errors import DatasetError, FeaturesError
-from dltrigger.features.collections import physics_table, resolve_collections
 from dltrigger.features.duplicates import repeated_rows
-from dltrigger.features.job import features
-from dltrigger.features.split import event_keys, event_uniform
+from dltrigger.physics.collections import physics_table, resolve_collections
+from dltrigger.physics.split import event_keys, event_uniform
 
 
 def ingested_tables(folder):
@@ -45,8 +45,6 @@ def binomial_ok(k: int, n: int, p: float) -> bool:
 def with_renamed_copy(spark, generated, tmp_path_factory):
     """The shared sample plus a byte-identical copy of one W+jets file under another name,
     ingested: (ingested folder, original path, copy path)."""
-    from dltrigger.ingest.job import ingest
-
     raw = tmp_path_factory.mktemp("renamed-raw")
     for path in generated.folder.glob("*.root"):
         shutil.copy(path, raw / path.name)
@@ -54,7 +52,7 @@ def with_renamed_copy(spark, generated, tmp_path_factory):
     copy = raw / f"wjets_renamed_{original.stem}.root"
     shutil.copy(original, copy)
     out = tmp_path_factory.mktemp("renamed-ingested") / "data"
-    ingest(Config(ingest=IngestConfig(out=out)), inputs=[str(raw)], spark=spark, progress=False)
+    dlt.ingest.run(Config(ingest=IngestConfig(out=out, inputs=[str(raw)])), spark=spark)
     return out, str(original), str(copy)
 
 
@@ -73,7 +71,7 @@ def test_a_renamed_copy_of_a_file_lands_in_the_same_split(
     out = tmp_path / "features"
     settings = FeaturesConfig(input=ingested, out=out, duplicates="keep")
     with caplog.at_level("WARNING", logger="dltrigger"):
-        manifests = features(Config(features=settings), spark=spark, progress=False)
+        manifests = dlt.features.run(Config(features=settings), spark=spark).manifests
     rows = full_rows(out)
     keys, split = np.array(rows["event_key"]), np.array(rows["split"])
     sources = np.array(rows["source_file"], dtype=object)
@@ -110,9 +108,9 @@ def test_repeated_events_are_kept_once_by_default(
     counts, subsets and training statistics."""
     ingested, original, copy = with_renamed_copy
     out = tmp_path / "features"
-    manifests = features(
-        Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark, progress=False
-    )
+    manifests = dlt.features.run(
+        Config(features=FeaturesConfig(input=ingested, out=out)), spark=spark
+    ).manifests
     rows, before = full_rows(out), full_rows(features_dataset)
     assert len(set(rows["event_key"])) == len(rows["event_key"])
     assert copy not in rows["source_file"]  # the kept copy: the lowest file name and entry
@@ -229,7 +227,7 @@ def test_a_dataset_split_the_old_way_is_refused_for_evaluation(features_dataset,
 def test_the_old_split_is_no_longer_made(spark, ingested, tmp_path):
     config = FeaturesConfig(input=ingested, out=tmp_path / "out", split_key="file_entry")
     with pytest.raises(FeaturesError, match='use split_key = "content"'):
-        features(Config(features=config), spark=spark, progress=False)
+        dlt.features.run(Config(features=config), spark=spark)
     assert not (tmp_path / "out").exists()
 
 
@@ -248,7 +246,7 @@ def test_the_kept_copy_of_a_repeated_event_is_the_lowest_file_and_entry():
 def test_dropping_copies_gives_the_same_part_when_a_task_runs_twice(features_dataset, tmp_path):
     """A retried subset task finds its part already rewritten (or removed) and summarises it
     as the first attempt did."""
-    from dltrigger.features.job import subset_file
+    from dltrigger.features.subsets import subset_file
 
     part = sorted((features_dataset / "full").glob("part-*.parquet"))[0]
     table = pq.read_table(part)

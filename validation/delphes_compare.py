@@ -293,11 +293,11 @@ def quantities(path: Path) -> Measured:
     import pyarrow as pa
 
     from dltrigger.config import CollectionsConfig, FeaturesConfig
-    from dltrigger.features.collections import physics_table, resolve_collections
-    from dltrigger.features.compute import compute_features
     from dltrigger.io.root_layout import top_level_names
     from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
+    from dltrigger.physics.collections import physics_table, resolve_collections
     from dltrigger.physics.events import events_from_arrow
+    from dltrigger.physics.features import compute_features
     from dltrigger.physics.kinematics import delta_r, transverse_mass
     from dltrigger.schema import HLF_NAMES
 

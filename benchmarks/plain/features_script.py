@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 from dltrigger.config import FeaturesConfig
 from dltrigger.features.arrow import hlf_column, particles_column
-from dltrigger.features.collections import resolve_collections
-from dltrigger.features.compute import compute_features
+from dltrigger.physics.collections import resolve_collections
+from dltrigger.physics.features import compute_features
 
 out, parts = Path(sys.argv[1]), sys.argv[2:]
 out.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,7 @@ class FeaturesManifest(BaseModel):
     #: Per sample: events in, selected, efficiency.
     selection_efficiency: dict[str, dict[str, float]]
     rejected: dict[str, int]
-    #: The collections read (dltrigger.features.collections.ResolvedCollections).
+    #: The collections read (dltrigger.physics.collections.ResolvedCollections).
     collections: dict[str, Any]
     events_origin: str
     dropped_classes: list[dict[str, Any]] = Field(default_factory=list)

@@ -96,7 +96,7 @@ COLLECTION_ROLES = ("electrons", "muons", "tracks", "photons", "neutral_hadrons"
 
 
 class CollectionsConfig(_Strict):
-    """Which ingested collection holds each physics object (features/collections.py).
+    """Which ingested collection holds each physics object (physics/collections.py).
 
     ``preset``: ``cms`` (the standard CMS card: ``Muon``), ``phase2`` (the CMS Phase-II cards:
     ``MuonTight``), ``dltrigger`` (our generator: ``MuonTight``), or ``auto``: detected from the

@@ -23,7 +23,7 @@ __getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 def note(manifest: dict[str, Any]) -> str:
     """What a user should know of a features run: the collections read, classes dropped."""
-    from .collections import ResolvedCollections
+    from ..physics.collections import ResolvedCollections
 
     text = ResolvedCollections(**manifest["collections"]).describe()
     for dropped in manifest.get("dropped_classes", []):

@@ -8,7 +8,7 @@ give, before ``_scaling.json`` is written: one garbage value makes a standard de
 1e36, and scaled by it the feature is ~0 for every event, silently.
 
 NaN and infinite inputs are not refused here: the physics drops their events and counts them
-(``non-finite input values``, features/compute.py).
+(``non-finite input values``, physics/features.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from ..bounds import first_outside, member_bound, statistics_problems
 from ..errors import FeaturesError
-from .collections import PHYSICS_MEMBERS, ResolvedCollections
+from ..physics.collections import PHYSICS_MEMBERS, ResolvedCollections
 
 
 def check_inputs(table: pa.Table, collections: ResolvedCollections, where: str) -> None:

@@ -1,4 +1,4 @@
-"""Selected events that repeat (the same content key, features/split.py) across the dataset.
+"""Selected events that repeat (the same content key, physics/split.py) across the dataset.
 
 An event in two ingested files (a renamed or merged copy of a file) or twice in one has one
 content key: its copies share their split (no copy of a training event is tested on), and this

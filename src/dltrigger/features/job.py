@@ -3,7 +3,7 @@
 One Spark task per ingested Parquet file reads it with pyarrow, runs the pure physics
 functions (selection, 14 HLF, 19-feature particle lists) and writes the selected events with
 pyarrow (events stay in Arrow end to end, as in ingest), plus the event's content key and
-the split and sampling numbers hashed from it (features/split.py), and returns counts and
+the split and sampling numbers hashed from it (physics/split.py), and returns counts and
 partial scaling statistics of its training rows. One Spark SQL job then finds the selected
 events whose key repeats (features/duplicates.py): counted in the manifests with a warning
 naming the files, and (``duplicates = "drop"``) all but one copy left out. The driver then
@@ -38,14 +38,14 @@ from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..executors import choose
 from ..io.atomic import atomic_folder
+from ..physics.collections import ResolvedCollections, resolve_collections
+from ..physics.split import SPLIT_KEY
 from ..results import FeaturesResult
 from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES, SPLITS
 from ..spark.failures import root_cause
 from .checks import check_inputs
-from .collections import ResolvedCollections, resolve_collections
 from .duplicates import find_duplicates
 from .origin import events_origin, ingested_files
-from .split import SPLIT_KEY
 from .stats import FeatureStats
 from .subsets import split_counts, stats_of, subset_file, write_side_files
 
@@ -176,9 +176,9 @@ def _process_batch(
     """The selected events of one batch as the output table, and the batch's counts."""
     import pyarrow as pa
 
+    from ..physics.features import compute_features
+    from ..physics.split import event_uniform, split_of
     from .arrow import hlf_column, particles_column
-    from .compute import compute_features
-    from .split import event_uniform, split_of
 
     # Impossible values (a damaged ingest made elsewhere) stop the stage, naming the event.
     check_inputs(table, collections, task.path)

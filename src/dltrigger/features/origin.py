@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .collections import PRESETS, ResolvedCollections
+from ..physics.collections import PRESETS, ResolvedCollections
 
 #: Files of the standard CMS card (by their collection names) that dltrigger did not generate.
 CMS_CARD = "Delphes, CMS card"

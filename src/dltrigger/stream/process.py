@@ -26,9 +26,9 @@ from ..artifacts import (
     setting_differences,
 )
 from ..errors import DLTriggerError, FeaturesError, RootFileError
-from ..features.collections import ResolvedCollections, resolve_collections
-from ..features.compute import compute_features
 from ..io.paths import is_remote
+from ..physics.collections import ResolvedCollections, resolve_collections
+from ..physics.features import compute_features
 from ..schema import CLASS_NAMES, HLF_WIDTH, PARTICLE_WIDTH
 from .trigger import Trigger
 

@@ -9,15 +9,19 @@ finite dropped and counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 from ..config import FeaturesConfig
-from ..physics.hlf import JetSelection
-from ..physics.particles import ParticleListOptions
-from ..physics.selection import SelectionOptions
 from ..schema import PARTICLE_FEATURES
 from .collections import ResolvedCollections, physics_table
+from .hlf import JetSelection
+from .particles import ParticleListOptions
+from .selection import SelectionOptions
 
 #: Why an event was dropped: a NaN/inf input value (before the selection), or a non-finite
 #: feature (after it).
@@ -56,7 +60,7 @@ def options(settings: FeaturesConfig) -> tuple[SelectionOptions, ParticleListOpt
 
 
 def compute_features(
-    table,
+    table: pa.Table,
     settings: FeaturesConfig,
     collections: ResolvedCollections,
     where: str = "input",
@@ -64,14 +68,14 @@ def compute_features(
 ) -> EventFeatures:
     """Select the events of an Arrow table (or record batch) of ingested columns and compute
     their features; ``collections`` says which columns hold which objects; with ``keys``, also
-    the kept events' content keys (features/split.py). Raises ``ValueError`` (naming
+    the kept events' content keys (physics/split.py). Raises ``ValueError`` (naming
     ``where``) when the columns do not hold Delphes collections."""
     import awkward as ak
 
-    from ..physics.events import events_from_arrow
-    from ..physics.hlf import high_level_features
-    from ..physics.particles import particle_lists
-    from ..physics.selection import select_events
+    from .events import events_from_arrow
+    from .hlf import high_level_features
+    from .particles import particle_lists
+    from .selection import select_events
     from .split import event_keys
 
     physics = physics_table(table, collections, where)
@@ -111,7 +115,7 @@ def compute_features(
     )
 
 
-def nonfinite_events(table) -> np.ndarray:
+def nonfinite_events(table: pa.Table) -> np.ndarray:
     """Per event: does any number the physics reads (a collection member) hold NaN or ±inf?"""
     import pyarrow as pa
 

@@ -13,6 +13,7 @@ members the physics needs, so a collection lacking one is named with the members
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,7 +74,7 @@ class ResolvedCollections:
     #: ``"preset cms"``, ``"detected (as preset cms)"``, ``"detected"``, plus overrides.
     origin: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"names": dict(self.names), "origin": self.origin}
 
     def describe(self) -> str:

@@ -26,7 +26,7 @@ from .collections import PHYSICS_NAMES
 #: in the test split.
 SPLIT_KEY = "content"
 #: The content of an event that makes its key: the kinematics of its particle-flow candidates
-#: (role of features/collections.py -> members), which every card names alike (the lepton, jet
+#: (role of physics/collections.py -> members), which every card names alike (the lepton, jet
 #: and MET collections differ between cards and are chosen by settings, so they stay out of an
 #: event's identity).
 KEY_MEMBERS: dict[str, tuple[str, ...]] = {
@@ -46,7 +46,8 @@ def _mix(z: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser, element-wise (a bijection of uint64 with full avalanche)."""
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
 def _mix_in_place(z: np.ndarray) -> None:
@@ -68,7 +69,7 @@ def _salt(text: str) -> np.uint64:
 
 def event_keys(physics: pa.Table, rows: np.ndarray | None = None) -> np.ndarray:
     """The content key (uint64) of each event (of those at ``rows`` only, if given) of a table
-    of physics collections (as :func:`~dltrigger.features.collections.physics_table` returns
+    of physics collections (as :func:`~dltrigger.physics.collections.physics_table` returns
     it).
 
     Per collection of :data:`KEY_MEMBERS`: the number of candidates, and the sum over them of
