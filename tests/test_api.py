@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,16 @@ def test_import_is_light():
 def test_every_stage_has_the_same_entry_point(name, function):
     signature = inspect.signature(function)
     parameters = list(signature.parameters.values())
-    assert [p.name for p in parameters] == ["config", "spark", "progress"], name
+    assert [p.name for p in parameters][:3] == ["config", "spark", "progress"], name
+    # only run_pipeline has one more: on_stage, the command line's hook for its tables
+    assert [p.name for p in parameters][3:] == (["on_stage"] if "pipeline" in name else [])
+    assert all(p.default is None for p in parameters[3:]), name
     assert parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters[1:]), name
     assert parameters[1].default is None and parameters[2].default is False, name
-    hints = typing.get_type_hints(function, globalns={**vars(dlt.config), **vars(dlt.results)},
-                                  localns={"SparkSession": object})  # fmt: skip
+    names = {**vars(dlt.config), **vars(dlt.results)}
+    local = {"SparkSession": object, "Callable": Callable}
+    hints = typing.get_type_hints(function, globalns=names, localns=local)
     assert hints["config"] is Config, name
     result = hints["return"]
     assert issubclass(result, dlt.results.StageResult) and dataclasses.is_dataclass(result)

@@ -161,6 +161,23 @@ def test_tuning_stage_feeds_its_best_point_to_training(first, spark):
     assert ran(run_pipeline(tuned, spark=spark, progress=False)) == []
 
 
+def test_baselines_join_the_run_by_config(first, spark):
+    """``run.baselines`` puts the tree baselines between training and the report, which then
+    compares them; a second run finds both up to date."""
+    root, config, _ = first
+    base = with_overrides(config, "train", epochs=3)  # as the previous tests left the runs
+    base = with_overrides(base, "tune", data=root / "features" / "dev", out=root / "tune",
+                          grid={"learning_rate": [0.001, 0.003], "epochs": [1]})  # fmt: skip
+    base = with_overrides(base, "run", tune=True)
+    fitted = with_overrides(base, "run", baselines=True)
+    fitted = with_overrides(fitted, "baselines", models=["random_forest"], forest_trees=5,
+                            forest_depth=3, out=root / "baselines")  # fmt: skip
+    result = run_pipeline(fitted, spark=spark)
+    assert ran(result) == ["baselines", "evaluate"]
+    assert "random_forest" in result.evaluation["baselines"]["models"]
+    assert ran(run_pipeline(fitted, spark=spark)) == []
+
+
 def test_unknown_model_is_a_config_error(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[run]\nmodels = ["hlf", "gru"]\n')

@@ -38,8 +38,12 @@ class _Evaluate:
     def inputs(self, config: Config) -> list[Path]:
         runs = [RunFolder(r) for r in config.evaluate.runs or []]
         made = [run / name for run in runs for name in (RunFolder.SUMMARY, RunFolder.BEST)]
+        # the baselines this run fits join the report: their change is the report's too
+        fitted = config.evaluate.baselines if config.run.baselines else None
+        baselines = [Path(fitted)] if fitted is not None else []
         # dev/ is the features stage's last dataset: its manifest changes with any of them
-        return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file, *made]
+        return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file, *made,
+                *baselines]  # fmt: skip
 
     def outputs(self, config: Config) -> list[Path]:
         return [EvaluationReport(Path(config.evaluate.out)).evaluation_file]
