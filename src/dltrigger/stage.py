@@ -118,3 +118,15 @@ def lazy_attributes(package: str, modules: dict[str, str]) -> Callable[[str], An
         return getattr(importlib.import_module(modules[name], package), name)
 
     return __getattr__
+
+
+class JobFunction:
+    """A stage class's ``run``: the job function of ``module`` (relative to ``package``),
+    imported when first used, so that ``STAGE.run is dlt.<stage>.run``."""
+
+    def __init__(self, package: str, module: str):
+        self.package, self.module = package, module
+
+    def __get__(self, stage: object, owner: type | None = None) -> Callable[..., Any]:
+        job: Callable[..., Any] = importlib.import_module(self.module, self.package).run
+        return job

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..results import BaselinesResult
-from ..stage import Stage, lazy_attributes, section_settings
+from ..stage import JobFunction, Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
     from .job import run
 
@@ -27,12 +25,7 @@ class _Baselines:
     kind: str | None = "baselines"
     section = "baselines"
 
-    def run(
-        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
-    ) -> Any:
-        from .job import run
-
-        return run(config, spark=spark, progress=progress)
+    run = JobFunction(__package__, ".job")
 
     def inputs(self, config: Config) -> list[Path]:
         assert config.baselines.data is not None  # resolved

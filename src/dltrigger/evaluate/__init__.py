@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder
 from ..results import EvaluateResult
-from ..stage import Stage, lazy_attributes, section_settings
+from ..stage import JobFunction, Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
     from .job import run
 
@@ -28,12 +26,7 @@ class _Evaluate:
     kind: str | None = "report"
     section = "evaluate"
 
-    def run(
-        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
-    ) -> Any:
-        from .job import run
-
-        return run(config, spark=spark, progress=progress)
+    run = JobFunction(__package__, ".job")
 
     def inputs(self, config: Config) -> list[Path]:
         runs = [RunFolder(r) for r in config.evaluate.runs or []]

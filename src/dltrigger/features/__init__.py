@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import FeaturesDataset, IngestedDataset
 from ..results import FeaturesResult
-from ..stage import Stage, lazy_attributes, section_settings
+from ..stage import JobFunction, Stage, lazy_attributes, section_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
     from .job import run
 
@@ -41,12 +39,7 @@ class _Features:
     kind: str | None = "features"
     section = "features"
 
-    def run(
-        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
-    ) -> Any:
-        from .job import run
-
-        return run(config, spark=spark, progress=progress)
+    run = JobFunction(__package__, ".job")
 
     def inputs(self, config: Config) -> list[Path]:
         assert config.features.input is not None  # resolved

@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING, Any
 from ..artifacts import IngestedDataset
 from ..errors import DLTriggerError
 from ..results import IngestResult
-from ..stage import Stage, lazy_attributes, section_settings
+from ..stage import JobFunction, Stage, lazy_attributes, section_settings
 from .samples import resolve_samples
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from ..config import Config
     from .job import IngestReport, run
 
@@ -33,12 +31,7 @@ class _Ingest:
     kind: str | None = "ingest"
     section = "ingest"
 
-    def run(
-        self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
-    ) -> Any:
-        from .job import run
-
-        return run(config, spark=spark, progress=progress)
+    run = JobFunction(__package__, ".job")
 
     def inputs(self, config: Config) -> list[Path]:
         try:
