@@ -10,18 +10,42 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dltrigger.baselines.job import train_baselines
-from dltrigger.config import BaselinesConfig, TrainConfig
-from dltrigger.evaluate.job import evaluate
+import dltrigger as dlt
+from dltrigger.config import (
+    BaselinesConfig,
+    Config,
+    EvaluateConfig,
+    RunConfig,
+    TrackingConfig,
+    TrainConfig,
+)
 from dltrigger.ml.batches import DatasetError
 from dltrigger.ml.metrics import per_class_auc
 from dltrigger.schema import CLASS_NAMES
-from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 #: Small models: the test sample is a few hundred events.
 SMALL = {"forest_trees": 20, "gbt_iterations": 10, "boost_rounds": 10}
+
+OFF = TrackingConfig(enabled=False)
+
+
+def train_baselines(settings: BaselinesConfig, spark) -> dict[str, dict]:
+    """``dlt.baselines.run`` with ``settings`` and no tracking: each model's test metrics."""
+    return dlt.baselines.run(Config(baselines=settings, tracking=OFF), spark=spark).metrics
+
+
+def evaluate(runs, data, out, *, baselines=None, **settings) -> dict:
+    """``dlt.evaluate.run`` of ``runs`` on ``data`` into ``out``: the evaluation, with the
+    tree baselines of ``baselines`` (unset: a folder that does not exist, so none; never the
+    working directory's runs/baselines) and no ``dltrigger run`` stage records."""
+    config = Config(
+        evaluate=EvaluateConfig(runs=list(runs), data=data, out=out,
+                                baselines=baselines or out.parent / "no-baselines", **settings),
+        run=RunConfig(state=out.parent / "no-pipeline.json"),
+    )  # fmt: skip
+    return dlt.evaluate.run(config).evaluation
 
 
 def _test_events(features_dataset) -> int:
@@ -136,8 +160,9 @@ def test_xgboost_on_a_standalone_cluster(features_dataset, standalone_cluster, t
 def test_the_report_has_the_baselines_table(baselines, features_dataset, tmp_path):
     out, results = baselines
     run = tmp_path / "hlf"
-    train(TrainConfig(model="hlf", data=features_dataset / "full", out=run, epochs=1,
-                      export=[]))  # fmt: skip
+    settings = TrainConfig(model="hlf", data=features_dataset / "full", out=run, epochs=1,
+                           export=[])  # fmt: skip
+    dlt.train.run(Config(train=settings, tracking=OFF))
     evaluated = evaluate([run], features_dataset / "full", tmp_path / "report", bootstrap=0,
                          baselines=out)  # fmt: skip
     assert evaluated["baselines"]["models"] == results
@@ -150,7 +175,8 @@ def test_the_report_has_the_baselines_table(baselines, features_dataset, tmp_pat
     assert "XGBoost on Spark" in (tmp_path / "report" / "report.html").read_text()
     saved = json.loads((tmp_path / "report" / "evaluation.json").read_text())
     assert set(saved["baselines"]["models"]) == set(results)
-    # Without baselines=, the report is as before; a folder of another dataset is left out.
+    # Without baselines (a folder that does not exist is ignored), the report is as before;
+    # a folder of another dataset is left out.
     plain = evaluate([run], features_dataset / "full", tmp_path / "plain", bootstrap=0)
     assert "baselines" not in plain
     assert "Tree baselines" not in (tmp_path / "plain" / "report.md").read_text()

@@ -16,14 +16,15 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import dltrigger as dlt
 from dltrigger.cli import main
-from dltrigger.config import StreamConfig, TrainConfig
+from dltrigger.config import Config, StreamConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import DatasetError, EvaluationError, OutputError, TrainingError
 from dltrigger.io.ownership import check_replaceable, kind_of, writing
 from dltrigger.ml.dataset import check_trainable
-from dltrigger.pipeline import Stage, digest, inputs_digest, why_stale
+from dltrigger.pipeline import digest, inputs_digest, why_stale
+from dltrigger.stage import Stage
 from dltrigger.train.run_folder import prepare_run_folder
-from dltrigger.train.trainer import train
 
 pytestmark = pytest.mark.spark
 
@@ -43,6 +44,11 @@ def generate(capsys, out: Path, process: str, *extra: str) -> tuple[int, str]:
 def training(dataset: Path, run: Path, **values) -> TrainConfig:
     settings = {"model": "hlf", "epochs": 1, "batch_size": 64, "export": [], **values}
     return TrainConfig(data=dataset, out=run, **settings)
+
+
+def train(settings: TrainConfig) -> tuple[dict, ...]:
+    """``dlt.train.run`` with ``settings`` and no tracking: each epoch's metrics."""
+    return dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False))).history
 
 
 def cli_train(dataset: Path, run: Path, *extra: str) -> subprocess.Popen:
@@ -193,7 +199,7 @@ def test_two_concurrent_trainings_of_one_run_folder_the_second_fails_at_once(dat
         assert time.monotonic() - start < 60  # at once: imports, no training
         # a resume is refused likewise, and the holder goes on
         with pytest.raises(OutputError, match="being written by another dltrigger"):
-            train(training(dataset, run, epochs=2), resume=True)
+            train(training(dataset, run, epochs=2, resume=True))
         assert first.poll() is None
     finally:
         first.kill()
@@ -279,13 +285,40 @@ def test_resuming_on_a_remade_dataset_is_refused(own_dataset, tmp_path):
     shutil.copytree(own_dataset, tmp_path / "copy")
     shutil.rmtree(own_dataset)
     shutil.copytree(tmp_path / "copy", own_dataset, copy_function=shutil.copy)
-    train(training(own_dataset, run, epochs=2), resume=True)
+    train(training(own_dataset, run, epochs=2, resume=True))
     remake(own_dataset)
     with pytest.raises(TrainingError, match=r"is not the dataset .* started training on"):
-        train(training(own_dataset, run, epochs=3), resume=True)
+        train(training(own_dataset, run, epochs=3, resume=True))
 
 
 # --- 8: freshness by content; no stale model ----------------------------------------------
+
+
+class FileStage:
+    """A stage (:class:`dltrigger.stage.Stage`) that reads one file and writes another, with
+    no settings; only its freshness is asked, it never runs."""
+
+    name = "s"
+    kind: str | None = None
+    section = "run"
+
+    def __init__(self, data: Path, made: Path):
+        self.data, self.made = data, made
+
+    def inputs(self, config: Config) -> list[Path]:
+        return [self.data]
+
+    def outputs(self, config: Config) -> list[Path]:
+        return [self.made]
+
+    def settings(self, config: Config) -> dict:
+        return {}
+
+    def run(self, config: Config, *, spark=None, progress: bool = False):
+        raise AssertionError("only the freshness of this stage is checked")
+
+    def facts(self, result) -> dict:
+        return {}
 
 
 def test_freshness_sees_a_content_change_with_the_same_size_and_time(tmp_path):
@@ -293,21 +326,24 @@ def test_freshness_sees_a_content_change_with_the_same_size_and_time(tmp_path):
     data.write_bytes(b"a" * 100)
     made = tmp_path / "out.bin"
     made.write_bytes(b"result")
-    stage = Stage("s", lambda: {}, lambda: [made], lambda: [data], lambda: {})
+    stage: Stage = FileStage(data, made)
+    config = Config()
     cache: dict = {}
     record = {"version": 2, "digest": digest({}), "inputs": inputs_digest([data], cache),
               "outputs": inputs_digest([made], cache)}  # fmt: skip
-    assert why_stale(stage, record, cache) is None
+    assert why_stale(stage, config, record, cache) is None
     stat = data.stat()
     data.write_bytes(b"b" * 100)  # same size, and the old time put back
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert why_stale(stage, record, cache) == "inputs changed"
+    assert why_stale(stage, config, record, cache) == "inputs changed"
     data.write_bytes(b"a" * 100)
     shutil.copy(data, tmp_path / "x")
     os.replace(tmp_path / "x", data)  # a copy of the same content: no change
-    assert why_stale(stage, record, cache) is None
+    assert why_stale(stage, config, record, cache) is None
     made.write_bytes(b"re-made by hand")  # e.g. a run folder re-trained with other settings
-    assert why_stale(stage, record, cache) == "outputs changed since `dltrigger run` made them"
+    assert (
+        why_stale(stage, config, record, cache) == "outputs changed since `dltrigger run` made them"
+    )
 
 
 def test_a_run_whose_training_did_not_finish_is_not_scored(dataset, tmp_path):

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from dltrigger.config import TrainConfig
-from dltrigger.errors import DatasetError
-from dltrigger.train.trainer import TrainingError, train
+import dltrigger as dlt
+from dltrigger.config import Config, TrackingConfig, TrainConfig
+from dltrigger.errors import DatasetError, TrainingError
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.distributed]
 
@@ -23,6 +23,12 @@ LOSS_TOLERANCE = 0.08
 def settings(dataset, run, **values) -> TrainConfig:
     base = dict(model="hlf", data=dataset, out=run, epochs=8, batch_size=32, seed=1, export=[])
     return TrainConfig(**{**base, **values})
+
+
+def train(config: TrainConfig, spark=None) -> tuple[dict, ...]:
+    """``dlt.train.run`` with ``config`` and no tracking: each epoch's metrics."""
+    run = Config(train=config, tracking=TrackingConfig(enabled=False))
+    return dlt.train.run(run, spark=spark).history
 
 
 def test_two_processes_converge_like_one(spark, features_dataset, tmp_path):
@@ -129,7 +135,7 @@ def test_a_lost_worker_fails_the_run_and_resume_finishes_it(spark, features_data
     assert not (run / "summary.json").exists()
     done = json.loads((run / "metrics.json").read_text())
     assert 1 <= len(done) < 200
-    resumed = train(config.model_copy(update={"epochs": len(done) + 1}), resume=True,
+    resumed = train(config.model_copy(update={"epochs": len(done) + 1, "resume": True}),
                     spark=spark)  # fmt: skip
     assert [h["epoch"] for h in resumed] == list(range(1, len(done) + 2))
     assert json.loads((run / "summary.json").read_text())["complete"]

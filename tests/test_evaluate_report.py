@@ -7,21 +7,35 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+import dltrigger as dlt
+from dltrigger.artifacts import write_pipeline_state
 from dltrigger.cli import main
-from dltrigger.config import TrainConfig
+from dltrigger.config import Config, EvaluateConfig, RunConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import EvaluationError, OutputError
-from dltrigger.evaluate.job import evaluate, evaluate_model
+from dltrigger.evaluate.job import evaluate_model
 from dltrigger.evaluate.report import verdict
 from dltrigger.evaluate.trigger_tables import rate_text
 from dltrigger.ml import plots
 from dltrigger.ml.metrics import one_vs_rest
 from dltrigger.ml.scoring import load_run, score
 from dltrigger.schema import CLASS_NAMES
-from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def evaluate(runs, data, out, *, state=None, **settings) -> dict:
+    """``dlt.evaluate.run`` of ``runs`` on ``data`` into ``out``: the evaluation. No tree
+    baselines, and the stages recorded in ``state`` (a ``dltrigger run`` state file; unset:
+    none), not those of the working directory's defaults (runs/baselines, runs/pipeline.json).
+    """
+    config = Config(
+        evaluate=EvaluateConfig(runs=list(runs), data=data, out=out,
+                                baselines=out.parent / "no-baselines", **settings),
+        run=RunConfig(state=state or out.parent / "no-pipeline.json"),
+    )  # fmt: skip
+    return dlt.evaluate.run(config).evaluation
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +46,7 @@ def runs(features_dataset, tmp_path_factory):
     for model in ("hlf", "inclusive"):
         config = TrainConfig(model=model, data=features_dataset / "full", out=folder / model,
                              epochs=1, max_particles=40, export=[])  # fmt: skip
-        train(config)
+        dlt.train.run(Config(train=config, tracking=TrackingConfig(enabled=False)))
         made.append(folder / model)
     return made
 
@@ -42,7 +56,9 @@ def report(runs, features_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval") / "report"
     stages = {"ingest": {"seconds": 2.0, "per_s": 1234.0, "unit": "events read",
                          "finished": "2026-11-23T12:00:00+00:00"}}  # fmt: skip
-    results = evaluate(runs, features_dataset / "full", out, bootstrap=30, stages=stages)
+    state = out.parent / "pipeline.json"  # what `dltrigger run` recorded of each stage
+    write_pipeline_state(state, stages)
+    results = evaluate(runs, features_dataset / "full", out, bootstrap=30, state=state)
     return out, results
 
 

@@ -5,12 +5,12 @@ import shutil
 
 import pytest
 
-from dltrigger.config import TrainConfig
+import dltrigger as dlt
+from dltrigger.config import Config, TrackingConfig, TrainConfig
 from dltrigger.errors import EvaluationError
 from dltrigger.ml.batches import DatasetError
 from dltrigger.ml.metrics import per_class_auc
 from dltrigger.ml.scoring import load_run, score
-from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -20,7 +20,7 @@ def run(features_dataset, tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs") / "inclusive"
     config = TrainConfig(model="inclusive", data=features_dataset / "full", out=folder,
                          epochs=1, max_particles=40, export=[])  # fmt: skip
-    train(config)
+    dlt.train.run(Config(train=config, tracking=TrackingConfig(enabled=False)))
     return folder
 
 

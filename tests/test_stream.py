@@ -17,17 +17,27 @@ import pytest
 import torch
 import uproot
 
+import dltrigger as dlt
 from dltrigger.cli import main
-from dltrigger.config import Config, StreamConfig, TrainConfig
+from dltrigger.config import (
+    Config,
+    ScoreConfig,
+    SparkConfig,
+    StreamConfig,
+    TrackingConfig,
+    TrainConfig,
+)
 from dltrigger.errors import EvaluationError
 from dltrigger.ml.batches import Scaling, events_from_table, to_batch
 from dltrigger.ml.loop import forward
-from dltrigger.stream.job import stream
 from dltrigger.stream.process import read_events, score_events, score_feature_table
 from dltrigger.stream.trigger import load_trigger
-from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def train(settings: TrainConfig) -> None:
+    dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False)))
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +169,8 @@ def test_bad_and_growing_files_are_handled(run, generated, spark, tmp_path):
 
     writer = threading.Thread(target=finish)
     writer.start()
-    config = Config(stream=settings(run, tmp_path, settle_seconds=2.0))
-    summary = stream(config, spark=spark, available_now=True, quiet=True)
+    config = Config(stream=settings(run, tmp_path, settle_seconds=2.0, available_now=True))
+    summary = dlt.stream.run(config, spark=spark).summary
     writer.join()
     reasons = {Path(q["path"]).name: q["reason"] for q in summary["quarantined"]}
     assert set(reasons) == {"truncated.root", "text.root", "empty.root", "other-tree.root"}
@@ -248,6 +258,40 @@ def test_score_command(run, generated, features_dataset, tmp_path, capsys):
         load_trigger(StreamConfig(model=empty))
 
 
+def test_score_writes_the_same_output_with_either_executor(
+    run, generated, features_dataset, spark, tmp_path
+):
+    """``dlt.stream.score`` in the local process pool and in Spark tasks: the same part files,
+    the same rows and schema in each, the same summary."""
+    (tmp_path / "junk.root").write_text("junk")
+    inputs = [*(str(f) for p in ("wjets", "ttbar", "qcd") for f in generated.files(p)[:1]),
+              str(tmp_path / "junk.root"), str(features_dataset / "dev")]  # fmt: skip
+    stream_settings = StreamConfig(model=run, threshold=0.5)
+    summaries = {}
+    for executor in ("local", "spark"):
+        config = Config(
+            spark=SparkConfig(master="local[2]", executor=executor),
+            stream=stream_settings,
+            score=ScoreConfig(inputs=inputs, out=tmp_path / executor),
+        )
+        result = dlt.stream.score(config, spark=spark)
+        summaries[executor] = json.loads((tmp_path / executor / "summary.json").read_text())
+        assert summaries[executor] == result.summary
+    assert summaries["local"] == summaries["spark"]
+    assert summaries["local"]["events"] > 0 and len(summaries["local"]["quarantined"]) == 1
+    for name in ("scores", "accepted"):
+        local, spark_parts = (
+            sorted(p.name for p in (tmp_path / executor / name).iterdir())
+            for executor in ("local", "spark")
+        )
+        assert local == spark_parts and local, name
+        for part in local:
+            a = pq.read_table(tmp_path / "local" / name / part)
+            b = pq.read_table(tmp_path / "spark" / name / part)
+            assert a.schema.equals(b.schema, check_metadata=True), part
+            assert a.equals(b), part
+
+
 @pytest.mark.xrootd
 def test_stream_watches_a_root_folder(run, generated, spark, xrootd_server, tmp_path):
     folder = xrootd_server.folder / "incoming"
@@ -258,13 +302,13 @@ def test_stream_watches_a_root_folder(run, generated, spark, xrootd_server, tmp_
         shutil.copy(path, folder / path.name)
     (folder / "broken.root").write_bytes(b"nope")
     url = xrootd_server.url_of("incoming/")
-    config = Config(stream=settings(run, tmp_path, max_files_per_trigger=2).model_copy(
-        update={"input": url}))  # fmt: skip
-    first = stream(config, spark=spark, available_now=True, quiet=True)
+    watching = settings(run, tmp_path, max_files_per_trigger=2, available_now=True)
+    config = Config(stream=watching.model_copy(update={"input": url}))
+    first = dlt.stream.run(config, spark=spark).summary
     assert first["files"] == 3 and [q["reason"] for q in first["quarantined"]]
     shutil.copy(generated.files("ttbar")[0], folder / "late.root")
     os.utime(folder / "late.root", (time.time() + 5, time.time() + 5))  # arrives later
-    second = stream(config, spark=spark, available_now=True, quiet=True)
+    second = dlt.stream.run(config, spark=spark).summary
     scores = all_rows(tmp_path / "out")
     keys = list(zip(scores.column("source_file").to_pylist(), scores.column("entry").to_pylist(),
                     strict=True))  # fmt: skip

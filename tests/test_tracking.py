@@ -3,9 +3,9 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
+import dltrigger as dlt
 from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig
-from dltrigger.train.trainer import TrainingError, train
-from dltrigger.tune.job import tune
+from dltrigger.errors import TrainingError
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -24,7 +24,7 @@ def runs(tracking):
 def test_train_logs_parameters_epochs_and_artifacts(features_dataset, tracking, tmp_path):
     config = TrainConfig(model="hlf", data=features_dataset / "full", out=tmp_path / "run",
                          epochs=3, export=["onnx"])  # fmt: skip
-    history = train(config, tracking=tracking)
+    history = dlt.train.run(Config(train=config, tracking=tracking)).history
     client, found = runs(tracking)
     (run,) = found
     assert run.info.status == "FINISHED"
@@ -38,7 +38,7 @@ def test_train_logs_parameters_epochs_and_artifacts(features_dataset, tracking, 
     # A failing run is recorded as FAILED, never as a finished model.
     bad = config.model_copy(update={"out": tmp_path / "bad", "learning_rate": 1e30})
     with pytest.raises(TrainingError):
-        train(bad, tracking=tracking)
+        dlt.train.run(Config(train=bad, tracking=tracking))
     _, found = runs(tracking)
     assert sorted(r.info.status for r in found) == ["FAILED", "FINISHED"]
 
@@ -49,7 +49,7 @@ def test_tune_logs_one_run_with_a_child_per_point(spark, features_dataset, track
                         grid={"epochs": [1, 2], "batch_size": [64]}),
         tracking=tracking,
     )  # fmt: skip
-    tune(config, spark=spark, progress=False)
+    dlt.tune.run(config, spark=spark)
     client, found = runs(tracking)
     parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in found if "mlflow.parentRunId" in r.data.tags]

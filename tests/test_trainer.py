@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from dltrigger.config import TrainConfig
+import dltrigger as dlt
+from dltrigger.config import Config, TrackingConfig, TrainConfig
+from dltrigger.errors import TrainingError
 from dltrigger.ml.batches import DatasetError, iterate_batches
 from dltrigger.ml.loop import evaluate
 from dltrigger.ml.metrics import roc_auc
 from dltrigger.ml.prefetch import PREFETCH_THREAD
 from dltrigger.models import build_model
 from dltrigger.models.export import OnnxScorer
-from dltrigger.train.trainer import TrainingError, train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -28,6 +29,11 @@ def dataset(features_dataset):
 
 def config(dataset, run, **values) -> TrainConfig:
     return TrainConfig(data=dataset, out=run, export=[], **values)
+
+
+def train(settings: TrainConfig) -> tuple[dict, ...]:
+    """``dlt.train.run`` with ``settings`` and no tracking: each epoch's metrics."""
+    return dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False))).history
 
 
 def test_auc_against_hand_counted_pairs():
@@ -69,17 +75,17 @@ def test_resume_continues_and_another_config_is_refused(dataset, tmp_path):
     first = train(config(dataset, run, epochs=1, **settings))
     with pytest.raises(TrainingError, match="exists and is not empty"):
         train(config(dataset, run, epochs=1, **settings))
-    resumed = train(config(dataset, run, epochs=2, **settings), resume=True)
+    resumed = train(config(dataset, run, epochs=2, **settings, resume=True))
     assert [h["epoch"] for h in resumed] == [1, 2]
     assert resumed[0] == first[0]
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     with pytest.raises(TrainingError, match=r"model: 'inclusive' in the checkpoint, 'lstm' now"):
-        train(config(dataset, run, epochs=3, **{**settings, "model": "lstm"}), resume=True)
+        train(config(dataset, run, epochs=3, resume=True, **{**settings, "model": "lstm"}))
     with pytest.raises(TrainingError, match=r"learning_rate: 0\.001 in the checkpoint, 0\.01"):
-        train(config(dataset, run, epochs=3, learning_rate=0.01, **settings), resume=True)
+        train(config(dataset, run, epochs=3, learning_rate=0.01, **settings, resume=True))
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # nothing touched
     with pytest.raises(TrainingError, match="nothing to resume"):
-        train(config(dataset, tmp_path / "new", **settings), resume=True)
+        train(config(dataset, tmp_path / "new", **settings, resume=True))
 
 
 def test_a_bad_dataset_does_not_cost_an_existing_run(dataset, tmp_path):

@@ -5,13 +5,21 @@ import json
 
 import pytest
 
+import dltrigger as dlt
 from dltrigger.cli import main
-from dltrigger.config import Config, TrackingConfig, TrainConfig, TuneConfig, with_overrides
+from dltrigger.config import (
+    Config,
+    TrackingConfig,
+    TrainConfig,
+    TuneConfig,
+    apply_point,
+    with_overrides,
+)
 from dltrigger.errors import ConfigError
 from dltrigger.ml.batches import load_split
 from dltrigger.ml.loop import fit_events
-from dltrigger.tune.grid import REFERENCE_HLF_GRID, apply, expand, validate
-from dltrigger.tune.job import run_task, share_epochs, tune
+from dltrigger.tune.grid import REFERENCE_HLF_GRID, expand, validate
+from dltrigger.tune.job import run_task, share_epochs
 
 OFF = TrackingConfig(enabled=False)
 
@@ -26,16 +34,16 @@ def test_reference_grid_has_243_distinct_points():
 
 def test_bad_grids_are_refused_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="did you mean 'batch_size'"):
-        apply(TrainConfig(), {"batchsize": 64})
+        apply_point(TrainConfig(), {"batchsize": 64})
     with pytest.raises(ConfigError, match=r"epochs.*greater than 0.*got 0"):
-        apply(TrainConfig(), {"epochs": 0})
+        apply_point(TrainConfig(), {"epochs": 0})
     with pytest.raises(ConfigError, match="hidden"):
         validate(TrainConfig(model="hlf"), [{"model_options.hidden": 3}])
     with pytest.raises(ConfigError, match="non-empty list"):
         expand({"epochs": []})
     config = Config(tune=TuneConfig(out=tmp_path / "t", grid={"epochs": [1, -2]}), tracking=OFF)
     with pytest.raises(ConfigError, match="epochs"):
-        tune(config, progress=False)
+        dlt.tune.run(config)
     assert not (tmp_path / "t").exists()
 
 
@@ -46,7 +54,7 @@ def test_grid_search_trains_every_point_and_reports_failures(spark, features_dat
     grid = {"batch_size": [32, 64], "epochs": [1, 4], "learning_rate": [3e-3, 1e30]}
     config = Config(tune=TuneConfig(data=features_dataset / "full", out=out, grid=grid),
                     tracking=OFF)  # fmt: skip
-    summary = tune(config, spark=spark, progress=False)
+    summary = dlt.tune.run(config, spark=spark).summary
     rows = summary["rows"]
     assert summary["points"] == len(rows) == 8
     assert summary["tasks"] == 4  # 1 and 4 epochs share one 4-epoch training
@@ -89,7 +97,7 @@ def test_k_fold_runs_one_task_per_fold(spark, features_dataset, tmp_path):
                         metric="val_auc_QCD"),
         tracking=OFF,
     )  # fmt: skip
-    summary = tune(config, spark=spark, progress=False)
+    summary = dlt.tune.run(config, spark=spark).summary
     assert summary["tasks"] == 3 and len(summary["rows"]) == 2  # a training per fold
     assert summary["ranked_on"] == "3 folds of the train split"
     aucs = [r["val_auc_QCD"] for r in summary["rows"]]

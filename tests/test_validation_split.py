@@ -11,11 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from dltrigger.config import TrainConfig
+import dltrigger as dlt
+from dltrigger.config import Config, EvaluateConfig, RunConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import DatasetError
-from dltrigger.train.trainer import train
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def train(settings: TrainConfig) -> tuple[dict, ...]:
+    """``dlt.train.run`` with ``settings`` and no tracking: each epoch's metrics."""
+    return dlt.train.run(Config(train=settings, tracking=TrackingConfig(enabled=False))).history
 
 
 def _rewritten(source, target, change) -> None:
@@ -144,15 +149,17 @@ def test_a_dataset_of_two_splits_is_refused_in_one_line(features_dataset, tmp_pa
 
 
 def test_the_report_says_which_split_chose(features_dataset, tmp_path):
-    from dltrigger.evaluate.job import evaluate
-
     data = features_dataset / "full"
     runs = []
     for name, switch in (("chosen-on-validation", False), ("chosen-on-test", True)):
         train(TrainConfig(data=data, out=tmp_path / name, export=[], model="hlf", epochs=1,
                           reference_validate_on_test=switch))  # fmt: skip
         runs.append(tmp_path / name)
-    results = evaluate(runs, data, tmp_path / "report", bootstrap=0)
+    settings = EvaluateConfig(runs=runs, data=data, out=tmp_path / "report", bootstrap=0,
+                              baselines=tmp_path / "no-baselines")  # fmt: skip
+    # no stage records: not those of the working directory's runs/pipeline.json
+    config = Config(evaluate=settings, run=RunConfig(state=tmp_path / "no-pipeline.json"))
+    results = dlt.evaluate.run(config).evaluation
     assert results["models"]["chosen-on-test"]["validated_on"] == "test"
     assert results["models"]["chosen-on-validation"]["validated_on"] == "validation"
     first = (tmp_path / "report" / "report.md").read_text().split("## AUC and accuracy")[0]
