@@ -1,10 +1,11 @@
 """Make bigger genuine-Delphes files for benchmarks: each input chained ``N`` times and merged
 with ROOT itself (``TChain::Merge``), so the output keeps Delphes' exact layout.
 
-Run with PyROOT (the ``root==0.1a12`` wheel of ``shared/delphes/make_real_delphes.sh``), not with
-dltrigger's environment::
+Run with PyROOT (the ``root==0.1a12`` wheel that ``validation/build_delphes.sh`` and
+``validation/delphes/make_real_delphes.sh`` install), not with dltrigger's environment; the
+inputs here are the 100-event files of ``validation/delphes/make_fixtures.sh``::
 
-    python benchmarks/delphes_merge.py OUT_DIR 10 ../shared/data/delphes/*.root
+    python benchmarks/delphes_merge.py OUT_DIR 10 FIXTURES/*.root
 
 The events repeat (N copies of each): right for throughput, meaningless for physics.
 """

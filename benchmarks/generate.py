@@ -6,7 +6,8 @@ and timed. Printed per process:
 - written ev/s/core: events written to the ROOT file per second (Pythia + filter + detector
   simulation + jets + writing);
 - selected ev/s/core: "selected-equivalent" events per second, i.e. written events with an
-  e/mu of pT > 23 GeV and relative isolation < 0.45 (the reference's selection, §2);
+  e/mu of pT > 23 GeV and relative isolation < 0.45 (the reference's selection,
+  docs/reference.md §2);
 - the reference: Pythia alone making the same events (same seed, settings and filter, no
   detector simulation or output), and the ratio of the full chain's speed to it.
 

@@ -1,8 +1,11 @@
 """Benchmark of reading *genuine* Delphes files (Delphes 3.5.1, standard CMS card) against raw
 uproot of the same branches, in one run.
 
-The files (``../shared/data/delphes/*.root`` by default) are copied ``--copies`` times into a
-temporary folder (the copies are still Delphes' bytes; 100 events each is too few to time).
+The files (``--data``: a folder of genuine Delphes files, e.g. the 100-event files
+``validation/delphes/make_fixtures.sh`` writes; the default is the 25-event fixtures of
+``tests/data/delphes``) are copied ``--copies``
+times into a temporary folder (the copies are still Delphes' bytes; 100 events each is too few
+to time).
 Two branch sets are measured, each against raw uproot ``TTree.arrays`` of exactly its branches
 on one core (the local limit):
 
@@ -41,7 +44,8 @@ from dltrigger.io.root_survey import survey
 from ingest import best_of
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "delphes"
+#: The default ``--data``: the genuine 25-event fixtures in the repository.
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "delphes"
 PHYSICS = ["Electron", "Muon", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron", "Jet",
            "MissingET"]  # fmt: skip
 
@@ -100,7 +104,7 @@ def end_to_end(spark, files: list[str], branches: list[str], executor: str = "sp
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=SHARED, help="folder of Delphes files")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of Delphes files")
     parser.add_argument("--copies", type=int, default=4, help="copies of each file")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path)

@@ -5,8 +5,8 @@ On a features dataset made once from the generated benchmark events (``data/benc
 1. the data loader alone (Parquet -> scaled, padded batches): streamed with particle lists,
    streamed HLF only, and HLF held in memory;
 2. training steps (forward, backward, Adam) of every model on batches already loaded, with
-   torch on 1 and 2 threads, batch 128 as the reference (§9), plus variants: packed sequences,
-   length buckets, HLF at batch 1,024;
+   torch on 1 and 2 threads, batch 128 as the reference (docs/reference.md §9), plus variants:
+   packed sequences, length buckets, HLF at batch 1,024;
 3. whole training epochs (``dltrigger.train.run``, the rows ``train()``) of the inclusive
    model at batch 128 on one torch thread (loader in its background threads, validation
    excluded from the rate), with random batches and with length buckets, each next to the bare
@@ -17,8 +17,8 @@ On a features dataset made once from the generated benchmark events (``data/benc
    fills while the first validates.
 
 Goals (issue 5): inclusive GRU >= 1,000 samples/s/core; HLF >= 500k samples/s on 2 cores;
-loader >= 3x the inclusive model's training rate. Reference figures (reference-pipeline.md
-§9.4): inclusive GRU ~16 samples/s/core (BigDL, 360 cores), ~225 samples/s on one TF CPU node,
+loader >= 3x the inclusive model's training rate. Reference figures (docs/reference.md
+§8.2): inclusive GRU ~16 samples/s/core (BigDL, 360 cores), ~225 samples/s on one TF CPU node,
 ~2.5k samples/s on a P100; HLF ~124k samples/s (TF CPU, in memory).
 """
 

@@ -18,6 +18,8 @@ from dltrigger.config import Config
 
 PUBLIC = {
     "CLASS_NAMES", "HLF_NAMES", "PARTICLE_FEATURES", "STAGES", "BranchNotFoundError",
+    "BadValueError", "GenerationError", "IncompleteFileError", "IngestError", "OutputError",
+    "SchemaMismatchError", "SparkError",
     "Config", "ConfigError", "DLTriggerError", "DatasetError", "EvaluationError",
     "FeaturesError", "InputError", "OutputExistsError", "PipelineError", "RootFileError",
     "StreamError", "TrainingError", "TreeNotFoundError", "__version__", "baselines",
@@ -34,6 +36,10 @@ def entry_points():
 
 def test_public_names():
     assert set(dlt.__all__) == PUBLIC
+    # every error dltrigger raises on purpose is exported
+    errors = {n for n, v in vars(dlt.errors).items()
+              if isinstance(v, type) and issubclass(v, dlt.DLTriggerError)}  # fmt: skip
+    assert errors <= set(dlt.__all__)
     for name in dlt.__all__:
         assert getattr(dlt, name) is not None, name
     assert set(dlt.__all__) <= set(dir(dlt))

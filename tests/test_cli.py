@@ -2,11 +2,15 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import uproot
 
-from dltrigger.cli import main
+from dltrigger.cli import build_parser, main
+from dltrigger.cli.options import apply_overrides
+from dltrigger.config import Config
 
 pytestmark = pytest.mark.spark
 
@@ -151,3 +155,100 @@ def test_train_command(spark, ingested, tmp_path, capsys):
     assert (run / "model.onnx").exists() and not (run / "model.torchscript.pt").exists()
     assert main([*args, "--epochs", "2"]) == 1  # the run folder exists
     assert "--resume" in capsys.readouterr().err
+
+
+# issue: command-line rough edges (list options, help texts, --quiet, bad ROOT files, the log)
+
+FIXTURES = Path(__file__).parent / "data" / "delphes"
+
+
+def test_list_options_take_one_value_and_leave_positionals_alone(tmp_path, capsys):
+    """A list option takes one comma-separated value per occurrence (repeated: appended); a
+    positional argument after it is the command's input, not one more item."""
+    out = tmp_path / "ingested"
+    fixture = FIXTURES / "Wlnu_lepFilter_13TeV_0.root"
+    args = ["ingest", "--branches", "Jet", "--branches", "MissingET", str(fixture)]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    assert pq.read_table(out).column_names[:2] == ["Jet", "MissingET"]
+    capsys.readouterr()
+
+    nothing = tmp_path / "nothing_*.root"
+    for argv in (["ingest", "--branches", "Jet,MissingET", str(nothing)],
+                 ["score", "--accept", "ttbar,W+jets", str(nothing)]):  # fmt: skip
+        assert main([*argv, "--out", str(tmp_path / "o")]) == 1, argv
+        assert capsys.readouterr().err.strip().endswith(f"no files match {nothing}"), argv
+
+    run = tmp_path / "no-such-run"
+    argv = ["evaluate", "--output-rates-hz", "500,2000", str(run), "--out", str(tmp_path / "r")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(run) in err and "output_rates_hz" not in err
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stream", "--accept", "ttbar", "stray"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+def test_every_command_parses_list_options_before_positionals():
+    """``--list-option a,b POSITIONAL`` and the option repeated, for every command."""
+    parser = build_parser()
+
+    def parse(*argv: str) -> Config:
+        return apply_overrides(Config(), parser.parse_args(list(argv)))
+
+    config = parse("ingest", "--branches", "Jet,MissingET", "a.root", "b.root")
+    assert config.ingest.branches == ["Jet", "MissingET"]
+    assert config.ingest.inputs == ["a.root", "b.root"]
+    config = parse("ingest", "--branches", "Jet", "a.root", "--branches", "Muon.PT,MissingET")
+    assert config.ingest.branches == ["Jet", "Muon.PT", "MissingET"]
+    assert config.ingest.inputs == ["a.root"]
+    config = parse("score", "--accept", "ttbar,W+jets", "x.root")
+    assert config.stream.accept_classes == ["ttbar", "W+jets"] and config.score.inputs == ["x.root"]
+    config = parse("score", "--accept", "ttbar", "--accept", "QCD", "x.root")
+    assert config.stream.accept_classes == ["ttbar", "QCD"]
+    config = parse("evaluate", "--output-rates-hz", "500", "--output-rates-hz", "2000", "runs/a")
+    assert config.evaluate.output_rates_hz == [500.0, 2000.0]
+    assert config.evaluate.runs == [Path("runs/a")]
+    config = parse("features", "--quiet", "data/ingested")
+    assert config.features.input == Path("data/ingested")
+    assert parse("stream", "--accept", "ttbar,QCD").stream.accept_classes == ["ttbar", "QCD"]
+    assert parse("train", "--export", "onnx", "--export", "torchscript").train.export == [
+        "onnx", "torchscript",
+    ]  # fmt: skip
+    assert parse("run", "--models", "hlf,lstm").run.models == ["hlf", "lstm"]
+    assert parse("baselines", "--models", "gbt").baselines.models == ["gbt"]
+    assert parse("generate", "--process", "wjets", "--process", "ttbar").generate.process == [
+        "wjets", "ttbar",
+    ]  # fmt: skip
+
+
+def test_evaluate_and_score_have_quiet(tmp_path, capsys):
+    for command in ("evaluate", "score"):
+        args = [command, str(tmp_path / "nothing_*"), "--out", str(tmp_path / "o"), "--quiet"]
+        assert main(args) == 1, command  # --quiet accepted: the command's own error, not usage
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"dltrigger {command}: error: ") and "unrecognized" not in err
+
+
+def test_a_text_file_and_a_cut_root_file_are_named_as_such(tmp_path, capsys):
+    """Through ``dltrigger ingest`` (the local process pool): what is wrong with the file, in
+    one line, never uproot's internals."""
+    text = tmp_path / "wjets_0.root"
+    text.write_text("hello, world\n")
+    source = FIXTURES / "Wlnu_lepFilter_13TeV_0.root"
+    cut = tmp_path / "wjets_1.root"
+    cut.write_bytes(source.read_bytes()[:3000])
+    short = tmp_path / "wjets_2.root"
+    short.write_bytes(source.read_bytes()[:40])  # the signature, not a whole header
+    size = source.stat().st_size
+    expected = {
+        text: "not a ROOT file (13 bytes, starts with b'hello, world\\n')",
+        cut: f"truncated: the file has 3,000 bytes but its header says it ends at byte {size:,}",
+        short: "not a ROOT file (40 bytes, starts with b'root",
+    }
+    for path, reason in expected.items():
+        assert main(["ingest", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"dltrigger ingest: error: {path}: {reason}"), err
+        assert len(err.splitlines()) == 1 and "Chunk" not in err

@@ -10,7 +10,7 @@ from dltrigger.pipeline import StageOutcome
 
 
 def test_the_run_summary_says_what_just_ran_and_never_wraps_lines(capsys):
-    from dltrigger.evaluate.summary import print_stages
+    from dltrigger.cli.evaluate_summary import print_stages
 
     note = "collections detected (as preset phase2 or dltrigger): " + ", ".join(
         f"role{i} Collection{i}" for i in range(12)
@@ -79,3 +79,57 @@ def test_a_missing_plots_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "mplhep", None)  # as if not installed
     with pytest.raises(DLTriggerError, match=r"pip install 'dltrigger\[plots\]'"):
         plots.roc_figure({}, "ttbar")
+
+
+def _commands() -> list[str]:
+    import argparse
+
+    from dltrigger.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(commands.choices)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_shows_percent_signs_once_and_says_what_unset_means(command, capsys):
+    """Help texts made from the config's descriptions: ``%`` printed once (argparse formats
+    help with ``%``, not descriptions), and no ``None = ...`` (a Python value, not a flag)."""
+    from dltrigger.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"usage: dltrigger {command}")
+    assert "%%" not in shown and "None = " not in shown and "None:" not in shown
+    if command == "evaluate":
+        assert "10%, 1% and 0.1% background" in " ".join(shown.split())
+    if command == "train":
+        assert "unset: in memory for the HLF model" in " ".join(shown.split())
+
+
+def test_the_jvm_log_is_named_only_when_it_holds_an_error(tmp_path):
+    """Routine start-up warnings alone do not make a failure name Spark's log."""
+    from dltrigger.spark.session import log_has_errors
+
+    warnings = (
+        "26/12/04 17:43:45 WARN Utils: Your hostname, vm, resolves to a loopback address: "
+        "127.0.0.1; using 192.0.2.2 instead (on interface eth0)\n"
+        "26/12/04 17:43:45 WARN Utils: Set SPARK_LOCAL_IP if you need to bind to another address\n"
+        "26/12/04 17:43:46 WARN NativeCodeLoader: Unable to load native-hadoop library for your "
+        "platform... using builtin-java classes where applicable\n"
+    )
+    log = tmp_path / "warn.log"
+    log.write_text(warnings)
+    assert not log_has_errors(log)
+    failed = "26/12/04 17:43:40 ERROR Executor: Exception in task 0.0 in stage 1.0 (TID 1)\n"
+    error = tmp_path / "error.log"
+    error.write_text(failed + warnings)
+    assert log_has_errors(error)
+    assert not log_has_errors(error, since=len(failed))  # only what was logged after `since`
+    trace = tmp_path / "trace.log"
+    trace.write_text(warnings + "org.apache.spark.SparkException: Job aborted.\n"
+                     "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages"
+                     "(DAGScheduler.scala:2856)\n")  # fmt: skip
+    assert log_has_errors(trace) and log_has_errors(trace, since=len(warnings))
+    assert not log_has_errors(tmp_path / "missing.log")

@@ -181,8 +181,26 @@ def test_trigger_rate_settings_are_checked_in_one_clear_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         with_overrides(Config(), "stream", threshold=0.5, output_rate_hz=1e3)
     assert str(info.value) == (
-        "invalid configuration in command-line options: threshold 0.5 and "
+        "invalid configuration in with_overrides: threshold 0.5 and "
         "output_rate_hz 1000 both set: the working point is one of them (unset the other)"
     )
     with pytest.raises(ConfigError, match=r"output rates \[200000\.0\] Hz must lie between"):
         with_overrides(Config(), "evaluate", output_rates_hz=[2e5])
+
+
+def test_with_overrides_takes_several_sections_and_names_the_nearest(tmp_path):
+    config = with_overrides(Config(), train={"epochs": 2}, features={"balance": False})
+    assert (config.train.epochs, config.features.balance) == (2, False)
+    assert with_overrides(config, "train", epochs=None).train.epochs == 2  # None: left as is
+    with pytest.raises(
+        ConfigError, match=r"no configuration section 'trian' \(did you mean 'train'"
+    ):
+        with_overrides(config, "trian", epochs=2)
+    with pytest.raises(ConfigError, match=r"no setting train.epoch \(did you mean 'epochs'"):
+        with_overrides(config, "train", epoch=2)
+    with pytest.raises(ConfigError, match=r"in with_overrides: epochs: .*greater than 0"):
+        with_overrides(config, train={"epochs": 0})
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[train]\nepoch = 3\n")
+    with pytest.raises(ConfigError, match=r"train.epoch: no such setting \(did you mean 'epochs'"):
+        load_config(typo)

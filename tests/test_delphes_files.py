@@ -4,6 +4,7 @@ collection names, a class that selects nothing, mixes with generated files, and 
 pipeline, ``score`` and ``stream`` on them."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -41,7 +42,9 @@ from dltrigger.io.root_reader import infer_layout, open_tree, read_record_batch
 pytestmark = pytest.mark.spark
 
 FIXTURES = Path(__file__).parent / "data" / "delphes"
-SHARED = Path(__file__).parents[2] / "shared" / "data" / "delphes"
+#: The 100-event Delphes files the fixtures were cut from (validation/delphes/make_fixtures.sh
+#: writes them), compared with the fixtures when $DLTRIGGER_DELPHES_ORIGINALS names their folder.
+ORIGINALS = Path(os.environ.get("DLTRIGGER_DELPHES_ORIGINALS", "/nonexistent"))
 NAMES = ("Wlnu_lepFilter_13TeV_0.root", "ttbar_lepFilter_13TeV_0.root",
          "qcd_lepFilter_13TeV_0.root")  # fmt: skip
 PHYSICS = ["Electron", "Muon", "EFlowTrack", "EFlowPhoton", "EFlowNeutralHadron", "Jet",
@@ -73,8 +76,8 @@ def test_fixture_is_genuine_delphes_layout(name):
         assert "MuonTight" not in tree
         assert tree["Jet/Jet.BTag"].typename == "uint32_t[]"
         assert tree.keys()[0] == "Event"
-        if (SHARED / name).exists():  # the same events as the shared original, bit for bit
-            with uproot.open(SHARED / name) as original:
+        if (ORIGINALS / name).exists():  # the same events as the original, bit for bit
+            with uproot.open(ORIGINALS / name) as original:
                 whole = original["Delphes"]
                 assert leaf_branches(whole).keys() == paths.keys()
                 for path in ("Electron/Electron.PT", "EFlowTrack/EFlowTrack.Z", "Jet/Jet.Tau[5]"):

@@ -1,15 +1,43 @@
 """The documentation site builds with --strict (every warning an error), API reference included;
-the type checker passes.
+the type checker passes; the repository's docs stand on their own.
 
 The same build as ``make docs``, into a temporary folder, so CI (``make test``) catches a broken
-link or anchor in docs/*.md and a module the API pages name that no longer exists.
+link or anchor in docs/*.md and a module the API pages name that no longer exists. A clone holds
+nothing beside the repository, so no file may cite one (the reference pipeline's facts are in
+docs/reference.md, the Delphes scripts in validation/delphes/), and every relative Markdown link
+must point at a file of the repository.
 """
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
+
+#: The text files checked for citations of files outside the repository.
+TEXT_PATTERNS = (
+    "*.py",
+    "*.md",
+    "*.toml",
+    "*.sh",
+    "*.yml",
+    "*.yaml",
+    "*.ipynb",
+    "*.tcl",
+    "Makefile",
+    "*/Makefile",
+)
+#: Citations of files that are not in the repository (written so that this file does not match):
+#: the notes the reference section numbers came from, and the folder beside the checkout.
+OUTSIDE = re.compile(r"reference[-]pipeline\.md|\.\./shared\b|\bshared/(?:spec|delphes|data)\b")
+#: A Markdown link or image, ``[text](target)`` or ``[text](target "title")``.
+LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
 
 
 def test_docs_build_strict(tmp_path):
@@ -40,3 +68,84 @@ def test_type_checker_passes():
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr
+
+
+def repository_files(*patterns: str) -> list[Path]:
+    """Files of the checkout matching ``patterns``: tracked, and new ones not yet added (but
+    not ignored ones: data, virtual environments, build outputs)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    result = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", *patterns],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    names = sorted({name for name in result.stdout.decode().split("\0") if name})
+    return [ROOT / name for name in names if (ROOT / name).is_file()]
+
+
+def test_no_file_cites_files_outside_the_repository():
+    """No text file names the reference notes or the folder beside the checkout: a user's clone
+    has neither. Cite docs/reference.md §N and validation/delphes/ instead."""
+    files = repository_files(*TEXT_PATTERNS)
+    assert any(path.name == "reference.md" for path in files)
+    found = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if OUTSIDE.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "citations of files outside the repository:\n" + "\n".join(found)
+
+
+def relative_links(text: str) -> list[str]:
+    """The relative link targets of a Markdown text, code blocks and code spans left out; no
+    URL (``http:``, ``mailto:``...), no anchor-only link, no absolute path."""
+    text = INLINE_CODE.sub("", FENCE.sub("", text))
+    targets = []
+    for target in LINK.findall(text):
+        if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith(("#", "/")):
+            continue
+        targets.append(target)
+    return targets
+
+
+def test_relative_markdown_links_point_at_files():
+    """Every relative link of the Markdown files (README.md, docs/, the READMEs beside code and
+    data) names a file or folder of the repository; its #anchor is the site build's to check."""
+    files = repository_files("*.md")
+    assert ROOT / "README.md" in files and ROOT / "docs" / "reference.md" in files
+    broken = []
+    for path in files:
+        for target in relative_links(path.read_text(encoding="utf-8")):
+            name = target.split("#", 1)[0].split("?", 1)[0]
+            if not name:
+                continue
+            resolved = (path.parent / name).resolve()
+            if not resolved.is_relative_to(ROOT.resolve()) or not resolved.exists():
+                broken.append(f"{path.relative_to(ROOT)}: ({target})")
+    assert not broken, "links to files that are not in the repository:\n" + "\n".join(broken)
+
+
+def test_relative_links_are_found():
+    """The link finder itself: relative links found, URLs, anchors and code left out."""
+    text = (
+        '[a](docs/x.md) ![b](img/p.png "title") [c](https://e.org) [d](#here) [e](x.md#sec)\n'
+        "`[f](in/code.md)`\n```\n[g](in/block.md)\n```\n[h](mailto:a@b.c)\n"
+    )
+    assert relative_links(text) == ["docs/x.md", "img/p.png", "x.md#sec"]
+
+
+def test_outside_citations_are_found():
+    """The citation finder itself (the examples are put together, so this file has none)."""
+    shared = "shared"
+    for line in (
+        f"bash ../{shared}/delphes/make_real_delphes.sh",
+        f"(see {shared}/spec/delphes_card_CMS.tcl)",
+        f"files of `{shared}/data/delphes/`",
+        "(reference-" + "pipeline.md §11)",
+    ):
+        assert OUTSIDE.search(line), line
+    for line in ("a shared file system", "docs/reference.md §11", "the shared dataset"):
+        assert not OUTSIDE.search(line), line

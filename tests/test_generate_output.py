@@ -13,7 +13,7 @@ from tests.conftest import SAMPLE_EVENTS, SAMPLE_EVENTS_PER_FILE
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-#: Every field the reference reads (reference-pipeline.md §1.2), by Delphes branch name.
+#: Every field the reference reads (docs/reference.md §1.2), by Delphes branch name.
 REFERENCE_BRANCHES = {
     "EFlowTrack": ["PT", "Eta", "Phi", "PID", "Charge", "X", "Y", "Z"],
     "EFlowPhoton": ["ET", "Eta", "Phi"],

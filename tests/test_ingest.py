@@ -96,7 +96,7 @@ def bad_files(generated, tmp_path):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("wjets_corrupt.root", "not a readable ROOT file"),
+        ("wjets_corrupt.root", r"not a ROOT file \(2,300 bytes, starts with b'this is"),
         ("wjets_truncated.root", "truncated: the file has .* bytes but its header says"),
         ("wjets_empty.root", "empty file"),
         ("wjets_othertree.root", "no tree 'Delphes'.*trees in the file: Events"),

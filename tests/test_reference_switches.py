@@ -1,4 +1,4 @@
-"""The switches that reproduce the reference's quirks (reference-pipeline.md §3.1, §11), each on
+"""The switches that reproduce the reference's quirks (docs/reference.md §3.1, §11), each on
 a hand-built event whose features are computed by hand here."""
 
 import math

@@ -1,7 +1,7 @@
 """Vectorised selection and HLF against a deliberately simple per-event Python reference.
 
 The reference below loops over particles with plain ``math``, as the reference pipeline's
-code did (reference-pipeline.md §2, §3.2), with the physics fixed the same way (highest-pT
+code did (docs/reference.md §2, §3.2), with the physics fixed the same way (highest-pT
 isolated lepton, Δφ wrapped at π, MT with its square root). On generated events the two must
 agree to 1e-6 relative, event by event.
 """

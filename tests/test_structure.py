@@ -27,7 +27,7 @@ def house():
 
 def test_one_stage_list(house):
     names = tuple(entry.name for entry in REGISTRY)
-    assert dlt.STAGES == names
+    assert names == dlt.STAGES
     assert set(STAGE_ROOMS) == set(names)  # the tool's floors know every stage
     assert ownership.KINDS == OUTPUT_KINDS
     for entry in REGISTRY:

@@ -11,7 +11,7 @@ import torch
 
 import dltrigger as dlt
 from dltrigger.config import Config, TrackingConfig, TrainConfig
-from dltrigger.errors import TrainingError
+from dltrigger.errors import OutputExistsError, TrainingError
 from dltrigger.ml.batches import DatasetError, iterate_batches
 from dltrigger.ml.loop import evaluate
 from dltrigger.ml.metrics import roc_auc
@@ -73,7 +73,7 @@ def test_resume_continues_and_another_config_is_refused(dataset, tmp_path):
     run = tmp_path / "run"
     settings = dict(model="inclusive", batch_size=64, shuffle_buffer=500, max_particles=60)
     first = train(config(dataset, run, epochs=1, **settings))
-    with pytest.raises(TrainingError, match="exists and is not empty"):
+    with pytest.raises(OutputExistsError, match="exists and is not empty"):
         train(config(dataset, run, epochs=1, **settings))
     resumed = train(config(dataset, run, epochs=2, **settings, resume=True))
     assert [h["epoch"] for h in resumed] == [1, 2]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build Delphes 3.5.1 against ROOT from PyPI, for validation/delphes_compare.py (not for CI).
+# Build Delphes 3.5.1 against ROOT from PyPI, for validation/delphes_compare.py and the scripts
+# of validation/delphes/ (not for CI).
 #
 #   DELPHES_GIT=<clone or bare git directory of github.com/delphes/delphes> bash validation/build_delphes.sh
 #

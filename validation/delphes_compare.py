@@ -486,7 +486,7 @@ def met_rows(theirs: np.ndarray, mine: np.ndarray, rng: np.random.Generator) -> 
     return rows
 
 
-#: The reference's fractions of raw events (reference-pipeline.md §1.3): with an e/mu above
+#: The reference's fractions of raw events (docs/reference.md §1.3): with an e/mu above
 #: 23 GeV before isolation ("pre-filter"), and selected (one isolated lepton). Its samples'
 #: generator filters are unknown; the ratio of the two (how often an event with a hard lepton
 #: passes the isolation) does not depend on them.
@@ -675,7 +675,7 @@ def report(results: dict) -> str:
         "Per sample and simulation: events with an e/μ above 23 GeV in the lepton collections "
         "(before any isolation), events selected (one isolated lepton), the ratio of the two "
         "(independent of the generator filter), and the selected events' means. The "
-        "reference's raw-event fractions: reference-pipeline.md §1.3.",
+        "reference's raw-event fractions: docs/reference.md §1.3.",
         "",
         "| sample | simulation | events | e/μ > 23 | selected | selected / e/μ > 23 | jets "
         "| b-tags | HT | lepton in a jet |",

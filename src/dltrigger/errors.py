@@ -1,17 +1,38 @@
-"""Exceptions with enough context to act on: the file, tree, branch or value, and what is valid."""
+"""Exceptions with enough context to act on: the file, tree, branch or value, and what is valid.
+
+Every error dltrigger raises on purpose is a :class:`DLTriggerError`, and also the builtin
+exception it is a case of, where one fits (as uproot's ``KeyInFileError`` is a ``KeyError``):
+``except FileExistsError`` catches :class:`OutputExistsError`, ``except KeyError`` a missing
+tree or branch, ``except ValueError`` a bad setting. A message that tells the caller what to
+change names the command-line flag when the command line called (``--overwrite``), the
+keyword when Python did (``overwrite=True``): :func:`option`.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeAlias
+
+#: Set by the command line: messages then name flags, not Python keywords.
+FROM_COMMAND_LINE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "dltrigger_from_command_line", default=False
+)
+
+
+def option(flag: str, python: str) -> str:
+    """``flag`` (e.g. ``"--overwrite"``) for a command-line caller, else ``python`` (e.g.
+    ``"overwrite=True"``)."""
+    return flag if FROM_COMMAND_LINE.get() else python
+
 
 #: An error as it is pickled: its class, its ``args`` and its ``__dict__``.
 _Pickled: TypeAlias = tuple[type[Exception], tuple[object, ...], dict[str, object]]
 
 
 def _rebuild(cls: type[Exception], args: tuple[object, ...], state: dict[str, object]) -> Exception:
-    error = Exception.__new__(cls)
+    error = cls.__new__(cls)  # OSError subclasses need their own __new__
     error.args = args
     error.__dict__.update(state)
     return error
@@ -26,7 +47,7 @@ class DLTriggerError(Exception):
         return (_rebuild, (type(self), self.args, self.__dict__))
 
 
-class ConfigError(DLTriggerError):
+class ConfigError(DLTriggerError, ValueError):
     """A configuration file or command-line value is invalid."""
 
 
@@ -34,8 +55,12 @@ class GenerationError(DLTriggerError):
     """Event generation could not run or could not write its output."""
 
 
-class OutputExistsError(DLTriggerError):
-    """An output would overwrite existing files and overwriting was not asked for."""
+class OutputError(DLTriggerError, OSError):
+    """An output location that cannot be written, or exists and may not be replaced."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """An output exists and replacing it was not asked for (every stage raises this one)."""
 
 
 def did_you_mean(name: str, valid: Iterable[str]) -> str:
@@ -57,7 +82,16 @@ class RootFileError(InputError):
         super().__init__(f"{path}: {reason}")
 
 
-class TreeNotFoundError(RootFileError):
+class _KeyMissing(KeyError):
+    """A ``KeyError`` whose text is its message (``KeyError`` quotes its argument)."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class TreeNotFoundError(RootFileError, _KeyMissing):
+    """The file has no tree of that name (names the trees it has)."""
+
     def __init__(self, path: str, tree: str, available: list[str]):
         self.tree = tree
         names = ", ".join(available) if available else "none"
@@ -66,7 +100,9 @@ class TreeNotFoundError(RootFileError):
         )
 
 
-class BranchNotFoundError(RootFileError):
+class BranchNotFoundError(RootFileError, _KeyMissing):
+    """The tree has no branch of that name (names the nearest ones)."""
+
     def __init__(self, path: str, tree: str, branch: str, available: Sequence[str]):
         self.tree = tree
         self.branch = branch
@@ -119,10 +155,6 @@ class IncompleteFileError(RootFileError):
             "files share (--branches, [ingest] branches) or leave this file out "
             "(--skip-bad-files)",
         )
-
-
-class OutputError(DLTriggerError):
-    """An output location that cannot be written, or exists and may not be replaced."""
 
 
 class SparkError(DLTriggerError):

@@ -6,16 +6,16 @@ the ONNX trigger and the report agree on what column ``k`` of a score or a featu
 
 from __future__ import annotations
 
-#: Class names in label order (reference-pipeline.md §1.3: 0 QCD, 1 ttbar, 2 W+jets).
+#: Class names in label order (docs/reference.md §1.3: 0 QCD, 1 ttbar, 2 W+jets).
 CLASS_NAMES = ("QCD", "ttbar", "W+jets")
 
-#: The 14 high-level features in the reference's order (reference-pipeline.md §3.2).
+#: The 14 high-level features in the reference's order (docs/reference.md §3.2).
 HLF_NAMES = (
     "HT", "MET", "phiMET", "MT", "nJets", "nBjets", "LepPt", "LepEta", "LepPhi",
     "LepIsoCh", "LepIsoGamma", "LepIsoNeu", "LepCharge", "LepIsEle",
 )  # fmt: skip
 
-#: The 19 features of each row of a particle list (reference-pipeline.md §3.1).
+#: The 19 features of each row of a particle list (docs/reference.md §3.1).
 PARTICLE_FEATURES = (
     "E", "Px", "Py", "Pz", "Pt", "Eta", "Phi", "vtxX", "vtxY", "vtxZ",
     "ChPFIso", "GammaPFIso", "NeuPFIso", "isChHad", "isNeuHad", "isGamma", "isEle", "isMu",

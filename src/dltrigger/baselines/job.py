@@ -1,7 +1,7 @@
 """Tree baselines on the 14 high-level features: random forest, gradient-boosted trees,
 XGBoost and LightGBM.
 
-The reference's "other learners" (reference-pipeline.md §5.5):
+The reference's "other learners" (docs/reference.md §5.5):
 
 - ``random_forest``: Spark ML's ``RandomForestClassifier(numTrees=100, maxDepth=10)`` on the
   raw HLF, as the reference.

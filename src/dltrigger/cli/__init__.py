@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import DLTriggerError
+from ..errors import FROM_COMMAND_LINE, DLTriggerError
 from . import data, pipeline, training, trigger
 from .common import OneLineParser
 
@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..spark.session import log_size
 
     logged = log_size()  # a session reused in this process may have logged before
+    spelling = FROM_COMMAND_LINE.set(True)  # messages name flags, not keywords
     try:
         return args.handler(args)
     except DLTriggerError as exc:
@@ -52,10 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             verbose,
             logged,
         )
+    finally:
+        FROM_COMMAND_LINE.reset(spelling)
 
 
 def _failed(command: str, message: str, verbose: bool, logged: int) -> int:
-    """Print the error line, after the JVM log's path if Spark logged during the command."""
+    """Print the error line, after the JVM log's path if Spark logged an error (not only
+    warnings) during the command."""
     from ..spark.session import log_file
 
     log = log_file(since=logged)

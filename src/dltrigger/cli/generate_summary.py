@@ -43,6 +43,7 @@ def summarise(reports: list[FileReport]) -> dict[str, dict[str, float]]:
     return summary
 
 
+#: The summary's columns and their legends ("reference §2": docs/reference.md §2).
 _COLUMNS = (
     ("process", "process (label)"),
     ("files", "files"),

@@ -2,7 +2,8 @@
 
 Each field of a config section becomes a flag named after it (``events_per_file`` ->
 ``--events-per-file``), typed from its annotation (bools get ``--x/--no-x``, ``Literal`` fields
-their choices, lists take comma-separated values), checked against its bounds (``gt=0`` ->
+their choices, lists one comma-separated value per occurrence, ``--x a,b`` or ``--x a --x b``,
+so that a positional argument after them stays one), checked against its bounds (``gt=0`` ->
 "must be a positive integer, got 0") and documented by its ``Field(description=...)`` and
 default. A field's ``json_schema_extra={"cli": {...}}`` can rename the flag (``flags``), make it
 the command's positional argument (``positional``: its metavar) or, for a list of choices,
@@ -102,8 +103,11 @@ def _items(text: str) -> list[str]:
 
 
 class _ExtendItems(argparse.Action):
-    """Values of a list option: ``--x a,b c`` -> ``["a", "b", "c"]``, each item checked;
-    ``all`` (where allowed) stands for every choice."""
+    """Values of a list option, one argument per occurrence: ``--x a,b --x c`` ->
+    ``["a", "b", "c"]``, each item checked; ``all`` (where allowed) stands for every choice.
+
+    Never ``nargs="+"``: it would take the command's positional arguments after the option
+    as more items (``--branches Jet MissingET /data`` reading ``/data`` as a branch)."""
 
     def __init__(
         self,
@@ -123,16 +127,16 @@ class _ExtendItems(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        items = []
-        for value in values:
-            for text in _items(value):
-                try:
-                    items.append(self.item(text))
-                except argparse.ArgumentTypeError as exc:
-                    parser.error(f"argument {option_string or self.metavar}: {exc}")
-        if self.every is not None and "all" in items:
-            items = list(self.every)
-        setattr(namespace, self.dest, items)
+        given = []
+        for text in _items(values):
+            try:
+                given.append(self.item(text))
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"argument {option_string or self.metavar}: {exc}")
+        if self.every is not None and "all" in given:
+            given = list(self.every)
+        earlier = getattr(namespace, self.dest, None)  # an earlier occurrence's items
+        setattr(namespace, self.dest, [*earlier, *given] if isinstance(earlier, list) else given)
 
 
 def _singular(name: str) -> str:
@@ -145,8 +149,8 @@ def _singular(name: str) -> str:
     return word.removesuffix("s")
 
 
-def _help(field: FieldInfo, shown_default: bool = True) -> str:
-    text = (field.description or "").rstrip(".")
+def _help(field: FieldInfo, shown_default: bool = True, note: str = "") -> str:
+    text = (field.description or "").rstrip(".") + note
     default = field.get_default(call_default_factory=True)
     if shown_default and default not in (None, "", [], {}) and not isinstance(default, BaseModel):
         if isinstance(default, list):
@@ -197,9 +201,9 @@ def _add_field(parser: argparse.ArgumentParser, section: str, name: str, field: 
             )  # fmt: skip
             return
         parser.add_argument(
-            *flags, dest=dest, nargs="+", action=_ExtendItems, item=item,
-            every=every if cli.get("all") else None, metavar=_singular(name).upper(),
-            help=help_text,
+            *flags, dest=dest, action=_ExtendItems, item=item,
+            every=every if cli.get("all") else None, metavar=f"{_singular(name).upper()}[,...]",
+            help=_help(field, note="; comma-separated, or the option repeated"),
         )  # fmt: skip
         return
     if origin is dict or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):

@@ -16,11 +16,12 @@ def add_commands(commands) -> None:
         description="Score the best model of each run folder on the test split of a features "
         "dataset: per-class one-vs-rest ROC curves and AUCs (bootstrap errors), accuracy, "
         "confusion matrix, score distributions and trigger working points (signal efficiency "
-        "at 10%%, 1%% and 0.1%% background; background rejection at 99%% signal). Writes "
+        "at 10%, 1% and 0.1% background; background rejection at 99% signal). Writes "
         "evaluation.json, PNG plots, report.md and a self-contained report.html. Options "
         "override the [evaluate] section of the config.",
     )
     add_section(ev, "evaluate")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(ev)
     ev.set_defaults(handler=_evaluate)
 
@@ -43,7 +44,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .. import evaluate
     from .evaluate_summary import print_evaluation
 
-    result = evaluate.run(config_for(args))
+    result = evaluate.run(config_for(args), progress=not args.quiet)
     print_evaluation(result.evaluation, result.out)
     return 0
 

@@ -43,6 +43,7 @@ def add_commands(commands) -> None:
     add_section(sc, "score")
     add_section(sc, "stream", only=_TRIGGER_SETTINGS)
     add_collections(sc, _COLLECTIONS_HELP)
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(sc)
     sc.set_defaults(handler=_score)
 
@@ -64,7 +65,7 @@ def _stream(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from .. import stream
 
-    result = stream.score(config_for(args))
+    result = stream.score(config_for(args), progress=not args.quiet)
     summary = result.summary
     print(
         f"{summary['files']} files, {summary['events']:,} events, {summary['selected']:,} "

@@ -11,7 +11,7 @@ HeavyFlavour = Literal["b", "c"]
 #: The classes as a generated process's ``label`` names them (keys of :data:`LABELS`).
 ProcessLabel = Literal["qcd", "ttbar", "wjets"]
 
-#: Class labels as the reference uses them (reference-pipeline.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
+#: Class labels as the reference uses them (docs/reference.md §1.3): 0 QCD, 1 ttbar, 2 W+jets.
 LABELS: dict[str, int] = {"qcd": 0, "ttbar": 1, "wjets": 2}
 
 

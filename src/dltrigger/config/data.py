@@ -157,7 +157,10 @@ class FeaturesConfig(_Strict):
     )
     balance: bool = Field(
         default=True,
-        description="Also write ``balanced``: every class undersampled to the smallest one (§4).",
+        description=(
+            "Also write ``balanced``: every class undersampled to the smallest one "
+            "(docs/reference.md §4)."
+        ),
     )
     dev_per_class: int = Field(
         default=1000,
@@ -187,7 +190,7 @@ class FeaturesConfig(_Strict):
     reference_lepton_choice: bool = Field(
         default=False,
         description=(
-            "Switches reproducing the reference's quirks (reference-pipeline.md §11); off = fixed."
+            "Switches reproducing the reference's quirks (docs/reference.md §11); off = fixed."
         ),
     )
     reference_delta_phi: bool = Field(

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from ._base import ClassName, ModelName, _overwrite, _Strict
 
 #: The reference's cross-section-weighted class mix after its isolated-lepton selection
-#: (reference-pipeline.md §1.4): the default composition of a trigger's input.
+#: (docs/reference.md §1.4): the default composition of a trigger's input.
 REFERENCE_CLASS_MIX: dict[ClassName, float] = {"QCD": 0.362, "ttbar": 0.004, "W+jets": 0.634}
 
 
@@ -74,7 +74,7 @@ class EvaluateConfig(_Strict):
         default_factory=lambda: dict(REFERENCE_CLASS_MIX),
         description=(
             "Class composition of the trigger's input: by default the reference's cross-section"
-            "-weighted mix after its isolated-lepton selection (reference-pipeline.md §1.4), not "
+            "-weighted mix after its isolated-lepton selection (docs/reference.md §1.4), not "
             "the simulated samples' counts, which are not weighted by cross-section."
         ),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import FROM_COMMAND_LINE, ConfigError, did_you_mean
 from ._base import LABELS, ModelName, _Strict
 from .data import FeaturesConfig, IngestConfig
 from .evaluate import EvaluateConfig, RunConfig, TrackingConfig
@@ -105,6 +105,18 @@ class Config(_Strict):
         )
 
 
+def _nearest_setting(loc: tuple[Any, ...]) -> str:
+    """`` (did you mean 'epochs'?)`` for an unknown key at ``loc`` in the configuration."""
+    model: Any = Config
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, _Strict)):
+            return ""
+        model = annotation
+    return did_you_mean(str(loc[-1]), getattr(model, "model_fields", {}))
+
+
 def _format_validation_error(error: ValidationError, source: str) -> str:
     parts = []
     for item in error.errors():
@@ -114,6 +126,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         # as its input: its message names the values, the dump would bury it.
         whole = item["type"] == "value_error" and isinstance(given, dict)
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"no such setting{_nearest_setting(item['loc'])}"
         parts.append((f"{where}: " if where else "") + message
                      + ("" if whole else f" (got {given!r})"))  # fmt: skip
     return f"invalid configuration in {source}: " + "; ".join(parts)
@@ -141,12 +155,35 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(_format_validation_error(exc, str(chosen))) from None
 
 
-def with_overrides(config: Config, section: str, **values: Any) -> Config:
-    """Return a copy of ``config`` with ``section``'s fields replaced where a value is not None."""
-    current = getattr(config, section)
-    updates = {k: v for k, v in values.items() if v is not None}
-    try:
-        new_section = type(current).model_validate({**current.model_dump(), **updates})
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, "command-line options")) from None
-    return config.model_copy(update={section: new_section})
+def with_overrides(config: Config, section: str | None = None, /, **values: Any) -> Config:
+    """A copy of ``config`` with settings replaced (a value of None leaves a setting as it is).
+
+    One section: ``with_overrides(config, "train", epochs=2)``; several at once, a mapping per
+    section: ``with_overrides(config, train={"epochs": 2}, features={"balance": False})``. An
+    unknown section or setting is refused naming the nearest valid one.
+    """
+    sections = {section: values} if section is not None else values
+    for name, updates in sections.items():
+        if name not in Config.model_fields:
+            raise ConfigError(
+                f"no configuration section {name!r}{did_you_mean(name, Config.model_fields)}; "
+                f"sections: {', '.join(Config.model_fields)}"
+            )
+        if not isinstance(updates, dict):
+            raise ConfigError(f"{name}: give its settings as a mapping (got {updates!r})")
+        current = getattr(config, name)
+        fields = type(current).model_fields
+        for key in updates:
+            if key not in fields:
+                raise ConfigError(
+                    f"no setting {name}.{key}{did_you_mean(key, fields)}; see the "
+                    f"[{name}] section of dltrigger.toml for its settings"
+                )
+        given = {k: v for k, v in updates.items() if v is not None}
+        source = "command-line options" if FROM_COMMAND_LINE.get() else "with_overrides"
+        try:
+            new = type(current).model_validate({**current.model_dump(), **given})
+        except ValidationError as exc:
+            raise ConfigError(_format_validation_error(exc, source)) from None
+        config = config.model_copy(update={name: new})
+    return config

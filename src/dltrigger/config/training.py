@@ -18,7 +18,7 @@ ExportFormat = Literal["onnx", "torchscript"]
 
 
 class TrainConfig(_Strict):
-    """Settings of ``dltrigger train`` (reference-pipeline.md §9: Adam defaults, batch 128)."""
+    """Settings of ``dltrigger train`` (docs/reference.md §9: Adam defaults, batch 128)."""
 
     model: ModelName = Field(default="inclusive", description="The model trained.")
     data: Path | None = Field(
@@ -83,7 +83,8 @@ class TrainConfig(_Strict):
     in_memory: bool | None = Field(
         default=None,
         description=(
-            "Hold the whole split in memory instead of streaming; None = for the HLF model only."
+            "Hold the whole split in memory instead of streaming it from Parquet in batches; "
+            "unset: in memory for the HLF model, streamed for the other models."
         ),
     )
     bucket_by_length: bool = Field(
@@ -131,7 +132,7 @@ class TrainConfig(_Strict):
         default=True,
         description=(
             "With N processes the global batch is N x batch_size; scale the learning rate by N as "
-            "the reference did (reference-pipeline.md §9)."
+            "the reference did (docs/reference.md §9)."
         ),
     )
     export: list[ExportFormat] = Field(
@@ -143,7 +144,7 @@ class TrainConfig(_Strict):
         description=(
             "The reference's model selection: the best epoch, early stopping and the learning-"
             "rate schedule (and a grid search's ranking) watch the test split, which then also "
-            "measures the model: its test metrics are biased (reference-pipeline.md §5.1). Off: "
+            "measures the model: its test metrics are biased (docs/reference.md §5.1). Off: "
             "the validation split chooses, the test split only measures."
         ),
     )
@@ -182,7 +183,7 @@ class TuneConfig(_Strict):
         description=(
             "Parameter -> values. Keys are ``[train]`` fields (``batch_size``, ``epochs``, "
             "``learning_rate``, ...) or ``model_options.NAME``. Empty: the reference's 243-point "
-            "HLF grid (reference-pipeline.md §6)."
+            "HLF grid (docs/reference.md §6)."
         ),
     )
     folds: int = Field(
@@ -213,7 +214,7 @@ BaselineName = Literal["random_forest", "gbt", "xgboost", "lightgbm"]
 
 
 class BaselinesConfig(_Strict):
-    """Tree baselines on the 14 HLF (reference-pipeline.md §5.5: RF 100 x depth 10)."""
+    """Tree baselines on the 14 HLF (docs/reference.md §5.5: RF 100 x depth 10)."""
 
     data: Path | None = Field(
         default=None, description="The features dataset; unset: train.data (the networks')."

@@ -13,7 +13,7 @@ from ..schema import CLASS_NAMES
 from .notes import reading_notes
 from .trigger_tables import rate_blocks, working_point_blocks
 
-#: Published results of the reference (reference-pipeline.md §7): accuracy and AUC per class.
+#: Published results of the reference (docs/reference.md §7): accuracy and AUC per class.
 REFERENCE_RESULTS = [
     ("HLF 50-20-10, TF, 5 epochs", 0.9164, (0.98741, 0.98563, 0.98141)),
     ("Particle-sequence GRU, BigDL, 50 epochs", 0.9394, None),

@@ -52,7 +52,8 @@ from .subsets import split_counts, stats_of, subset_file, write_side_files
 log = logging.getLogger("dltrigger")
 
 SCHEMA_VERSION = FEATURES_MANIFEST_VERSION
-PADDED_BYTES_PER_EVENT = 801 * 19 * 8  # the reference's padded float64 layout (§3.1)
+# The reference's padded float64 layout (docs/reference.md §3.1).
+PADDED_BYTES_PER_EVENT = 801 * 19 * 8
 #: Ingest's bookkeeping columns, carried to the features datasets.
 SOURCE_COLUMNS = ("sample", "source_file", "entry")
 DATASETS = ("full", "balanced", "dev")

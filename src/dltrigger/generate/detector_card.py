@@ -388,7 +388,7 @@ PHASE2 = Phase2Card(
 #:   the reference's (events with an e/mu above 23 GeV, and the share of them the reference's
 #:   isolation keeps), and its muons are called ``MuonTight`` as in the reference's files;
 #: - ``reference``: the standard CMS card with its two lepton isolation cuts relaxed (the
-#:   reference's QCD survives its own isolation, reference-pipeline.md §2) and its jet-lepton
+#:   reference's QCD survives its own isolation, docs/reference.md §2) and its jet-lepton
 #:   overlap removal kept, which nothing in the reference implies: a hybrid no Delphes card
 #:   produces (the default before the Phase-II card was measured);
 #: - ``cms``: the standard card as written (lepton-enriched QCD then selects almost nothing);

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..artifacts import GENERATE_RECORD
 from ..config import LABELS, Config, GenerateConfig, ProcessSettings
-from ..errors import GenerationError, OutputExistsError
+from ..errors import GenerationError, OutputExistsError, option
 from ..executors import choose
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
@@ -123,7 +123,7 @@ def check_output_folder(config: GenerateConfig, tasks: list[FileTask]) -> None:
     if not config.overwrite:
         raise OutputExistsError(
             f"{len(existing)} output file(s) already exist in {out}: {shown} "
-            "(use --overwrite to replace them)"
+            f"(use {option('--overwrite', 'overwrite=True')} to replace them)"
         )
     recorded = written_record(out)
     foreign = [p for p in existing if p.name not in recorded or p.is_symlink()]

@@ -1,6 +1,6 @@
 """The built-in processes at sqrt(s) = 13 TeV, as entries of ``[generate.processes]``.
 
-Labels follow the reference (reference-pipeline.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets. A
+Labels follow the reference (docs/reference.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets. A
 user's own entry (Pythia settings, a label, a generator filter) is made the same way
 (:func:`process_definition`).
 

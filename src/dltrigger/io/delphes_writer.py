@@ -1,7 +1,7 @@
 """Write Delphes-format ROOT files with uproot: tree ``Delphes``, split collection branches.
 
 Each collection ``C`` with members ``M`` becomes branches ``C.M`` with a counter ``C_size``,
-as Delphes' TreeWriter names them (shared/spec/delphes-branches.md). The tree is a TTree
+as Delphes' TreeWriter names them (docs/delphes.md, "The layouts"). The tree is a TTree
 (``mktree`` + ``extend``; uproot's ``f[name] = ...`` would write an RNTuple).
 
 Reproducibility: ROOT headers carry a creation time and a UUID. With ``reproducible=True``

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
+from ..errors import OutputError, OutputExistsError, option
 from ..stage import OUTPUT_KINDS
 
 #: The start of the hidden name of anything being written (dltrigger.io.atomic): never an
@@ -147,7 +147,10 @@ def check_replaceable(
     if not target.exists():
         return
     if not overwrite:
-        raise OutputError(f"output {target} already exists (use --overwrite to replace it)")
+        raise OutputExistsError(
+            f"output {target} already exists "
+            f"({option('use --overwrite', 'overwrite=True')} to replace it)"
+        )
     if not target.is_dir():
         raise OutputError(f"output {target} is a file, not a dltrigger {kind} output: not replaced")
     where = target.resolve()

@@ -102,8 +102,9 @@ def truncated_reason(size: int, end: int) -> str:
 
 def _header_reason(path: str) -> str | None:
     """Why a local file uproot could not open is unusable, from its first bytes: empty, not
-    a ROOT file at all, or cut short of the end its header gives; None when the header looks
-    whole (uproot's own reason is then the best there is).
+    a ROOT file at all (no ``root`` signature, or shorter than ROOT's file header), or cut
+    short of the end its header gives; None when the header looks whole (uproot's own reason
+    is then the best there is).
 
     A cut-off copy fails in uproot with a message about a chunk it could not read (the
     directory and its keys sit at the file's end); the header, read here by hand, says how
@@ -112,23 +113,31 @@ def _header_reason(path: str) -> str | None:
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            head = f.read(20)
+            head = f.read(ROOT_HEADER_BYTES[True])
     except OSError:
         return None
     if size == 0:
         return "empty file (0 bytes)"
-    if not head.startswith(ROOT_MAGIC[: len(head)]):
-        return f"not a readable ROOT file (no 'root' signature at its start; {size:,} bytes)"
     # After the magic: fVersion, fBEGIN, then fEND, 4 bytes or 8 in a file of 64-bit
     # pointers (fVersion >= 1000000), all big-endian.
-    if len(head) < 12:
-        return f"truncated: {size:,} bytes, not even a whole ROOT file header"
-    version = int.from_bytes(head[4:8], "big")
-    width = 8 if version >= 1_000_000 else 4
-    if len(head) < 12 + width:
-        return f"truncated: {size:,} bytes, not even a whole ROOT file header"
+    big = len(head) >= 8 and int.from_bytes(head[4:8], "big") >= 1_000_000
+    if not head.startswith(ROOT_MAGIC) or size < ROOT_HEADER_BYTES[big]:
+        return not_root_reason(size, head)
+    width = 8 if big else 4
     end = int.from_bytes(head[12 : 12 + width], "big")
     return truncated_reason(size, end) if end > size else None
+
+
+#: Bytes of ROOT's file header (``TFile::WriteHeader``: the magic, fVersion, fBEGIN, fEND,
+#: fSeekFree, fNbytesFree, nfree, fNbytesName, fUnits, fCompress, fSeekInfo, fNbytesInfo and
+#: fUUID), by whether its pointers are 64-bit: no ROOT file is shorter.
+ROOT_HEADER_BYTES = {False: 63, True: 75}
+
+
+def not_root_reason(size: int, head: bytes) -> str:
+    """The one-line reason for a file that is no ROOT file: ``head``, its first bytes, lack
+    the ``root`` signature, or the file is shorter than a ROOT file header."""
+    return f"not a ROOT file ({size:,} bytes, starts with {head[:16]!r})"
 
 
 def open_tree(path: str, tree_name: str) -> tuple[Any, Any]:

@@ -6,7 +6,7 @@ A *working point* is a cut on one class's score. For class c as the signal and t
 classes as the background, the trigger keeps events with score >= cut: the signal efficiency
 is the true-positive rate, the background efficiency the false-positive rate, and the
 background rejection its inverse. The original paper's headline was keeping ~99% of the
-signal while cutting false positives by more than 10x (reference-pipeline.md §7).
+signal while cutting false positives by more than 10x (docs/reference.md §7).
 """
 
 from __future__ import annotations

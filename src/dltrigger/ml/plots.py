@@ -9,7 +9,7 @@ errors. Nothing here changes matplotlib's global state (backend,
 ``rcParams``): figures are ``matplotlib.figure.Figure`` objects, not pyplot's.
 
 Every plot names the class that plays the signal (the reference's "tt selector" plot showed
-the QCD class, reference-pipeline.md §7).
+the QCD class, docs/reference.md §7).
 """
 
 from __future__ import annotations

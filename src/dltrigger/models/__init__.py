@@ -1,7 +1,8 @@
 """Stage 4 models (PyTorch): the reference's classifiers, with padding truly masked.
 
 Every model returns *logits* for the three classes (0 QCD, 1 ttbar, 2 W+jets); the loss is
-cross-entropy on logits (the reference's PyTorch versions applied softmax twice, §5.5).
+cross-entropy on logits (the reference's PyTorch versions applied softmax twice,
+docs/reference.md §5.5).
 Particle inputs are ``(batch, max_len, 19)`` padded tensors with ``lengths`` (real rows per
 event); padding never reaches the result (packed sequences, attention masks).
 """
@@ -26,7 +27,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "transformer": ParticleTransformerClassifier,
 }
 
-#: Parameter counts of the reference's Keras models (reference-pipeline.md §5).
+#: Parameter counts of the reference's Keras models (docs/reference.md §5).
 REFERENCE_PARAMETERS = {
     "hlf": 2_013,
     "inclusive": 12_353,

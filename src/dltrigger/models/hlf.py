@@ -1,4 +1,4 @@
-"""HLF classifier: 14 -> Dense 50 -> 20 -> 10 (ReLU) -> 3 (reference-pipeline.md §5.1)."""
+"""HLF classifier: 14 -> Dense 50 -> 20 -> 10 (ReLU) -> 3 (docs/reference.md §5.1)."""
 
 from __future__ import annotations
 

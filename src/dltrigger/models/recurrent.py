@@ -1,4 +1,5 @@
-"""Particle-sequence (GRU) and inclusive (GRU/LSTM + HLF) classifiers (§5.2, §5.3).
+"""Particle-sequence (GRU) and inclusive (GRU/LSTM + HLF) classifiers
+(docs/reference.md §5.2, §5.3).
 
 The result is the hidden state after each event's last real particle (with the reference's
 descending-ΔR order, the lepton): padding never reaches it. By default the layer runs over

@@ -1,7 +1,8 @@
-"""A particle Transformer done right (the reference's version, §5.4, had no mask, no residual
-and a 16,020-wide flatten): particles embedded, pre-norm encoder blocks of masked multi-head
-self-attention and a feed-forward layer, each with a residual connection and layer norm, a
-masked mean over real particles, joined with the HLF as in the inclusive classifier."""
+"""A particle Transformer done right (the reference's version, docs/reference.md §5.4, had no
+mask, no residual and a 16,020-wide flatten): particles embedded, pre-norm encoder blocks of
+masked multi-head self-attention and a feed-forward layer, each with a residual connection and
+layer norm, a masked mean over real particles, joined with the HLF as in the inclusive
+classifier."""
 
 from __future__ import annotations
 

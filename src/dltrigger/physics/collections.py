@@ -3,7 +3,7 @@
 Delphes cards name their output collections differently: the standard CMS card
 (``cards/delphes_card_CMS.tcl``) writes ``Muon``; the CMS Phase-II cards write ``MuonTight`` and
 ``MuonLoose`` (``cards/CMS_PhaseII/CMS_PhaseII_200PU_v04.tcl``), as did the reference's samples
-(reference-pipeline.md §1.2), and as dltrigger's generator does. ``[features.collections]``
+(docs/reference.md §1.2), and as dltrigger's generator does. ``[features.collections]``
 picks a card preset, overrides any role by name, or (``preset = "auto"``, the default)
 detects the names from the ingested columns. The physics functions always see the reference's
 names (:data:`PHYSICS_NAMES`): this module renames, and projects each collection onto the
@@ -32,7 +32,7 @@ PHYSICS_NAMES: dict[str, str] = {
     "met": "MissingET",
 }
 
-#: Role -> the members the selection, HLF and particle lists read (reference-pipeline.md §1.2;
+#: Role -> the members the selection, HLF and particle lists read (docs/reference.md §1.2;
 #: ``PID`` for the reference's track charge, quirk switch ``reference_track_charge``).
 PHYSICS_MEMBERS: dict[str, tuple[str, ...]] = {
     "electrons": ("PT", "Eta", "Phi", "Charge"),
@@ -46,7 +46,7 @@ PHYSICS_MEMBERS: dict[str, tuple[str, ...]] = {
 
 #: The card presets: role -> collection name.
 PRESETS: dict[str, dict[str, str]] = {
-    # cards/delphes_card_CMS.tcl, TreeWriter (shared/spec/delphes_card_CMS.tcl)
+    # cards/delphes_card_CMS.tcl, TreeWriter (a copy: tests/data/delphes/delphes_card_CMS.tcl)
     "cms": {**PHYSICS_NAMES, "muons": "Muon"},
     # cards/CMS_PhaseII/*.tcl TreeWriter: MuonTight (and MuonLoose), EFlow* when enabled
     "phase2": dict(PHYSICS_NAMES),

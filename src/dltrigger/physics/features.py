@@ -2,7 +2,7 @@
 
 Shared by ``dltrigger features`` (one ingested file per task) and ``dltrigger stream`` (the
 events of arriving ROOT files): the one-isolated-lepton selection, the 14 HLF and the
-19-feature particle lists (reference-pipeline.md §2-3), with events whose features are not
+19-feature particle lists (docs/reference.md §2-3), with events whose features are not
 finite dropped and counted.
 """
 

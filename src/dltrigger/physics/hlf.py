@@ -1,4 +1,4 @@
-"""The 14 high-level features of the reference, in its order (reference-pipeline.md §3.2).
+"""The 14 high-level features of the reference, in its order (docs/reference.md §3.2).
 
 ``HT, MET, phiMET, MT, nJets, nBjets, LepPt, LepEta, LepPhi, LepIsoCh, LepIsoGamma,
 LepIsoNeu, LepCharge, LepIsEle``. Jets: ``Jet`` with PT > 30 GeV and |Eta| < 2.6 (no
@@ -22,7 +22,7 @@ __all__ = ["HLF_NAMES", "JetSelection", "high_level_features"]
 
 @dataclass(frozen=True)
 class JetSelection:
-    """Jets counted in HT, nJets and nBjets (reference-pipeline.md §3.2)."""
+    """Jets counted in HT, nJets and nBjets (docs/reference.md §3.2)."""
 
     pt_min: float = 30.0
     eta_max: float = 2.6

@@ -57,13 +57,14 @@ def eta(px: Values, py: Values, pz: Values) -> Values:
 
 
 def delta_phi(phi1: Values, phi2: Values) -> Values:
-    """phi1 - phi2 wrapped to [-pi, pi] (the reference wrapped at 2 pi by mistake, §2 step 5)."""
+    """phi1 - phi2 wrapped to [-pi, pi] (the reference wrapped at 2 pi by mistake,
+    docs/reference.md §2 step 5)."""
     return (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
 
 
 def delta_phi_reference(phi1: Values, phi2: Values) -> Values:
     """phi1 - phi2 as the reference code wrapped it: at +-2 pi, i.e. practically never
-    (reference-pipeline.md §2 step 5, quirk 2). Only for reproducing the reference."""
+    (docs/reference.md §2 step 5, quirk 2). Only for reproducing the reference."""
     d = phi1 - phi2
     return d - 2 * np.pi * (d > 2 * np.pi) + 2 * np.pi * (d < -2 * np.pi)
 
@@ -79,7 +80,7 @@ def delta_r(
 def transverse_mass(pt1: Values, phi1: Values, pt2: Values, phi2: Values) -> Values:
     """Transverse mass of two massless objects, sqrt(2 pT1 pT2 (1 - cos d_phi)).
 
-    The reference's MT omitted the square root (reference-pipeline.md §11).
+    The reference's MT omitted the square root (docs/reference.md §11).
     """
     return np.sqrt(np.maximum(2 * pt1 * pt2 * (1 - np.cos(phi1 - phi2)), 0.0))
 

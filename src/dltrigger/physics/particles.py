@@ -1,4 +1,5 @@
-"""Particle lists for the particle-based models: 19 features per particle (§3.1).
+"""Particle lists for the particle-based models: 19 features per particle
+(docs/reference.md §3.1).
 
 Rows: the selected lepton, then up to 450 tracks (PT > 0.5, branch order, the lepton's own
 track skipped: ΔR ≤ 1e-4), 150 photons and 200 neutral hadrons (ET > 1), each
@@ -36,7 +37,7 @@ __all__ = ["PARTICLE_FEATURES", "ParticleListOptions", "particle_lists"]
 
 @dataclass(frozen=True)
 class ParticleListOptions:
-    """Caps and order of the particle lists (reference-pipeline.md §3.1)."""
+    """Caps and order of the particle lists (docs/reference.md §3.1)."""
 
     max_tracks: int = 450
     max_photons: int = 150

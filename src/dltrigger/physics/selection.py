@@ -1,4 +1,4 @@
-"""The single-isolated-lepton trigger emulation (reference-pipeline.md §2), vectorised.
+"""The single-isolated-lepton trigger emulation (docs/reference.md §2), vectorised.
 
 Works on events as ``dltrigger ingest`` stores them: an awkward array with the Delphes
 collections ``Electron``, ``MuonTight`` (records ``PT, Eta, Phi, Charge``), ``EFlowTrack``
@@ -30,7 +30,7 @@ from .isolation import jagged_cone_sums
 
 @dataclass(frozen=True)
 class LeptonSelection:
-    """Thresholds of the isolated-lepton selection (reference-pipeline.md §2)."""
+    """Thresholds of the isolated-lepton selection (docs/reference.md §2)."""
 
     lepton_pt_min: float = 23.0
     isolation_max: float = 0.45

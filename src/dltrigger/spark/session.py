@@ -40,8 +40,34 @@ _LOG_FILE: Path | None = None
 
 
 def log_file(since: int = 0) -> Path | None:
-    """The JVM log of this process's session, if it has grown beyond ``since`` bytes."""
-    return _LOG_FILE if log_size() > since else None
+    """The JVM log of this process's session, if what it logged past its first ``since``
+    bytes holds an error (:func:`log_has_errors`): routine warnings alone (a loopback
+    hostname, no native Hadoop library) are not worth naming with a failure."""
+    if _LOG_FILE is None or log_size() <= since:
+        return None
+    return _LOG_FILE if log_has_errors(_LOG_FILE, since) else None
+
+
+#: A log4j record at level ERROR or FATAL (the layout of log4j2.properties: date, time, level).
+_ERROR_RECORD = re.compile(rb"^\S+ \S+ (ERROR|FATAL) ")
+#: A line of a Java stack trace: a frame, a cause, or an exception's class name first.
+_STACK_TRACE = re.compile(rb"^(\tat |Caused by: |[\w$]+(\.[\w$]+)*(Exception|Error)(: |$))")
+
+
+def log_has_errors(path: Path, since: int = 0) -> bool:
+    """Whether the JVM log ``path``, past its first ``since`` bytes, holds a record at level
+    ERROR (or FATAL) or a Java exception's stack trace; False for warnings only, or a log
+    that cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(since)
+            for line in f:
+                line = line.rstrip(b"\r\n")
+                if _ERROR_RECORD.match(line) or _STACK_TRACE.match(line):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def log_size() -> int:

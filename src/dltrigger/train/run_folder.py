@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..artifacts import RunFolder
 from ..config import TrainConfig
-from ..errors import OutputError, TrainingError
+from ..errors import OutputError, OutputExistsError, TrainingError, option
 from ..io.atomic import atomic_path, temporary_folder
 from ..io.ownership import check_replaceable, marker_of, write_marker
 from ..ml.checkpoints import _why
@@ -100,9 +100,9 @@ def prepare_run_folder(config: TrainConfig, resume: bool) -> Workspace:
     work = out
     if out.is_symlink() or (out.exists() and any(out.iterdir())):
         if not config.overwrite and not out.is_symlink():
-            raise TrainingError(
-                f"run folder {out} exists and is not empty "
-                "(--resume to continue it, --overwrite to replace it)"
+            raise OutputExistsError(
+                f"run folder {out} exists and is not empty ({option('--resume', 'resume=True')}"
+                f" to continue it, {option('--overwrite', 'overwrite=True')} to replace it)"
             )
         try:  # only a run folder dltrigger wrote, and not the training data
             check_replaceable(out, "run", overwrite=True, inputs=inputs)

@@ -12,7 +12,7 @@ from typing import Any
 from ..config import TrainConfig, apply_point
 from ..errors import ConfigError
 
-#: The reference's HLF grid (reference-pipeline.md §6): 3 x 3 x 27 = 243 points. The widths
+#: The reference's HLF grid (docs/reference.md §6): 3 x 3 x 27 = 243 points. The widths
 #: are the three hidden layers' sizes, each from its own list.
 REFERENCE_HLF_GRID: dict[str, list[Any]] = {
     "batch_size": [64, 100, 200],

@@ -1,4 +1,4 @@
-"""``dltrigger tune``: a grid search with one training per Spark task (reference-pipeline.md §6).
+"""``dltrigger tune``: a grid search with one training per Spark task (docs/reference.md §6).
 
 The dataset (the small ``dev`` one by default) is read once on the driver and broadcast; every
 task runs one training (of one fold) on one core, in memory, without early stopping, and
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..artifacts import TuneResults
 from ..config import Config, TrainConfig
-from ..errors import ConfigError, DLTriggerError, OutputExistsError
+from ..errors import ConfigError, DLTriggerError, OutputExistsError, option
 from ..io.atomic import atomic_folder
 from ..ml.batches import Events, load_split
 from ..ml.dataset import check_trainable
@@ -125,7 +125,9 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
     settings = config.tune
     out = Path(settings.out)
     if out.exists() and not settings.overwrite:
-        raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
+        raise OutputExistsError(
+            f"{out} exists (use {option('--overwrite', 'overwrite=True')} to replace it)"
+        )
     if settings.metric != "val_loss" and not settings.metric.startswith(("val_accuracy",
                                                                           "val_auc_")):  # fmt: skip
         raise ConfigError(

@@ -1,7 +1,7 @@
 """Cut a genuine Delphes file to its first N events with ROOT itself (``TTree::CloneTree``).
 
-Run with PyROOT (the ``root==0.1a12`` wheel of ``shared/delphes/make_real_delphes.sh``), not
-with dltrigger's environment::
+Run with PyROOT (the ``root==0.1a12`` wheel that ``validation/build_delphes.sh`` and
+``validation/delphes/make_real_delphes.sh`` install), not with dltrigger's environment::
 
     python cut_fixture.py SOURCE.root TARGET.root 25
 
