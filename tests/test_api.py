@@ -24,7 +24,7 @@ PUBLIC = {
     "FeaturesError", "InputError", "OutputExistsError", "PipelineError", "RootFileError",
     "StreamError", "TrainingError", "TreeNotFoundError", "__version__", "baselines",
     "evaluate", "features", "generate", "ingest", "load_config", "results", "run_pipeline",
-    "stream", "train", "tune", "with_overrides",
+    "spark_session", "stream", "train", "tune", "with_overrides",
 }  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -184,3 +186,40 @@ def test_non_finite_events_are_counted_as_rejected(spark, ingested, tmp_path):
     hlf = np.array(full.column("hlf").to_pylist())
     assert np.isfinite(hlf).all()
     assert pc.sum(pc.equal(full.column("split"), "test")).as_py() > 0
+
+
+def test_load_gives_an_awkward_array_of_a_split(features_dataset):
+    import awkward as ak
+
+    every = dlt.features.load(features_dataset / "full")
+    test = dlt.features.load(features_dataset / "full", split="test")
+    assert 0 < len(test) < len(every) and set(test.split.to_list()) == {"test"}
+    assert str(test.hlf.type.content) == "14 * float32"  # no option types, a regular width
+    assert str(test.particles.type.content) == "var * 19 * float32"
+    assert ak.to_numpy(test.hlf).shape == (len(test), 14)
+    # the same numbers as the Parquet parts hold
+    table = pq.read_table(sorted((features_dataset / "full").glob("part-*.parquet")),
+                          columns=["split", "hlf"], filters=[("split", "=", "test")])  # fmt: skip
+    assert np.allclose(np.stack(table.column("hlf").to_pylist()), ak.to_numpy(test.hlf))
+    # a features output folder means its balanced/ dataset
+    assert len(dlt.features.load(features_dataset)) == len(
+        dlt.features.load(features_dataset / "balanced")
+    )
+    with pytest.raises(dlt.DatasetError, match=r"no split 'tset' \(did you mean 'test'"):
+        dlt.features.load(features_dataset / "full", split="tset")
+    with pytest.raises(dlt.DatasetError, match=r"no column 'hfl' \(did you mean 'hlf'"):
+        dlt.features.load(features_dataset / "full", columns=["hfl"])
+
+
+def test_spark_session_stops_only_what_it_started(spark):
+    with dlt.spark_session(dlt.Config()) as session:
+        assert session is spark  # the active one, used and left running
+    assert not spark.sparkContext._jsc.sc().isStopped()
+    # one it starts, it stops (in a process of its own: this one has a session)
+    code = (
+        "import dltrigger as dlt; from pyspark import SparkContext\n"
+        "with dlt.spark_session() as s: n = s.range(3).count()\n"
+        "print(n, SparkContext._active_spark_context is None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["3", "True"], done.stderr[-2000:]

@@ -53,6 +53,7 @@ from .stage import STAGES  # the pipeline's stages in order (dltrigger.stage.REG
 if TYPE_CHECKING:
     from . import baselines, evaluate, features, generate, ingest, results, stream, train, tune
     from .pipeline import run_pipeline
+    from .spark.session import spark_session
 
 __version__ = "0.1.0"
 
@@ -92,6 +93,7 @@ __all__ = [
     "load_config",
     "results",
     "run_pipeline",
+    "spark_session",
     "stream",
     "train",
     "tune",
@@ -112,6 +114,10 @@ def __getattr__(name: str) -> Any:
         from .pipeline import run_pipeline
 
         return run_pipeline
+    if name == "spark_session":
+        from .spark.session import spark_session
+
+        return spark_session
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -13,10 +13,11 @@ from ..stage import JobFunction, Stage, lazy_attributes, section_settings
 if TYPE_CHECKING:
     from ..config import Config
     from .job import run
+    from .loading import load
 
-__all__ = ["STAGE", "FeaturesResult", "note", "run", "stages"]
+__all__ = ["STAGE", "FeaturesResult", "load", "note", "run", "stages"]
 
-__getattr__ = lazy_attributes(__name__, {"run": ".job"})
+__getattr__ = lazy_attributes(__name__, {"run": ".job", "load": ".loading"})
 
 
 def note(manifest: dict[str, Any]) -> str:

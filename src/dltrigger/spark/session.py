@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -493,3 +494,25 @@ def _forget_gateway() -> None:
     if gateway is not None:
         with contextlib.suppress(Exception):  # its JVM is gone: nothing left to close cleanly
             gateway.shutdown()
+
+
+@contextlib.contextmanager
+def spark_session(config: Any = None) -> Iterator[Any]:
+    """The Spark session of ``config.spark`` (a :class:`~dltrigger.config.Config`, a
+    :class:`~dltrigger.config.SparkConfig` or None: the defaults) for a ``with`` block; it is
+    stopped at the end if this call started it (an active session is used and left running).
+
+    >>> import dltrigger as dlt
+    >>> with dlt.spark_session(dlt.Config()) as spark:  # doctest: +SKIP
+    ...     dlt.ingest.run(config, spark=spark)
+    """
+    from pyspark.sql import SparkSession
+
+    settings = getattr(config, "spark", config)
+    started = SparkSession.getActiveSession() is None
+    spark = get_spark(settings)
+    try:
+        yield spark
+    finally:
+        if started:
+            spark.stop()
