@@ -22,7 +22,7 @@ from dltrigger.config import Config, StreamConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import DatasetError, EvaluationError, OutputError, TrainingError
 from dltrigger.io.ownership import check_replaceable, kind_of, writing
 from dltrigger.ml.dataset import check_trainable
-from dltrigger.pipeline import digest, inputs_digest, why_stale
+from dltrigger.pipeline import STATE_VERSION, digest, inputs_digest, why_stale
 from dltrigger.stage import Stage
 from dltrigger.train.run_folder import prepare_run_folder
 
@@ -329,7 +329,8 @@ def test_freshness_sees_a_content_change_with_the_same_size_and_time(tmp_path):
     stage: Stage = FileStage(data, made)
     config = Config()
     cache: dict = {}
-    record = {"version": 2, "digest": digest({}), "inputs": inputs_digest([data], cache),
+    record = {"version": STATE_VERSION, "digest": digest({}),
+              "inputs": inputs_digest([data], cache),
               "outputs": inputs_digest([made], cache)}  # fmt: skip
     assert why_stale(stage, config, record, cache) is None
     stat = data.stat()

@@ -13,10 +13,10 @@ notebook::
     report = dlt.evaluate.run(config)
 
 Every stage has the same entry point, ``dlt.<stage>.run(config, *, spark=None,
-progress=False)``, returning a frozen result (:mod:`dltrigger.results`) with ``out``,
+progress=False)``, returning a frozen result ([`dltrigger.results`][]) with ``out``,
 ``seconds``, the stage's own facts and ``.to_json()``. Each stage reads its input from the
-upstream stage's output unless the config names another (:meth:`Config.resolved`).
-:func:`run_pipeline` runs them all, skipping the stages that are up to date.
+upstream stage's output unless the config names another ([`Config.resolved`][]).
+[`run_pipeline`][] runs them all, skipping the stages that are up to date.
 """
 
 from __future__ import annotations

@@ -6,13 +6,13 @@ carry no checksum; ZLIB's and LZ4's do), and its numbers become garbage: a track
 scaling statistics (a standard deviation of 1e36 makes the feature ~0 for every event). So:
 
 - ``dltrigger ingest`` (and every reader of ROOT files: the ``root`` Spark source, ``score``,
-  ``stream``) checks every number it reads against :func:`member_bound`: a value outside it
+  ``stream``) checks every number it reads against [`member_bound`][]: a value outside it
   names the file, branch and entry, and the file is refused like any other bad file
-  (:class:`~dltrigger.errors.BadValueError`);
+  ([`BadValueError`][]);
 - ``dltrigger features`` checks the members its physics reads again (an ingested dataset made
   by another program, or by an older dltrigger) and refuses statistics outside
-  :func:`feature_limit` before writing ``_scaling.json``; loading a ``_scaling.json``
-  (:meth:`dltrigger.artifacts.Scaling.from_file`) refuses them too.
+  [`feature_limit`][] before writing ``_scaling.json``; loading a ``_scaling.json``
+  ([`dltrigger.artifacts.Scaling.from_file`][]) refuses them too.
 
 The bounds are generous on purpose: they must never flag a real value (the genuine Delphes
 3.5.1 files and the generated ones pass, tests/test_bad_values.py), only impossible ones.
@@ -98,7 +98,7 @@ FRACTION_OR_NAN = Bound(
 )
 
 #: Delphes members (by name, in any collection) with a bound of their own. The components of
-#: a TLorentzVector column (``px``, ``py``, ``pz``, ``E``) are :data:`MOMENTUM` whatever their
+#: a TLorentzVector column (``px``, ``py``, ``pz``, ``E``) are [`MOMENTUM`][] whatever their
 #: name: a default-constructed or difference vector may hold a negative ``E``.
 _ENERGIES = ("PT", "ET", "E", "Eem", "Ehad", "Etrk", "P", "MET", "HT", "SumPt", "SumPtCharged",
              "SumPtNeutral", "SumPtChargedPU")  # fmt: skip
@@ -147,9 +147,9 @@ def first_outside(values: np.ndarray, bound: Bound, allow_nonfinite: bool = Fals
     return int(np.argmax(outside)) if outside.any() else None
 
 
-#: The largest |value| each feature (:data:`dltrigger.schema.HLF_NAMES`,
-#: :data:`~dltrigger.schema.PARTICLE_FEATURES`) can take; a feature not named here (counts,
-#: isolation ratios, vertex positions in mm) has :data:`MAX_MAGNITUDE`.
+#: The largest |value| each feature ([`dltrigger.schema.HLF_NAMES`][],
+#: [`PARTICLE_FEATURES`][]) can take; a feature not named here (counts,
+#: isolation ratios, vertex positions in mm) has [`MAX_MAGNITUDE`][].
 FEATURE_LIMITS: Mapping[str, float] = {
     **dict.fromkeys(("HT", "MET", "LepPt", "E", "Px", "Py", "Pz", "Pt"), MAX_ENERGY_GEV),
     # The reference's MT is MT squared (quirk 3, ``mt_squared``): GeV^2.
@@ -162,7 +162,7 @@ FEATURE_LIMITS: Mapping[str, float] = {
 
 
 def feature_limit(name: str) -> float:
-    """The largest |value| feature ``name`` can take (see :data:`FEATURE_LIMITS`)."""
+    """The largest |value| feature ``name`` can take (see [`FEATURE_LIMITS`][])."""
     return FEATURE_LIMITS.get(name, MAX_MAGNITUDE)
 
 
@@ -170,7 +170,7 @@ def statistics_problems(summary: Mapping[str, Sequence[Any]]) -> list[str]:
     """What is impossible in one block of scaling statistics (``names``, ``mean``, ``std``
     and, where present, ``count``, ``min``, ``max``, as ``_scaling.json`` holds them), one
     phrase per feature naming it: a NaN or infinite statistic, or one beyond
-    :func:`feature_limit` (a standard deviation can be no larger than the largest |value|).
+    [`feature_limit`][] (a standard deviation can be no larger than the largest |value|).
     ``min``/``max`` of a feature without values (count 0) are +-inf by construction: not
     checked."""
     means = list(summary["mean"])

@@ -1,11 +1,11 @@
 """Exceptions with enough context to act on: the file, tree, branch or value, and what is valid.
 
-Every error dltrigger raises on purpose is a :class:`DLTriggerError`, and also the builtin
+Every error dltrigger raises on purpose is a [`DLTriggerError`][], and also the builtin
 exception it is a case of, where one fits (as uproot's ``KeyInFileError`` is a ``KeyError``):
-``except FileExistsError`` catches :class:`OutputExistsError`, ``except KeyError`` a missing
+``except FileExistsError`` catches [`OutputExistsError`][], ``except KeyError`` a missing
 tree or branch, ``except ValueError`` a bad setting. A message that tells the caller what to
 change names the command-line flag when the command line called (``--overwrite``), the
-keyword when Python did (``overwrite=True``): :func:`option`.
+keyword when Python did (``overwrite=True``): [`option`][].
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class SchemaMismatchError(RootFileError):
 
 class BadValueError(RootFileError):
     """A number no collision can produce (NaN, infinite, or outside its physical bounds,
-    :mod:`dltrigger.bounds`): the file's data are damaged, typically a basket whose
+    [`dltrigger.bounds`][]): the file's data are damaged, typically a basket whose
     compression has no checksum (ZSTD) and that decompressed into garbage."""
 
     def __init__(self, path: str, tree: str, branch: str, entry: int, value: float, expected: str):

@@ -4,12 +4,12 @@ The per-chunk work of ingest, features and score is a plain function of one item
 file slices, an ingested file, a group of files to score) that writes its own Parquet part and
 returns a small record. An executor maps it over the items:
 
-- :class:`SparkExecutor`: one Spark task per item, on any master (``local[*]``, a cluster);
-- :class:`LocalExecutor`: a pool of forked processes over this machine's cores, no JVM. The
+- [`SparkExecutor`][]: one Spark task per item, on any master (``local[*]``, a cluster);
+- [`LocalExecutor`][]: a pool of forked processes over this machine's cores, no JVM. The
   function and the items reach the workers by the fork itself (nothing is pickled but the
   item's index and the returned record), so closures work as they do under Spark.
 
-Both run the same function, so both write the same files. :func:`choose` picks one from
+Both run the same function, so both write the same files. [`choose`][] picks one from
 ``[spark] executor``: ``auto`` takes the local pool for a ``local[...]`` master and inputs below
 ``[spark] local_max_bytes`` (the JVM's start-up, 3.5-5.5 s, costs more than Spark gains on one
 machine for such inputs: docs/benchmarks.md), Spark otherwise and always for a cluster master.

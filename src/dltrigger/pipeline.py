@@ -1,9 +1,9 @@
 """``dltrigger run``: the whole pipeline from one config, resuming where it stopped.
 
-The stages of :data:`dltrigger.stage.REGISTRY`, in its order, as ``config`` asks for them:
+The stages of [`dltrigger.stage.REGISTRY`][], in its order, as ``config`` asks for them:
 generate -> ingest -> features -> [tune] -> train (each of ``run.models``) -> [baselines] ->
 evaluate, in one progress display; a Spark session is started only by a stage that runs in
-Spark (:mod:`dltrigger.executors`), and then shared. A stage is *up to date*, and skipped, when
+Spark ([`dltrigger.executors`][]), and then shared. A stage is *up to date*, and skipped, when
 
 - its outputs are complete: each stage's completion markers exist (the files a stage writes
   last, atomically: the ROOT files of generate, ``_ingest_report.json``, ``_manifest.json``,
@@ -11,7 +11,7 @@ Spark (:mod:`dltrigger.executors`), and then shared. A stage is *up to date*, an
 - it last ran with the same settings: the digest of the config it depends on, recorded in
   ``run.state`` when it finished, is unchanged;
 - its inputs are those it last ran on, and its outputs those it made: content digests
-  (SHA-256 of every byte, :mod:`dltrigger.io.digests`) of what the stage read and wrote are
+  (SHA-256 of every byte, ``dltrigger.io.digests``) of what the stage read and wrote are
   unchanged. A copy of the same data with new times is no change; a change of content with
   the same size and time is one; a run folder re-trained by hand (other settings, same
   name) is no longer the stage's output, so the stage runs again. Digests are cached per
@@ -19,7 +19,7 @@ Spark (:mod:`dltrigger.executors`), and then shared. A stage is *up to date*, an
   are unchanged, so an up-to-date check reads nothing twice.
 
 One ``dltrigger run`` of a state record at a time: a second one fails at once, naming the
-first (:func:`dltrigger.io.ownership.writing`).
+first (``dltrigger.io.ownership.writing``).
 
 A stage that fails stops the run with an error naming the stage and its cause; earlier stages'
 outputs and records are kept, so the next ``dltrigger run`` resumes at the failed stage.
@@ -27,7 +27,6 @@ outputs and records are kept, so the next ``dltrigger run`` resumes at the faile
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -41,15 +40,19 @@ from .config import Config
 from .errors import DLTriggerError, PipelineError
 from .io.ownership import writing
 from .results import PipelineResult, StageResult
-from .stage import Stage, pipeline_stages
+from .stage import (
+    IN_PIPELINE,
+    STATE_VERSION,
+    Stage,
+    digest,
+    digests_file,
+    inputs_digest,
+    pipeline_stages,
+    why_stale,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-#: The state record's format: 2 digests the content of inputs and outputs (1: names, sizes
-#: and times of the inputs).
-STATE_VERSION = 2
-
 
 @dataclass
 class StageOutcome:
@@ -58,48 +61,6 @@ class StageOutcome:
     seconds: float
     facts: dict[str, Any] = field(default_factory=dict)
     reason: str | None = ""  # why it ran; None when it was skipped as up to date
-
-
-def digest(settings: Any) -> str:
-    text = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def digests_file(state: Path) -> Path:
-    """The cache of file digests beside the state record (hidden; only a speed-up)."""
-    return Path(state).with_name(f".{Path(state).name}.digests")
-
-
-def inputs_digest(paths: list[Path], cache: dict[str, dict] | None = None) -> str:
-    """A digest of the content of the files ``paths`` name (folders: every file under them,
-    hidden ones left out): a change of any byte is seen, whatever the files' sizes and
-    times, and a copy with new times of the same content is not a change. ``cache`` keeps
-    each file's digest while its signature (inode, size, times) holds
-    (:mod:`dltrigger.io.digests`)."""
-    from .io.digests import content_digest
-
-    return content_digest(paths, cache)
-
-
-def why_stale(
-    stage: Stage, config: Config, record: dict | None, cache: dict[str, dict] | None = None
-) -> str | None:
-    """Why ``stage`` must run with ``config``, or None when it is up to date."""
-    if record is None:
-        return "never ran"
-    outputs = stage.outputs(config)
-    missing = [m for m in outputs if not m.exists()]
-    if missing or not outputs:
-        return f"output incomplete ({missing[0] if missing else 'no outputs'})"
-    if record.get("digest") != digest(stage.settings(config)):
-        return "settings changed"
-    if record.get("version") != STATE_VERSION:  # digests of names and times, or none
-        return "recorded by an earlier dltrigger"
-    if record.get("outputs") != inputs_digest(outputs, cache):
-        return "outputs changed since `dltrigger run` made them"
-    if record.get("inputs") != inputs_digest(stage.inputs(config), cache):
-        return "inputs changed"
-    return None
 
 
 def run_pipeline(
@@ -145,6 +106,7 @@ def run_pipeline(
             state[stage.name] = {
                 "version": STATE_VERSION,
                 "digest": digest(stage.settings(config)),  # after the run: a tuned point exists
+                "settings": stage.settings(config),  # what a refusal lists the changes of
                 "inputs": inputs,
                 "outputs": inputs_digest(stage.outputs(config), cache),
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -168,7 +130,8 @@ def _overwriting(config: Config, section: str) -> Config:
     """``config`` with the stage's section allowed to replace its outputs: `dltrigger run`
     made them (the state record says so, and ownership markers check it)."""
     settings = getattr(config, section)
-    return config.model_copy(update={section: settings.model_copy(update={"overwrite": True})})
+    replace = {"overwrite": True, "if_exists": "overwrite"}
+    return config.model_copy(update={section: settings.model_copy(update=replace)})
 
 
 def _run_stage(
@@ -176,6 +139,7 @@ def _run_stage(
 ) -> tuple[StageResult, dict[str, Any]]:
     """Run one stage; its failure becomes a PipelineError naming the stage and the cause."""
     start = time.perf_counter()
+    inside = IN_PIPELINE.set(True)  # the stage leaves its record to this run
     try:
         result = stage.run(_overwriting(config, stage.section), spark=spark, progress=progress)
     except KeyboardInterrupt:
@@ -186,6 +150,8 @@ def _run_stage(
         raise PipelineError(
             f"stage {stage.name!r} failed: {cause} ({kept}`dltrigger run` again resumes here)"
         ) from exc
+    finally:
+        IN_PIPELINE.reset(inside)
     seconds = time.perf_counter() - start
     facts = {**stage.facts(result), "seconds": seconds}
     if facts.get("items"):

@@ -104,7 +104,7 @@ class PipelineDisplay:
 
 @contextmanager
 def pipeline_display(stages: list[str], enabled: bool = True) -> Iterator[PipelineDisplay]:
-    """The whole run's display; stages' own bars join it (see :func:`progress_bar`)."""
+    """The whole run's display; stages' own bars join it (see [`progress_bar`][])."""
     global _shared
     if not enabled:
         yield PipelineDisplay(None, stages)

@@ -1,7 +1,7 @@
 """What each stage's ``run`` returns: a frozen record of what it did, for a notebook or a script.
 
 Every result has the folder it wrote (``out``), the wall time (``seconds``) and the stage's own
-facts (counts, manifests, metrics), and turns into JSON with :meth:`StageResult.to_json`. The
+facts (counts, manifests, metrics), and turns into JSON with [`StageResult.to_json`][]. The
 command line prints them; the library never does.
 """
 

@@ -1,27 +1,27 @@
 """The folders one stage hands the next: the only code that names their files and checks them.
 
-- :data:`GENERATE_RECORD`: ``_generate.json`` beside the ROOT files of ``dltrigger generate``
+- [`GENERATE_RECORD`][]: ``_generate.json`` beside the ROOT files of ``dltrigger generate``
   (each file's process, seeds, settings and detector preset).
-- :class:`IngestedDataset`: the folder of ``dltrigger ingest``: ``label=N/part-*.parquet``
+- [`IngestedDataset`][]: the folder of ``dltrigger ingest``: ``label=N/part-*.parquet``
   and ``_ingest_report.json`` (written last: every file read, its events and bytes).
-- :class:`TuneResults`: the folder of ``dltrigger tune``: ``results.csv`` (every point, best
+- [`TuneResults`][]: the folder of ``dltrigger tune``: ``results.csv`` (every point, best
   first), ``best.json`` (the winning point, which ``dltrigger run`` and ``train --tuned``
   apply) and ``summary.json`` (written last).
-- :class:`EvaluationReport`: the folder of ``dltrigger evaluate``: ``evaluation.json``
+- [`EvaluationReport`][]: the folder of ``dltrigger evaluate``: ``evaluation.json``
   (written last), the PNG plots, ``report.md`` and ``report.html``.
-- :class:`ScoreOutput`: the folder of ``dltrigger score``: ``scores/`` and ``accepted/``
+- [`ScoreOutput`][]: the folder of ``dltrigger score``: ``scores/`` and ``accepted/``
   (one Parquet part per task), ``quarantine.json`` and ``summary.json``.
-- :class:`FeaturesDataset`: ``full/``, ``balanced/`` or ``dev/`` of ``dltrigger features``:
+- [`FeaturesDataset`][]: ``full/``, ``balanced/`` or ``dev/`` of ``dltrigger features``:
   ``part-*.parquet``, ``_scaling.json`` (training-split statistics) and ``_manifest.json``
   (counts, the feature settings that made it, the schema).
-- :class:`RunFolder`: a folder of ``dltrigger train``: ``config.json`` (the training
+- [`RunFolder`][]: a folder of ``dltrigger train``: ``config.json`` (the training
   settings), ``features.json`` (the full feature settings and schema of the dataset it was
   trained on, copied at training time so that the run does not depend on that dataset still
   being there), ``scaling.json``, ``checkpoint.pt``, ``best.pt``, ``metrics.json``/``.csv``,
   ``summary.json`` (written last: the run finished), ``model.onnx``, ``model.torchscript.pt``.
 
 Whoever reads a dataset with a trained model (``evaluate``, ``score``, ``stream``) asks
-:meth:`RunFolder.check_settings` first: every feature setting that changes a value must be the
+[`RunFolder.check_dataset`][] first: every feature setting that changes a value must be the
 same, not just the feature names, and a difference is refused with the list of differences.
 """
 

@@ -46,7 +46,7 @@ RUN_FEATURES_VERSION = "dltrigger-run-features/1"
 def value_settings(settings: FeaturesConfig | dict) -> dict[str, Any]:
     """The settings that change feature values (a newer setting missing from an older record
     takes its default, which is what that older version computed; but those of
-    :data:`RECORDED_BEFORE` take the value that names what it did)."""
+    [`RECORDED_BEFORE`][] take the value that names what it did)."""
     if isinstance(settings, dict):
         settings = FeaturesConfig.model_validate({**RECORDED_BEFORE, **settings})
     dumped = json.loads(settings.model_dump_json())
@@ -89,6 +89,10 @@ class Scaling:
 
     @classmethod
     def from_file(cls, path: Path) -> Scaling:
+        """The statistics in the ``_scaling.json`` file at ``path``; a file that does not hold
+        them, or holds NaN, infinite or impossible ones (features of damaged data,
+        [`statistics_problems`][dltrigger.bounds.statistics_problems]), raises DatasetError
+        naming the features."""
         stats = read_json(Path(path))
 
         def safe(std):  # constant features (one-hot flags of one kind) are left unscaled
@@ -207,7 +211,7 @@ class FeaturesDataset:
         return Scaling.from_file(self.scaling_file)
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest (checked: :class:`FeaturesManifest`), or ``{}`` for a dataset without
+        """The manifest (checked: [`FeaturesManifest`][]), or ``{}`` for a dataset without
         one (made by hand)."""
         if not self.manifest_file.exists():
             return {}
@@ -238,7 +242,7 @@ class FeaturesDataset:
 
     def digest(self) -> str:
         """The content digest of every file of the dataset (parts and side files): its
-        identity, whatever the files' times (:mod:`dltrigger.io.digests`)."""
+        identity, whatever the files' times (``dltrigger.io.digests``)."""
         from ..io.digests import content_digest
 
         return content_digest([self.path])

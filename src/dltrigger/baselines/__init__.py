@@ -19,7 +19,7 @@ __getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Baselines:
-    """The baselines stage (:class:`dltrigger.stage.Stage`)."""
+    """The baselines stage ([`dltrigger.stage.Stage`][])."""
 
     name = "baselines"
     kind: str | None = "baselines"
@@ -37,6 +37,16 @@ class _Baselines:
 
     def settings(self, config: Config) -> Any:
         return section_settings(config.baselines)
+
+    def load(self, config: Config) -> BaselinesResult:
+        import json
+
+        out = Path(config.baselines.out)
+        metrics: dict[str, dict[str, Any]] = {
+            str(name): json.loads((out / name / "metrics.json").read_text())
+            for name in config.baselines.models
+        }
+        return BaselinesResult(out=out, seconds=0.0, metrics=metrics)
 
     def facts(self, result: BaselinesResult) -> dict[str, Any]:
         return {"items": len(result.metrics), "unit": "models fitted"}

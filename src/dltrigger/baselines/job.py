@@ -41,6 +41,7 @@ from ..ml.dataset import dataset_files
 from ..ml.metrics import per_class_auc
 from ..results import BaselinesResult
 from ..schema import CLASS_NAMES
+from ..stage import before_run, existing_result, record_run
 from ..tracking import tracked_run
 
 N_CLASSES = len(CLASS_NAMES)
@@ -177,15 +178,22 @@ def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResul
     """
     start = time.perf_counter()
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     tracking = config.tracking
     if spark is None:
         from ..spark.session import get_spark
 
         spark = get_spark(config.spark)
     metrics = _fit(config.baselines, spark, tracking)
-    return BaselinesResult(
+    result = BaselinesResult(
         out=Path(config.baselines.out), seconds=time.perf_counter() - start, metrics=metrics
     )
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def _fit(config: BaselinesConfig, spark, tracking: TrackingConfig) -> dict[str, dict[str, Any]]:

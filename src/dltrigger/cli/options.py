@@ -9,7 +9,7 @@ default. A field's ``json_schema_extra={"cli": {...}}`` can rename the flag (``f
 the command's positional argument (``positional``: its metavar) or, for a list of choices,
 accept ``all`` (``all``). Dicts and nested sections are settable in the config file only.
 
-The parsed values land under ``"<section>.<field>"`` in the namespace; :func:`apply_overrides`
+The parsed values land under ``"<section>.<field>"`` in the namespace; [`apply_overrides`][]
 writes the ones given onto the config.
 """
 

@@ -2,11 +2,11 @@
 
 The file is ``dltrigger.toml`` in the working directory unless ``--config`` or the environment
 variable ``DLTRIGGER_CONFIG`` names another; with no file, the defaults below are used. Every
-command-line flag maps onto one field here (see :func:`with_overrides`).
+command-line flag maps onto one field here (see [`with_overrides`][]).
 
 The sections are defined by topic (``spark``, ``generate``, ``data``: ingest and features,
 ``training``: train, tune and baselines, ``trigger``: stream and score, ``evaluate``: evaluate,
-tracking and run; ``root``: :class:`Config` and its loading) and all are imported from here.
+tracking and run; ``root``: [`Config`][] and its loading) and all are imported from here.
 """
 
 from ._base import (

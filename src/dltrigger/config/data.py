@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ._base import LABELS, _overwrite, _Strict
+from ._base import LABELS, _Output, _overwrite, _Strict
 
 
 class SampleConfig(_Strict):
@@ -40,7 +40,7 @@ def _default_samples() -> dict[str, SampleConfig]:
     }
 
 
-class IngestConfig(_Strict):
+class IngestConfig(_Output):
     """Settings of ``dltrigger ingest`` (ROOT -> Spark -> Parquet)."""
 
     samples: dict[str, SampleConfig] = Field(default_factory=_default_samples)
@@ -113,7 +113,7 @@ class CollectionsConfig(_Strict):
     met: str | None = None
 
 
-class FeaturesConfig(_Strict):
+class FeaturesConfig(_Output):
     """Settings of ``dltrigger features`` (selection, HLF, particle lists, datasets)."""
 
     input: Path | None = Field(

@@ -7,7 +7,7 @@ from typing import get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import ClassName, ModelName, _overwrite, _Strict
+from ._base import ClassName, ModelName, _Output, _overwrite, _Strict
 
 #: The reference's cross-section-weighted class mix after its isolated-lepton selection
 #: (docs/reference.md §1.4): the default composition of a trigger's input.
@@ -28,7 +28,7 @@ class TrackingConfig(_Strict):
     experiment: str = Field(default="dltrigger", description="MLflow experiment name.")
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(_Output):
     """Settings of ``dltrigger evaluate``: trained models on one dataset's test split."""
 
     runs: list[Path] | None = Field(

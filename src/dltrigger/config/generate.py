@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import did_you_mean
-from ._base import ProcessLabel, _overwrite, _Strict
+from ._base import ProcessLabel, _Output, _overwrite, _Strict
 
 
 class LeptonFilter(_Strict):
@@ -33,7 +33,7 @@ _RESERVED_PYTHIA = ("random:",)
 
 class ProcessSettings(_Strict):
     """One entry of ``[generate.processes]``: Pythia settings, class, generator filter (the
-    built-in entries: :mod:`dltrigger.generate.processes`, docs/generator.md)."""
+    built-in entries: ``dltrigger.generate.processes``, docs/generator.md)."""
 
     label: ProcessLabel = Field(description="The class the process's events belong to.")
     pythia: list[str] = Field(
@@ -107,7 +107,7 @@ def _migration_error(data: dict[str, Any]) -> str | None:
     return None
 
 
-class GenerateConfig(_Strict):
+class GenerateConfig(_Output):
     """Settings of ``dltrigger generate``."""
 
     process: list[str] = Field(

@@ -1,4 +1,4 @@
-"""The whole configuration (:class:`Config`), loaded from TOML and overridden from the CLI."""
+"""The whole configuration ([`Config`][]), loaded from TOML and overridden from the CLI."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from .spark import SparkConfig
 from .training import BaselinesConfig, TrainConfig, TuneConfig
 from .trigger import ScoreConfig, StreamConfig
 
+#: The file [`load_config`][] reads from the working directory when neither its argument nor
+#: ``$DLTRIGGER_CONFIG`` names another.
 DEFAULT_CONFIG_NAME = "dltrigger.toml"
 
 
 class Config(_Strict):
     """The whole pipeline's configuration.
 
-    Each stage's input left unset is the upstream stage's output: :meth:`resolved` fills them
+    Each stage's input left unset is the upstream stage's output: [`resolved`][] fills them
     in (every stage's ``run`` calls it, so ``dltrigger run`` and the commands read the same
     paths); a value set in the file or on the command line always wins.
     """
@@ -159,9 +161,15 @@ def with_overrides(config: Config, section: str | None = None, /, **values: Any)
     """A copy of ``config`` with settings replaced (a value of None leaves a setting as it is).
 
     One section: ``with_overrides(config, "train", epochs=2)``; several at once, a mapping per
-    section: ``with_overrides(config, train={"epochs": 2}, features={"balance": False})``. An
-    unknown section or setting is refused naming the nearest valid one.
+    section: ``with_overrides(config, train={"epochs": 2}, features={"balance": False})``;
+    ``with_overrides(config, if_exists="skip")`` sets every stage's ``if_exists``. An unknown
+    section or setting is refused naming the nearest valid one.
     """
+    if section is None and "if_exists" in values:  # every stage that writes an output
+        mode = values.pop("if_exists")
+        for name, field in Config.model_fields.items():
+            if isinstance(field.annotation, type) and "if_exists" in field.annotation.model_fields:
+                values[name] = {"if_exists": mode, **values.get(name, {})}
     sections = {section: values} if section is not None else values
     for name, updates in sections.items():
         if name not in Config.model_fields:

@@ -8,17 +8,21 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError, did_you_mean
-from ._base import ModelName, _overwrite, _Strict
+from ._base import ModelName, _Output, _overwrite
 
 #: The most CPU threads a setting may ask torch for: torch.set_num_threads accepts any number,
 #: then crashes the process (SIGSEGV at 100,000; 4,096 still ran here), so a typo is refused.
 MAX_THREADS = 1024
 
+#: The formats ``train.export`` can write the best model in.
 ExportFormat = Literal["onnx", "torchscript"]
 
 
-class TrainConfig(_Strict):
-    """Settings of ``dltrigger train`` (docs/reference.md §9: Adam defaults, batch 128)."""
+class TrainConfig(_Output):
+    """Settings of ``dltrigger train``: Adam with its defaults (learning rate 1e-3), as the
+    reference (docs/reference.md §5). The defaults fit the demo's few thousand events: batches
+    of 32 for up to 20 epochs, where the reference trained with batches of 128 for 5-6 epochs on
+    millions of events (§5.3, §9.2)."""
 
     model: ModelName = Field(default="inclusive", description="The model trained.")
     data: Path | None = Field(
@@ -165,7 +169,7 @@ class TrainConfig(_Strict):
         return self.model == "hlf" if self.in_memory is None else self.in_memory
 
 
-class TuneConfig(_Strict):
+class TuneConfig(_Output):
     """Settings of ``dltrigger tune``: a grid search, one training per Spark task (§6)."""
 
     model: ModelName = Field(default="hlf", description="The model searched.")
@@ -190,7 +194,9 @@ class TuneConfig(_Strict):
         default=0,
         ge=0,
         description=(
-            "0: validate on the test split; k >= 2: k-fold cross-validation on the training split."
+            "0: rank the points on the validation split (the test split with "
+            "``train.reference_validate_on_test``); k >= 2: k-fold cross-validation on the "
+            "training split."
         ),
     )
     metric: str = Field(
@@ -210,10 +216,11 @@ class TuneConfig(_Strict):
         return value
 
 
+#: The tree models ``baselines.models`` can fit.
 BaselineName = Literal["random_forest", "gbt", "xgboost", "lightgbm"]
 
 
-class BaselinesConfig(_Strict):
+class BaselinesConfig(_Output):
     """Tree baselines on the 14 HLF (docs/reference.md §5.5: RF 100 x depth 10)."""
 
     data: Path | None = Field(
@@ -234,7 +241,10 @@ class BaselinesConfig(_Strict):
     gbt_iterations: int = Field(
         default=50,
         gt=0,
-        description="Spark ML's GBT is binary: one classifier per class against the rest.",
+        description=(
+            "GBT: boosting iterations of each classifier (Spark ML's GBT is binary: one "
+            "classifier per class against the rest)."
+        ),
     )
     gbt_depth: int = Field(default=5, gt=0, description="GBT: tree depth.")
     boost_rounds: int = Field(

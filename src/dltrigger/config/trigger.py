@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import ClassName, _overwrite, _Strict
+from ._base import ClassName, _Output, _overwrite, _Strict
 
 
 class StreamConfig(_Strict):
@@ -110,7 +110,7 @@ class StreamConfig(_Strict):
         return self.checkpoint if self.checkpoint is not None else Path(self.out) / "_checkpoint"
 
 
-class ScoreConfig(_Strict):
+class ScoreConfig(_Output):
     """Settings of ``dltrigger score``: files scored in one batch job with ``[stream]``'s model
     and working point."""
 

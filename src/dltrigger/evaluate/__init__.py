@@ -20,7 +20,7 @@ __getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Evaluate:
-    """The evaluate stage (:class:`dltrigger.stage.Stage`)."""
+    """The evaluate stage ([`dltrigger.stage.Stage`][])."""
 
     name = "evaluate"
     kind: str | None = "report"
@@ -47,6 +47,10 @@ class _Evaluate:
             "runs": [str(r) for r in config.evaluate.runs or []],
             "data": str(config.evaluate.data),
         }
+
+    def load(self, config: Config) -> EvaluateResult:
+        out = Path(config.evaluate.out)
+        return EvaluateResult(out=out, seconds=0.0, evaluation=EvaluationReport(out).evaluation())
 
     def facts(self, result: EvaluateResult) -> dict[str, Any]:
         models = result.evaluation["models"].values()

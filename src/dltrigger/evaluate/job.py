@@ -6,7 +6,7 @@ epochs were chosen on the validation split), per-class one-vs-rest ROC curves an
 trigger working points (signal efficiency at background efficiencies of 10%, 1% and 0.1%;
 background rejection at 99% signal efficiency; Clopper-Pearson intervals, and a 95% upper
 limit where too few background events are expected to measure one), and trigger rates at
-output-rate budgets (:mod:`dltrigger.ml.rates`). The output folder (written atomically) holds
+output-rate budgets ([`dltrigger.ml.rates`][]). The output folder (written atomically) holds
 ``evaluation.json``, the PNG plots and the report (``report.md``, ``report.html``). With
 ``baselines``, an output folder of ``dltrigger baselines``, the tree models' per-class AUCs
 (their ``metrics.json``) join the report.
@@ -46,6 +46,7 @@ from ..ml.rates import trigger_rates
 from ..ml.scoring import load_run, score
 from ..results import EvaluateResult
 from ..schema import CLASS_NAMES
+from ..stage import before_run, existing_result, record_run
 from .report import write_report
 
 
@@ -154,6 +155,11 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
     """
     start = time.perf_counter()
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.evaluate
     assert settings.runs is not None and settings.data is not None  # resolved
     runs, data = [Path(r) for r in settings.runs], Path(settings.data)
@@ -189,9 +195,11 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
         results = _strict_json(results)  # the report and the caller see what the file holds
         EvaluationReport(folder).write_evaluation(results)
         write_report(results, folder)
-    return EvaluateResult(
+    result = EvaluateResult(
         out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=results
     )
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def _scored(loaded: list, data: Path, settings: EvaluateConfig, folder: Path) -> dict[str, Any]:

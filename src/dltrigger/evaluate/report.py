@@ -212,7 +212,7 @@ def auc_text(cls: dict[str, Any]) -> str:
 
 def verdict(comparison: dict[str, Any] | None) -> str | None:
     """Does the inclusive classifier beat the HLF one here? Said plainly, either way, with the
-    AUC differences and their paired-bootstrap errors (see :func:`job.compare`)."""
+    AUC differences and their paired-bootstrap errors (see [`job.compare`][])."""
     if not comparison:
         return None
     model, baseline, classes = comparison["model"], comparison["baseline"], comparison["classes"]

@@ -1,6 +1,6 @@
-"""The report's trigger sections: working points and rates, from ``evaluation.json``'s
-content (Markdown blocks, see :mod:`.report`). An efficiency is printed with its 68.3%
-Clopper-Pearson interval; a point or a class rate that is not measurable is printed as its 95%
+"""The report's trigger sections: working points and rates, from ``evaluation.json``'s content
+(Markdown blocks, see [`report`][dltrigger.evaluate.report]). An efficiency is printed with its
+68.3% Clopper-Pearson interval; a point or a class rate that is not measurable is printed as its 95%
 upper limit, never as a measured number."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def cut_text(threshold: float | None) -> str:
 
 def rate_efficiency_text(entry: dict[str, Any], minimum: int) -> str:
     """A class's efficiency at an output-rate budget, three digits; marked when fewer than
-    ``minimum`` events pass (its rate is then an upper limit, see :func:`_class_rate`)."""
+    ``minimum`` events pass (its rate is then an upper limit, see [`_class_rate`][])."""
     text = efficiency_text(entry, 3)
     return text if entry["measurable"] else f"{text}, not measurable (< {minimum} pass)"
 

@@ -34,7 +34,7 @@ def note(manifest: dict[str, Any]) -> str:
 
 
 class _Features:
-    """The features stage (:class:`dltrigger.stage.Stage`)."""
+    """The features stage ([`dltrigger.stage.Stage`][])."""
 
     name = "features"
     kind: str | None = "features"
@@ -52,6 +52,15 @@ class _Features:
 
     def settings(self, config: Config) -> Any:
         return section_settings(config.features)
+
+    def load(self, config: Config) -> FeaturesResult:
+        out = Path(config.features.out)
+        manifests = {
+            name: FeaturesDataset(out / name).manifest()
+            for name in ("full", "balanced", "dev")
+            if FeaturesDataset(out / name).manifest_file.exists()
+        }
+        return FeaturesResult(out=out, seconds=0.0, manifests=manifests)
 
     def facts(self, result: FeaturesResult) -> dict[str, Any]:
         full = result.manifests["full"]

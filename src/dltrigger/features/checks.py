@@ -1,9 +1,9 @@
 """The features stage's second line of defence against impossible values.
 
 ``dltrigger ingest`` refuses a ROOT file holding a value no collision can produce
-(:mod:`dltrigger.bounds`); an ingested dataset made by another program, or by a dltrigger from
-before that check, may still hold one. :func:`check_inputs` refuses such a value in the
-members the physics reads, and :func:`check_scaling` refuses statistics no real features
+([`dltrigger.bounds`][]); an ingested dataset made by another program, or by a dltrigger from
+before that check, may still hold one. [`check_inputs`][] refuses such a value in the
+members the physics reads, and [`check_scaling`][] refuses statistics no real features
 give, before ``_scaling.json`` is written: one garbage value makes a standard deviation of
 1e36, and scaled by it the feature is ~0 for every event, silently.
 

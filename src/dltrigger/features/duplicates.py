@@ -116,7 +116,7 @@ def _find_with_spark(spark, folder: Path, drop: bool) -> Duplicates:
 
 
 def _copies(folder: Path):
-    """The rows of repeated events, as :func:`_find_with_spark`'s ``copies``, with Arrow."""
+    """The rows of repeated events, as [`_find_with_spark`][]'s ``copies``, with Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -210,7 +210,7 @@ def repeated_rows(
 ) -> np.ndarray:
     """Which rows of one part are copies to drop: every row of a repeated key but, for the keys
     whose kept copy lies in this part, the lowest (source file, entry) row (the first of equal
-    ones), which is the kept copy of :func:`find_duplicates`."""
+    ones), which is the kept copy of [`find_duplicates`][]."""
     repeated, kept_here = duplicates
     drop = np.isin(keys, repeated)
     mine = np.flatnonzero(np.isin(keys, kept_here))

@@ -43,6 +43,7 @@ from ..physics.split import SPLIT_KEY
 from ..results import FeaturesResult
 from ..schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES, SPLITS
 from ..spark.failures import root_cause
+from ..stage import before_run, existing_result, record_run
 from .checks import check_inputs
 from .duplicates import find_duplicates
 from .origin import events_origin, ingested_files
@@ -259,10 +260,15 @@ def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult
     datasets ``full``, ``balanced`` and ``dev`` of ``features.out``; the result has the
     manifest of each.
 
-    ``spark``: a session to run the tasks in (else :mod:`dltrigger.executors` chooses);
+    ``spark``: a session to run the tasks in (else [`dltrigger.executors`][] chooses);
     ``progress``: a progress bar on the terminal.
     """
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.features
     start = time.perf_counter()
     input_folder = settings.input
@@ -403,4 +409,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult
         seconds = time.perf_counter() - start
         for manifest in manifests.values():
             manifest["seconds"] = seconds
-    return FeaturesResult(out=Path(settings.out), seconds=seconds, manifests=manifests)
+    result = FeaturesResult(out=Path(settings.out), seconds=seconds, manifests=manifests)
+    record_run(stage, config, recorded, stage.facts(result))
+    return result

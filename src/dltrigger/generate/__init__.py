@@ -19,7 +19,7 @@ __getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Generate:
-    """The generate stage (:class:`dltrigger.stage.Stage`)."""
+    """The generate stage ([`dltrigger.stage.Stage`][])."""
 
     name = "generate"
     kind: str | None = None  # its files carry their own record (_generate.json)
@@ -37,6 +37,16 @@ class _Generate:
 
     def settings(self, config: Config) -> Any:
         return section_settings(config.generate)
+
+    def load(self, config: Config) -> GenerateResult:
+        from .job import FileReport, plan, written_record
+
+        out = Path(config.generate.out)
+        record = written_record(out)
+        files = tuple(
+            FileReport(**record[Path(task.path).name]["report"]) for task in plan(config.generate)
+        )
+        return GenerateResult(out=out, seconds=0.0, files=files)
 
     def facts(self, result: GenerateResult) -> dict[str, Any]:
         return {"items": sum(r.events for r in result.files), "unit": "events written"}

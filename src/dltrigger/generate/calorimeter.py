@@ -6,14 +6,14 @@ Two Delphes 3.5.1 modules are reproduced, rule for rule (each rule below cites t
   tower. **Both** cards this package simulates use it: the standard CMS card
   (``cards/delphes_card_CMS.tcl``, modules ``ECal`` and ``HCal``; its ``Calorimeter`` module
   is only a ``Merger`` of their towers) and the Phase-II card (``CMS_PhaseII_0PU.tcl``, also
-  ``ECal`` and ``HCal``). The two are chained as in those cards (:func:`ecal_hcal`): the HCal's
+  ``ECal`` and ``HCal``). The two are chained as in those cards ([`ecal_hcal`][]): the HCal's
   ``TrackInputArray`` is ``ECal/eflowTracks``, the ECal's energy-flow tracks.
 - ``Calorimeter`` (``modules/Calorimeter.cc``): ECAL and HCAL parts in one tower, used by
-  older cards (:func:`calorimeter`).
+  older cards ([`calorimeter`][]).
 
 What both do: each particle deposits the fraction ``EnergyFraction`` of its energy (a table
-by ``|PID|``, :class:`EnergyFraction`) into the tower of the card's eta-phi grid
-(:class:`CaloGrid`, built from the same Tcl rules as the card's ``EtaPhiBins``) that contains
+by ``|PID|``, [`EnergyFraction`][]) into the tower of the card's eta-phi grid
+([`CaloGrid`][], built from the same Tcl rules as the card's ``EtaPhiBins``) that contains
 its position on the calorimeter face; tracks are put in towers the same way. Each tower's
 energy is smeared (log-normal, the card's ``ResolutionFormula`` at the tower centre's eta),
 thresholds ``EnergyMin`` and ``EnergySignificanceMin`` are applied, the tower's direction is
@@ -37,10 +37,10 @@ whatever the values (a tower with nothing to smear still consumes its draws, so 
 depends only on the number of towers): per calorimeter call, with towers ordered by (event,
 eta bin, phi bin) as Delphes sorts its hits,
 
-1. one standard normal per tower (:func:`calorimeter`: all ECAL normals, then all HCAL ones),
+1. one standard normal per tower ([`calorimeter`][]: all ECAL normals, then all HCAL ones),
 2. if ``smear_tower_center``: one uniform per tower for eta, then one per tower for phi.
 
-:func:`ecal_hcal` makes the ECAL's draws, then the HCAL's. (Delphes draws tower by tower from
+[`ecal_hcal`][] makes the ECAL's draws, then the HCAL's. (Delphes draws tower by tower from
 ROOT's ``gRandom``; the values cannot be the same, the distributions are.)
 """
 
@@ -59,8 +59,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: sigma(E) of a calorimeter, absolute, in GeV, as ``resolution(energy, eta)`` (the argument
-#: order of :class:`.detector_card.DetectorCard`'s ``ecal_resolution``/``hcal_resolution``).
+#: sigma(E) of a calorimeter, absolute, in GeV, as ``resolution(energy, eta)`` (the argument order
+#: of [`detector_card.DetectorCard`][dltrigger.generate.detector_card.DetectorCard]'s
+#: ``ecal_resolution``/``hcal_resolution``).
 Resolution = Callable[[FloatArray, FloatArray], FloatArray]
 
 #: Below this an energy fraction counts as zero (``1.0E-9`` throughout both C++ files).
@@ -293,7 +294,7 @@ class Tracks:
     """Tracks (``TrackMerger/tracks``), flat arrays. ``resolution`` is Delphes'
     ``TrackResolution``, the relative sigma(pT)/pT MomentumSmearing used; ``mass`` is kept
     when a track is rescaled (``SetPtEtaPhiM``); ``index`` is each track's row in the
-    caller's original track arrays (carried through :func:`ecal_hcal`)."""
+    caller's original track arrays (carried through [`ecal_hcal`][])."""
 
     event: IntArray
     pt: FloatArray
@@ -333,7 +334,7 @@ class Towers:
     """Towers, or energy-flow towers, flat and ordered by (event, eta bin, phi bin).
     ``eta``/``phi``: the (smeared) tower direction; ``et = energy / cosh(eta)``; ``eem``,
     ``ehad``: the ECAL and HCAL parts of ``energy``; ``edges``: ``(n, 4)`` eta_lo, eta_hi,
-    phi_lo, phi_hi; ``cell``: the cell of the :class:`CaloGrid`."""
+    phi_lo, phi_hi; ``cell``: the cell of the [`CaloGrid`][]."""
 
     event: IntArray
     eta: FloatArray
@@ -409,7 +410,7 @@ class CalorimeterResult:
 
 @dataclass(frozen=True)
 class EnergyFlow:
-    """The energy flow of a card with ``ECal`` and ``HCal`` (:func:`ecal_hcal`): the branches
+    """The energy flow of a card with ``ECal`` and ``HCal`` ([`ecal_hcal`][]): the branches
     ``EFlowTrack`` (``HCal/eflowTracks``), ``EFlowPhoton`` (``ECal/eflowPhotons``),
     ``EFlowNeutralHadron`` (``HCal/eflowNeutralHadrons``) and ``Tower`` (the ``Calorimeter``
     Merger: ECal towers, then HCal towers)."""
@@ -593,7 +594,7 @@ def simple_calorimeter(
     - Process(): a particle with fraction < 1e-9 deposits nothing; the others put
       ``E * fraction`` in their cell (none outside the grid). A track outside the grid is
       dropped (never written); a track whose fraction is < 1e-9 is written unchanged; the
-      others count in their tower's track energy and sigma (:func:`_track_sums`).
+      others count in their tower's track energy and sigma ([`_track_sums`][]).
     - FinalizeTower(): tower energy smeared log-normally with sigma(E, centre eta); zeroed
       below ``EnergyMin`` or ``EnergySignificanceMin * sigma(smeared E)``; written if > 0.
       Neutral excess ``max(E - track energy, 0)``: if ``> EnergyMin`` and its significance
@@ -663,9 +664,10 @@ def simple_calorimeter(
 
 def simple_calorimeter_params(card: Any, ecal: bool) -> SimpleCalorimeterParams:
     """The ``ECal`` (``ecal=True``) or ``HCal`` module's settings from a
-    :class:`.detector_card.DetectorCard` (its ``ecal_/hcal_energy_min``,
-    ``..._significance_min`` and ``ecal_/hcal_resolution``); the fraction tables are the
-    cards' (the same in the CMS and Phase-II cards), SmearTowerCenter is on in both."""
+    [`detector_card.DetectorCard`][dltrigger.generate.detector_card.DetectorCard] (its
+    ``ecal_/hcal_energy_min``, ``..._significance_min`` and ``ecal_/hcal_resolution``); the fraction
+    tables are the cards' (the same in the CMS and Phase-II cards), SmearTowerCenter is on in
+    both."""
     if ecal:
         return SimpleCalorimeterParams(
             ECAL_FRACTION,
@@ -695,8 +697,8 @@ def ecal_hcal(
     """The cards' ``ECal`` then ``HCal`` (SimpleCalorimeter each): the HCal reads the ECal's
     energy-flow tracks (``TrackInputArray ECal/eflowTracks``), so electron tracks rescaled
     by the ECal reach the HCal rescaled, and its ``eflowTracks`` are the event's
-    ``EFlowTrack``. Grids default to the standard CMS card's (:func:`cms_ecal_grid`,
-    :func:`cms_hcal_grid`; Phase-II: ``hcal_grid=phase2_hcal_grid()``)."""
+    ``EFlowTrack``. Grids default to the standard CMS card's ([`cms_ecal_grid`][],
+    [`cms_hcal_grid`][]; Phase-II: ``hcal_grid=phase2_hcal_grid()``)."""
     ecal_out = simple_calorimeter(particles, tracks, ecal_grid or cms_ecal_grid(), ecal, rng)
     hcal_out = simple_calorimeter(
         particles, ecal_out.eflow_tracks, hcal_grid or cms_hcal_grid(), hcal, rng
@@ -738,7 +740,7 @@ def calorimeter(
     ECAL and an HCAL energy, each part smeared, thresholded and energy-flowed separately.
 
     Draws one normal per tower for the ECAL, then one per tower for the HCAL, then the
-    tower-centre uniforms. Differences from :func:`simple_calorimeter`, by the C++:
+    tower-centre uniforms. Differences from [`simple_calorimeter`][], by the C++:
 
     - Process(): a particle deposits nothing if both fractions are < 1e-9. A track goes to
       the ECAL track sums if only its ECAL fraction is non-zero, to the HCAL ones if only its

@@ -3,17 +3,17 @@
 A Delphes card is a Tcl script: ``module <Type> <Name> { ... }`` blocks whose bodies hold
 ``set Key value`` (a word or a ``{ ... }`` body), ``add Key word ...`` (repeated: BTagging's
 ``add EfficiencyFormula {code} {formula}``) and ``source file.tcl`` (read here relative to the
-card's folder). :func:`read_card` reads those; other commands (``for``/``foreach`` loops that
+card's folder). [`read_card`][] reads those; other commands (``for``/``foreach`` loops that
 build calorimeter bins, ``set pi [expr ...]``) are skipped: nothing here evaluates Tcl.
 
 Formulas (``EfficiencyFormula``, ``ResolutionFormula``, ``ScaleFormula``) are ROOT ``TFormula``
 text of the variables ``pt``, ``eta``, ``phi`` and ``energy`` (``classes/DelphesFormula.cc``:
-whitespace and backslashes are dropped, then the text is compiled). :func:`compile_formula`
+whitespace and backslashes are dropped, then the text is compiled). [`compile_formula`][]
 translates them into vectorised numpy functions through a whitelist (the text is parsed with
-:mod:`ast`, checked node by node, rewritten, and only then compiled): ``&&``/``||`` become
+``ast``, checked node by node, rewritten, and only then compiled): ``&&``/``||`` become
 ``np.logical_and``/``np.logical_or``, ``!`` a logical not, ``^`` a power, comparisons give
 0.0/1.0 as in C, and only numbers, the four variables, ``abs sqrt exp log tanh pow`` and
-arithmetic are accepted; anything else raises :class:`CardError` naming the card, module and
+arithmetic are accepted; anything else raises [`CardError`][] naming the card, module and
 key.
 """
 
@@ -206,11 +206,11 @@ class CardFormula:
 
 
 def compile_formula(formula: str, where: str = "formula") -> CardFormula:
-    """Translate a Delphes/TFormula expression into a :class:`CardFormula`.
+    """Translate a Delphes/TFormula expression into a [`CardFormula`][].
 
     ``where`` names the formula's origin (card, module, key) in errors. Raises
-    :class:`CardError` for anything outside numbers, ``pt eta phi energy``, the functions of
-    :data:`FUNCTIONS`, ``+ - * / ^``, comparisons, ``&& || !`` and parentheses.
+    [`CardError`][] for anything outside numbers, ``pt eta phi energy``, the functions of
+    [`FUNCTIONS`][], ``+ - * / ^``, comparisons, ``&& || !`` and parentheses.
     """
     text = _python_text(formula, where)
     if not text:
@@ -312,7 +312,7 @@ class CardModule:
         return f"card {self.card.name}, module {self.name}, key {key}"
 
     def get(self, key: str) -> str:
-        """The value of ``set <key>``; :class:`CardError` if the module has none."""
+        """The value of ``set <key>``; [`CardError`][] if the module has none."""
         if key not in self.settings:
             raise CardError(f"{self.where(key)}: not set (set: {', '.join(self.settings)})")
         return self.settings[key].strip()

@@ -1,8 +1,8 @@
 """A fast, vectorised detector simulation in the spirit of Delphes with the CMS card.
 
-It maps generator-level stable particles to the Delphes collections the pipeline reads, with
-the parameters of :mod:`.detector_card` (a preset: the CMS card, variants of it, or the CMS
-Phase-II card, whose own formulas are evaluated):
+It maps generator-level stable particles to the Delphes collections the pipeline reads, with the
+parameters of [`detector_card`][dltrigger.generate.detector_card] (a preset: the CMS card, variants
+of it, or the CMS Phase-II card, whose own formulas are evaluated):
 
 - particles made outside the tracker volume are dropped, as Delphes' ``ParticlePropagator``
   does; charged ones are followed along their helix to where they leave the tracker, which
@@ -10,12 +10,12 @@ Phase-II card, whose own formulas are evaluated):
 - charged particles within the tracker -> tracks (tracking efficiency per particle type,
   log-normal pT smearing, production vertex in mm; with the Phase-II card electrons are
   smeared in energy instead, Gaussian, as its ``ElectronEnergySmearing``);
-- calorimeters as the cards' ``ECal`` and ``HCal`` (:mod:`.calorimeter`): every visible
-  particle deposits its energy fractions in the tower of the card's eta-phi grid it reaches,
-  tower energies are smeared and thresholded, and energy flow splits each tower into its
-  tracks (``EFlowTrack``, rescaled to the combined measurement when the calorimeter sees no
-  significant excess) and the neutral excess (``EFlowPhoton`` from the ECAL,
-  ``EFlowNeutralHadron`` from the HCAL; Phase-II: a further Gaussian
+- calorimeters as the cards' ``ECal`` and ``HCal``
+  ([`calorimeter`][dltrigger.generate.calorimeter]): every visible particle deposits its energy
+  fractions in the tower of the card's eta-phi grid it reaches, tower energies are smeared and
+  thresholded, and energy flow splits each tower into its tracks (``EFlowTrack``, rescaled to the
+  combined measurement when the calorimeter sees no significant excess) and the neutral excess
+  (``EFlowPhoton`` from the ECAL, ``EFlowNeutralHadron`` from the HCAL; Phase-II: a further Gaussian
   ``PhotonEnergySmearing``); the ``legacy`` preset keeps one deposit per untracked particle;
 - electron tracks of the energy flow / muon tracks passing identification, then the card's
   isolation (CMS: cone 0.5 over the particle-flow objects without leptons, a preset may relax
@@ -143,7 +143,8 @@ def _sorted_by_pt(collection: ak.Array) -> ak.Array:
 def simulate(
     events: ak.Array, rng: np.random.Generator, card: DetectorCard = REFERENCE
 ) -> dict[str, ak.Array]:
-    """Detector response for a batch of events from :class:`.pythia_source.EventSource`.
+    """Detector response for a batch of events from
+    [`pythia_source.EventSource`][dltrigger.generate.pythia_source.EventSource].
 
     Returns the Delphes collections (``EFlowTrack``, ``EFlowPhoton``, ``EFlowNeutralHadron``,
     ``Electron``, ``MuonLoose`` (only when ``card.muon_loose``), ``MuonTight``, ``Photon``,
@@ -403,9 +404,10 @@ def _particle_flow(event, visible, tracked, smeared_pt, p_eta, p_phi, energy, pi
 
 def _tower_flow(n_events, event, visible, tracked, smeared_pt, p_eta, p_phi, position, energy,
                 pid, resolution, px, py, pz, rng, card):  # fmt: skip
-    """The cards' ``ECal`` and ``HCal`` (SimpleCalorimeter each, :mod:`.calorimeter`): towers on
-    the card's eta-phi grid, energy flow (tower energy minus its tracks' as ``EFlowPhoton`` /
-    ``EFlowNeutralHadron``, or tracks rescaled to the combined measurement)."""
+    """The cards' ``ECal`` and ``HCal`` (SimpleCalorimeter each,
+    [`calorimeter`][dltrigger.generate.calorimeter]): towers on the card's eta-phi grid, energy flow
+    (tower energy minus its tracks' as ``EFlowPhoton`` / ``EFlowNeutralHadron``, or tracks rescaled
+    to the combined measurement)."""
     position_eta, position_phi = position
     in_calo = visible & (np.abs(position_eta) <= card.calorimeter_eta_max)
     calo_particles = Particles(event[in_calo], position_eta[in_calo], position_phi[in_calo],

@@ -4,8 +4,8 @@ Source unless stated: Delphes 3.5.1's standard CMS card, ``cards/delphes_card_CM
 is in ``tests/data/delphes/``; module names are given so each number can be found there). The
 formulas are vectorised numpy versions of the card's ``EfficiencyFormula`` /
 ``ResolutionFormula`` expressions; ``pt``, ``eta`` and ``energy`` are numpy arrays in GeV. The
-``phase2`` preset (:class:`Phase2Card`) instead evaluates the formulas of Delphes' packaged
-``CMS_PhaseII_0PU.tcl``, compiled by :mod:`.card_formula`.
+``phase2`` preset ([`Phase2Card`][]) instead evaluates the formulas of Delphes' packaged
+``CMS_PhaseII_0PU.tcl``, compiled by [`card_formula`][dltrigger.generate.card_formula].
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class DetectorCard:
     #: on all particle-flow objects (InputArray EFlowMerger/eflow).
     jet_radius: float = 0.5
     jet_pt_min: float = 20.0
-    #: JetEnergyScale: each jet's four-momentum scaled by :meth:`jet_energy_scale` (after the
+    #: JetEnergyScale: each jet's four-momentum scaled by [`jet_energy_scale`][] (after the
     #: JetPTMin cut, as the card's module order).
     jet_energy_scale: bool = True
     #: Isolation modules (ElectronIsolation, MuonIsolation, PhotonIsolation): the pT sum of the
@@ -91,13 +91,13 @@ class DetectorCard:
     #: the sums; the candidate itself never does).
     isolation_includes_leptons: bool = False
     #: A ``MuonLoose`` collection next to ``MuonTight``: the same isolated muon candidates,
-    #: each with its own draw of :meth:`muon_loose_id_efficiency` (MuonLooseIdEfficiency).
+    #: each with its own draw of [`muon_loose_id_efficiency`][] (MuonLooseIdEfficiency).
     muon_loose: bool = False
     #: Electron tracks smeared in energy (EnergySmearing ElectronEnergySmearing: Gaussian,
-    #: absolute sigma :meth:`electron_energy_resolution`) instead of in pT (MomentumSmearing).
+    #: absolute sigma [`electron_energy_resolution`][]) instead of in pT (MomentumSmearing).
     electron_energy_smearing: bool = False
     #: Particle-flow photons smeared once more after the ECAL (EnergySmearing
-    #: PhotonEnergySmearing: Gaussian, absolute sigma :meth:`photon_energy_resolution`).
+    #: PhotonEnergySmearing: Gaussian, absolute sigma [`photon_energy_resolution`][]).
     photon_energy_smearing: bool = False
     #: Number of b-tagging working points: ``BTag`` bit ``b`` is set with probability
     #: ``btag_efficiency(..., bit=b)``, one independent draw per bit (BTagging BitNumber).
@@ -106,10 +106,10 @@ class DetectorCard:
     #: every card); ``legacy`` keeps no cap (infinite).
     momentum_resolution_max: float = 1.0
     #: The calorimeters: Delphes' ``ECal`` and ``HCal`` (SimpleCalorimeter each,
-    #: :mod:`.calorimeter`): towers on the card's eta-phi grid, tracked charged particles
-    #: depositing too, energy flow (neutral excess over the tracks as ``EFlowPhoton`` /
-    #: ``EFlowNeutralHadron``, or tracks rescaled). False (``legacy``): each untracked particle
-    #: its own deposit, tracked ones none.
+    #: [`calorimeter`][dltrigger.generate.calorimeter]): towers on the card's eta-phi grid, tracked
+    #: charged particles depositing too, energy flow (neutral excess over the tracks as
+    #: ``EFlowPhoton`` / ``EFlowNeutralHadron``, or tracks rescaled). False (``legacy``): each
+    #: untracked particle its own deposit, tracked ones none.
     calorimeter_towers: bool = True
     #: The HCal's eta-phi grid: ``"cms"`` (0.087 x 5 degrees in the barrel) or ``"phase2"``
     #: (the Phase-II card's).
@@ -196,17 +196,17 @@ class DetectorCard:
         return (pt > 10.0) * (np.abs(eta) <= 2.4) * 0.95
 
     def muon_loose_id_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Used only with :attr:`muon_loose` (the CMS card has one muon collection)."""
+        """Used only with [`muon_loose`][] (the CMS card has one muon collection)."""
         return self.muon_id_efficiency(pt, eta)
 
     # -- energy smearing of other cards (used only when their option is on) -----------------
 
     def electron_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Absolute sigma(E) of electron tracks (:attr:`electron_energy_smearing`)."""
+        """Absolute sigma(E) of electron tracks ([`electron_energy_smearing`][])."""
         return np.zeros_like(energy)
 
     def photon_energy_resolution(self, energy: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Absolute sigma(E) added to particle-flow photons (:attr:`photon_energy_smearing`)."""
+        """Absolute sigma(E) added to particle-flow photons ([`photon_energy_smearing`][])."""
         return np.zeros_like(energy)
 
     # -- jet energy scale (JetEnergyScale ScaleFormula) -------------------------------------
@@ -258,9 +258,10 @@ def _phase2_btag(bit: int) -> dict[int, CardFormula]:
 @dataclass(frozen=True)
 class Phase2Card(DetectorCard):
     """Delphes 3.5.1's ``cards/CMS_PhaseII/CMS_PhaseII_0PU.tcl`` (packaged under
-    ``generate/cards/``): every formula method evaluates the card's own formula, compiled from
-    the card (and the files it sources) on first use by :mod:`.card_formula`. The scalar
-    fields are the card's, set in :data:`PHASE2` (module names there)."""
+    ``generate/cards/``): every formula method evaluates the card's own formula, compiled from the
+    card (and the files it sources) on first use by
+    [`card_formula`][dltrigger.generate.card_formula]. The scalar fields are the card's, set in
+    [`PHASE2`][] (module names there)."""
 
     def charged_hadron_tracking_efficiency(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
         return _phase2_formula("ChargedHadronTrackingEfficiency", "EfficiencyFormula")(pt, eta)
@@ -275,7 +276,7 @@ class Phase2Card(DetectorCard):
         return _phase2_formula("ChargedHadronMomentumSmearing", "ResolutionFormula")(pt, eta)
 
     def electron_resolution(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """None in pT: electrons are smeared in energy (:meth:`electron_energy_resolution`)."""
+        """None in pT: electrons are smeared in energy ([`electron_energy_resolution`][])."""
         return np.zeros_like(np.asarray(pt, dtype=np.float64))
 
     def muon_resolution(self, pt: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -382,7 +383,7 @@ PHASE2 = Phase2Card(
 #: The detector presets of ``[generate] detector`` (docs/generator.md has the measurements
 #: behind the default):
 #:
-#: - ``phase2`` (default): Delphes' CMS Phase-II card without pile-up, :data:`PHASE2` (its
+#: - ``phase2`` (default): Delphes' CMS Phase-II card without pile-up, [`PHASE2`][] (its
 #:   formulas compiled from the packaged card: ``MuonLoose`` and ``MuonTight``, three b-tag
 #:   bits, no isolation cut, no overlap removal). Of the presets, its QCD is the closest to
 #:   the reference's (events with an e/mu above 23 GeV, and the share of them the reference's

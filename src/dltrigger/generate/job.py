@@ -29,6 +29,7 @@ from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
 from ..results import GenerateResult
 from ..spark.failures import root_cause
+from ..stage import before_run, existing_result, record_run
 
 log = logging.getLogger("dltrigger")
 
@@ -227,12 +228,17 @@ def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult
 
     Only the files this run writes are replaced (``--overwrite``); every other file of the
     folder, earlier runs' included, is left as it is. The folder has one writer at a time.
-    ``spark``: a session to run the files' tasks in (else :mod:`dltrigger.executors` chooses);
+    ``spark``: a session to run the files' tasks in (else [`dltrigger.executors`][] chooses);
     ``progress``: a progress bar on the terminal.
     """
     from ..io.ownership import writing
 
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     start = time.perf_counter()
     out = Path(config.generate.out)
     tasks = plan(config.generate)
@@ -241,10 +247,12 @@ def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult
         check_output_folder(config.generate, tasks)  # as it is now, under the lock
         _remove_stale_temporaries(out)
         rows = _generate_files(config, tasks, spark, progress)
-        _record_written(out, config.generate, [t.path for t in tasks])
+        _record_written(out, config.generate, rows)
     _warn_of_earlier_files(out, config.generate)
     files = tuple(FileReport(**row) for row in rows)
-    return GenerateResult(out=out, seconds=time.perf_counter() - start, files=files)
+    result = GenerateResult(out=out, seconds=time.perf_counter() - start, files=files)
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def _generate_files(config: Config, tasks: list[FileTask], spark, progress: bool) -> list[dict]:
@@ -294,19 +302,21 @@ def _settings_digest(config: GenerateConfig, process: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _record_written(out: Path, config: GenerateConfig, paths: list[str]) -> None:
-    """Add this run's files to the folder's record (the earlier runs' entries of files still
-    there are kept). Nothing is ever removed."""
+def _record_written(out: Path, config: GenerateConfig, rows: list[dict]) -> None:
+    """Add this run's files (their reports: ``rows``) to the folder's record (the earlier
+    runs' entries of files still there are kept). Nothing is ever removed."""
     from ..io.atomic import atomic_path
 
     record = {name: entry for name, entry in written_record(out).items() if (out / name).exists()}
-    for path in paths:
+    for row in rows:
+        path = row["path"]
         process = Path(path).name.rsplit("_", 1)[0]
         record[Path(path).name] = {
             "process": process,
             "seed": config.seed,
             "settings": _settings_digest(config, process),
             "detector": config.detector,
+            "report": row,  # what `if_exists = "skip"` gives back
         }
     with atomic_path(out / WRITTEN_RECORD) as temporary:
         temporary.write_text(json.dumps(dict(sorted(record.items())), indent=1))

@@ -2,7 +2,7 @@
 
 Labels follow the reference (docs/reference.md §1.3): 0 = QCD, 1 = ttbar, 2 = W+jets. A
 user's own entry (Pythia settings, a label, a generator filter) is made the same way
-(:func:`process_definition`).
+([`process_definition`][]).
 
 - **wjets**: ``qqbar -> W g`` and ``q g -> W q`` above p-hat 20 GeV, with the W forced to
   e nu or mu nu (tau nu is not generated: its leptons are soft and it adds nothing to a

@@ -25,7 +25,7 @@ REPORT_NAME = IngestedDataset.REPORT
 
 
 class _Ingest:
-    """The ingest stage (:class:`dltrigger.stage.Stage`)."""
+    """The ingest stage ([`dltrigger.stage.Stage`][])."""
 
     name = "ingest"
     kind: str | None = "ingest"
@@ -45,6 +45,13 @@ class _Ingest:
 
     def settings(self, config: Config) -> Any:
         return section_settings(config.ingest)
+
+    def load(self, config: Config) -> IngestResult:
+        from .job import IngestReport
+
+        out = Path(config.ingest.out)
+        report = IngestReport.read(IngestedDataset(out).report_file)
+        return IngestResult(out=out, seconds=0.0, report=report)
 
     def facts(self, result: IngestResult) -> dict[str, Any]:
         return {"items": result.events, "unit": "events read"}

@@ -47,6 +47,7 @@ from ..results import IngestResult
 from ..spark.failures import root_cause
 from ..spark.root_planning import FileSlice, plan_slices
 from ..spark.root_source import RootPartition, RootReader
+from ..stage import before_run, existing_result, record_run
 from .samples import resolve_samples
 
 REPORT_NAME = IngestedDataset.REPORT
@@ -81,6 +82,15 @@ class IngestReport:
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> IngestReport:
+        """A report written by :meth:`to_json` (the fields it adds are left out)."""
+        data = json.loads(Path(path).read_text())
+        names = {f for f in cls.__dataclass_fields__}
+        report = cls(**{k: v for k, v in data.items() if k in names})
+        report.files = [FileEntry(**entry) for entry in data.get("files", [])]
+        return report
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -187,10 +197,15 @@ def _count_rows(folder: Path) -> int:
 def run(config: Config, *, spark=None, progress: bool = False) -> IngestResult:
     """Read ``ingest.inputs`` (else the ``[ingest.samples]``) into ``ingest.out``.
 
-    ``spark``: a session to run the tasks in (else :mod:`dltrigger.executors` chooses: a
+    ``spark``: a session to run the tasks in (else [`dltrigger.executors`][] chooses: a
     local process pool for small inputs on a local master); ``progress``: a progress bar.
     """
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.ingest
     bound_remote_waits(settings.remote_timeout)
     start = time.perf_counter()
@@ -305,4 +320,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> IngestResult:
             )
         report.seconds = time.perf_counter() - start
         (Path(folder) / REPORT_NAME).write_text(report.to_json())
-    return IngestResult(out=Path(settings.out), seconds=report.seconds, report=report)
+    result = IngestResult(out=Path(settings.out), seconds=report.seconds, report=report)
+    record_run(stage, config, recorded, stage.facts(result))
+    return result

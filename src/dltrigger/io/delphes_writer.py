@@ -86,7 +86,7 @@ class DelphesWriter:
     """Write one Delphes-format ROOT file atomically, a batch of events at a time.
 
     Use as a context manager; the file appears under its final name only when the block ends
-    without error. Each :meth:`extend` call takes ``collections`` (Delphes collection name ->
+    without error. Each [`extend`][] call takes ``collections`` (Delphes collection name ->
     jagged array of records, one list per event) and ``scalars`` (full branch name such as
     ``"Event.Number"`` -> one value per event), and writes one ROOT basket per branch.
     With ``uuid_seed`` given, the file is byte-for-byte reproducible (see module doc).

@@ -69,7 +69,7 @@ def content_digest(
     paths: Iterable[str | os.PathLike[str]],
     cache: MutableMapping[str, dict[str, Any]] | None = None,
 ) -> str:
-    """One digest of the content of every file ``paths`` name (see :func:`files_of`): equal
+    """One digest of the content of every file ``paths`` name (see [`files_of`][]): equal
     for equal content under equal names, whatever the files' times; a missing path counts as
     missing, so its appearance changes the digest."""
     listed = [Path(p) for p in paths]

@@ -3,7 +3,7 @@
 Every output folder dltrigger writes carries ``_dltrigger.json`` naming its *kind* (``ingest``,
 ``features``, ``run``, ``report``, ``scores``, ``tune``, ``baselines``, ``stream``) and the
 format version. ``--overwrite`` replaces a folder only if it carries the marker of the same
-kind (or, written before markers existed, that kind's own files: :data:`LEGACY_FILES`); it
+kind (or, written before markers existed, that kind's own files: [`LEGACY_FILES`][]); it
 refuses a folder that holds or is one of the stage's inputs, a folder of another kind, and
 anything else, naming what it found. A writer holds a lock beside its output for as long as it
 writes, so a second writer of the same output fails at once, naming the first; hidden
@@ -136,7 +136,7 @@ def _contents(folder: Path, limit: int = 4) -> str:
 def check_replaceable(
     target: Path, kind: str, overwrite: bool, inputs: Iterable[str | os.PathLike[str]] = ()
 ) -> None:
-    """Raise :class:`OutputError` unless ``target`` may be written: absent, or ``overwrite``
+    """Raise [`OutputError`][] unless ``target`` may be written: absent, or ``overwrite``
     and a ``kind`` output of dltrigger that holds none of ``inputs``."""
     if target.is_symlink():
         raise OutputError(

@@ -27,7 +27,7 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
 
 
 def writer_options(schema: pa.Schema) -> dict[str, Any]:
-    """Keyword arguments for :class:`pyarrow.parquet.ParquetWriter` and ``write_table``."""
+    """Keyword arguments for ``pyarrow.parquet.ParquetWriter`` and ``write_table``."""
     return {"compression": COMPRESSION, "use_dictionary": dictionary_columns(schema)}
 
 

@@ -4,7 +4,7 @@ A collection ``C`` (branches ``C.M`` that are jagged per event: Delphes' split T
 ``C/C.M`` or our generator's top-level ``C.M`` with a counter ``C_size``) becomes one
 ``list<struct<M...>>`` column ``C``; a flat branch becomes a scalar column. Counters are implied
 by the list lengths and are not read. Every member of a genuine Delphes file is either a typed
-field or listed in :attr:`TreeLayout.skipped` with the reason:
+field or listed in [`TreeLayout.skipped`][] with the reason:
 
 ==========================  ====================================================================
 member                      column
@@ -20,11 +20,11 @@ fixed arrays (``Edges[4]``) ``fixed_size_list<number>[4]`` named without the ``[
 anything else               skipped, its ROOT type named
 ==========================  ====================================================================
 
-Files are matched **by collection and member name**, never by position: :func:`unify` merges
+Files are matched **by collection and member name**, never by position: [`unify`][] merges
 the layouts of every input file (a number type that differs between files is widened to one
 both fit, ``int32`` + ``int64`` -> ``int64``; an integer in one file and a float in another is a
-:class:`~dltrigger.errors.SchemaMismatchError` naming both files and types), and
-:func:`bind` checks one file against the merged layout before it is read.
+[`SchemaMismatchError`][] naming both files and types), and
+[`bind`][] checks one file against the merged layout before it is read.
 
 Nothing here opens a file or knows about Spark.
 """
@@ -297,7 +297,7 @@ def unify(layouts: Iterable[tuple[str, TreeLayout]], tree: str = "Delphes") -> T
     ``layouts`` are ``(path, layout)`` pairs, already restricted to what was asked for; the
     result has the collections, members and scalars of the first file, in its order, then
     those only later files have. Types that differ are widened where both fit; otherwise a
-    :class:`SchemaMismatchError` names both files, the branch and both types.
+    [`SchemaMismatchError`][] names both files, the branch and both types.
     """
     columns: dict[tuple[str, str], tuple[Column, str]] = {}  # (collection, member) -> first seen
     order: list[tuple[str, str]] = []
@@ -336,8 +336,8 @@ def bind(expected: TreeLayout, found: TreeLayout, path: str, tree: str = "Delphe
     """``expected`` (the merged layout) with this file's branch paths, checked by name.
 
     A collection, member or scalar of ``expected`` that the file lacks raises
-    :class:`BranchNotFoundError` naming the file and the nearest names it has; a type that
-    cannot be widened to the expected one raises :class:`SchemaMismatchError`.
+    [`BranchNotFoundError`][] naming the file and the nearest names it has; a type that
+    cannot be widened to the expected one raises [`SchemaMismatchError`][].
     """
     collections = []
     for collection in expected.collections:

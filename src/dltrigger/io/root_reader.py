@@ -1,9 +1,9 @@
 """Read Delphes-style ROOT trees with uproot into Arrow record batches.
 
 What a tree offers as columns (its layout, and how many files' layouts agree) is
-:mod:`.root_layout`; this module opens files and reads entry ranges of a layout. The same
-reader serves ``dltrigger ingest``, the Spark ``root`` source, ``dltrigger score`` and
-``dltrigger stream``. Nothing here knows about Spark; ``spark/root_source.py`` wires it into a
+[`root_layout`][dltrigger.io.root_layout]; this module opens files and reads entry ranges of a
+layout. The same reader serves ``dltrigger ingest``, the Spark ``root`` source, ``dltrigger score``
+and ``dltrigger stream``. Nothing here knows about Spark; ``spark/root_source.py`` wires it into a
 Spark data source.
 """
 
@@ -162,7 +162,7 @@ def open_tree(path: str, tree_name: str) -> tuple[Any, Any]:
 def check_not_truncated(path: str, file: Any, tree: Any, layout: TreeLayout) -> None:
     """Every basket of the branches read must lie inside the file.
 
-    A cut-off copy is refused by :func:`open_file` already (its header's ``fEND`` is past its
+    A cut-off copy is refused by [`open_file`][] already (its header's ``fEND`` is past its
     size); this second check, from the tree's metadata, catches a file whose header was
     rewritten to its cut length: it would otherwise fail only when its missing baskets are
     read, after other parts of the file were already used.
@@ -279,8 +279,8 @@ def check_values(
     start: int,
     offsets: np.ndarray | None = None,
 ) -> None:
-    """Refuse a value no collision can produce (:mod:`dltrigger.bounds`) in one column's
-    values of entries from ``start``: a :class:`BadValueError` naming the file, the branch
+    """Refuse a value no collision can produce ([`dltrigger.bounds`][]) in one column's
+    values of entries from ``start``: a [`BadValueError`][] naming the file, the branch
     and the entry of the first.
 
     ``values`` holds one item per object (``offsets``: the objects of each entry) or, for a
@@ -310,11 +310,11 @@ def read_record_batch(
 ) -> pa.RecordBatch:
     """Entries [start, stop) of ``tree`` as one Arrow record batch of ``layout``'s columns.
 
-    ``layout`` is the file's own (:func:`infer_layout`) or the merged layout bound to it
-    (:func:`bind`): values are cast to its types. Jagged collections go to Arrow as offsets +
+    ``layout`` is the file's own ([`infer_layout`][]) or the merged layout bound to it
+    ([`bind`][]): values are cast to its types. Jagged collections go to Arrow as offsets +
     flat member buffers (no Python objects); ``source_file`` (when given) adds the
     ``source_file`` and ``entry`` columns. Every value is checked against its physical
-    bounds (:func:`check_values`: a :class:`BadValueError` for the first that is not).
+    bounds ([`check_values`][]: a [`BadValueError`][] for the first that is not).
     """
     arrays = tree.arrays(
         layout.branch_paths(), entry_start=start, entry_stop=stop, library="ak", how=dict

@@ -1,9 +1,9 @@
 """Before reading many ROOT files: their sizes, and their layouts merged by name.
 
-A stage or the Spark source plans from file sizes (:func:`file_sizes`, a stat each, in threads)
-and needs one layout for all files: :func:`first_layout` (the first readable file's) or
-:func:`survey` (every file's tree opened, the layouts merged by collection and member name,
-conflicts and incomplete files named or skipped). :func:`cached_survey` keeps a survey for a
+A stage or the Spark source plans from file sizes ([`file_sizes`][], a stat each, in threads)
+and needs one layout for all files: [`first_layout`][] (the first readable file's) or
+[`survey`][] (every file's tree opened, the layouts merged by collection and member name,
+conflicts and incomplete files named or skipped). [`cached_survey`][] keeps a survey for a
 while in a small file, for a planner that asks twice from separate processes. Nothing here
 knows about Spark; ``mapper`` lets a caller run the per-file part as a Spark job.
 """
@@ -86,7 +86,7 @@ def _layout_or_reason(path: str, tree_name: str, requested: list[str]) -> Layout
 #: What reading one file's layout gives: the layout, or the error (to be raised or skipped).
 LayoutOrReason = TreeLayout | RootFileError
 
-#: Runs the per-file part of :func:`survey` on every path: ``mapper(function, paths)``.
+#: Runs the per-file part of [`survey`][] on every path: ``mapper(function, paths)``.
 SurveyMapper = Callable[[Callable[[str], LayoutOrReason], list[str]], list[LayoutOrReason]]
 
 
@@ -131,8 +131,8 @@ def survey(
     ``mapper(function, paths)`` runs the per-file part (default: threads here; ``dltrigger
     ingest`` passes a Spark job for many files). A file that cannot be read, whose types
     conflict with the others', or that lacks a collection or member another file has raises,
-    naming it (:class:`~dltrigger.errors.SchemaMismatchError`,
-    :class:`~dltrigger.errors.IncompleteFileError`), or with ``skip_bad_files`` is left out.
+    naming it ([`SchemaMismatchError`][],
+    [`IncompleteFileError`][]), or with ``skip_bad_files`` is left out.
     Nothing is ever dropped from the good files to match a bad one.
     """
     work = functools.partial(_layout_or_reason, tree_name=tree_name, requested=requested)

@@ -8,9 +8,9 @@ batches and the rest mixes with the next row groups. Each batch's particle lists
 only to its own longest list (capped at ``max_particles``, keeping the rows nearest the end,
 i.e. nearest the lepton in the reference's descending-ΔR order); padding stays exactly zero
 and is masked by the models. With ``bucket_by_length`` (the default of training), the events
-leaving the pool are cut into batches of similar lengths (see :func:`_batch_indices`), which
+leaving the pool are cut into batches of similar lengths (see [`_batch_indices`][]), which
 are yielded in a random order. ``in_memory_batches`` holds a whole split instead (the HLF
-model's 14 numbers per event fit easily). :func:`~dltrigger.ml.prefetch.prefetch` runs a
+model's 14 numbers per event fit easily). [`prefetch`][] runs a
 stream in a background thread from the moment it is called.
 """
 
@@ -124,7 +124,7 @@ def model_inputs(
 ) -> Events:
     """Unscaled features as the models take them: each particle list capped at its last
     ``max_particles`` rows (those nearest the lepton), HLF and rows standardised. The one
-    cap-and-scale of training, evaluation and the ONNX trigger; :func:`padded` pads."""
+    cap-and-scale of training, evaluation and the ONNX trigger; [`padded`][] pads."""
     kept = np.minimum(counts, max_particles)
     starts = np.cumsum(counts) - counts
     rows = rows[_ragged_index(starts + counts - kept, kept)]
@@ -163,7 +163,7 @@ def _batch_indices(
 ) -> list[np.ndarray]:
     """Index arrays of consecutive batches of ``n`` events (already in random order).
 
-    With ``lengths`` (length buckets), each group of :data:`BUCKET_BATCHES` batches' worth of
+    With ``lengths`` (length buckets), each group of [`BUCKET_BATCHES`][] batches' worth of
     events is sorted by particle-list length before it is cut into batches, and all the
     batches are then returned in a random order: each batch pads little, consecutive batches
     have unrelated lengths, and every event is still in exactly one batch.
@@ -224,8 +224,8 @@ def iterate_batches(
 
     ``shuffle_buffer <= 1`` keeps the dataset's order (for evaluation);
     ``bucket_by_length`` batches events of similar lengths among those leaving the buffer,
-    in a random batch order (:func:`_batch_indices`);
-    ``shard=(rank, world)`` yields only this data-parallel rank's share (see :func:`_shard`).
+    in a random batch order ([`_batch_indices`][]);
+    ``shard=(rank, world)`` yields only this data-parallel rank's share (see [`_shard`][]).
     """
     folder = Path(folder)
     scaling = scaling or Scaling.load(folder)

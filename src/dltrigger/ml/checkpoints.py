@@ -1,7 +1,7 @@
-"""Checkpoint I/O of a training: ``checkpoint.pt`` and ``best.pt`` (:func:`save_epoch`,
-:func:`read_checkpoint`) and the epoch's metrics files written beside them.
+"""Checkpoint I/O of a training: ``checkpoint.pt`` and ``best.pt`` ([`save_epoch`][],
+[`read_checkpoint`][]) and the epoch's metrics files written beside them.
 
-Every file is written under a temporary name and renamed (:func:`~dltrigger.io.atomic.atomic_path`),
+Every file is written under a temporary name and renamed ([`atomic_path`][]),
 so an interrupted run never leaves a half-written checkpoint or metrics file.
 """
 
@@ -24,7 +24,7 @@ from ..io.atomic import atomic_path
 
 
 def read_checkpoint(path: Path, error: type[Exception] = TrainingError, map_location="cpu"):
-    """A checkpoint written by :func:`save_epoch`, or ``error`` naming the file when it is
+    """A checkpoint written by [`save_epoch`][], or ``error`` naming the file when it is
     truncated, overwritten or not a checkpoint at all."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=False)
@@ -63,7 +63,7 @@ def _why(exc: BaseException, path: Path) -> str:
 
 @contextlib.contextmanager
 def _writing_file(path: Path) -> Iterator[Path]:
-    """:func:`atomic_path`, with a failure to write said as a :class:`TrainingError` naming
+    """[`atomic_path`][], with a failure to write said as a [`TrainingError`][] naming
     the file and why."""
     try:
         with atomic_path(path) as temporary:

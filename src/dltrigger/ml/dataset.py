@@ -1,6 +1,6 @@
 """A features dataset as training reads it: its parts (checked for the columns training
 needs), its events per split (refused when a split cannot train or validate), and its
-identity, pinned for the life of a training (:class:`DatasetWatch`).
+identity, pinned for the life of a training ([`DatasetWatch`][]).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ MIN_SPLIT_EVENTS = 5
 
 
 def class_counts(folder: Path) -> dict[str, dict[int, int]]:
-    """Events per class in each split (:data:`~dltrigger.schema.SPLITS`) of a features
+    """Events per class in each split ([`SPLITS`][]) of a features
     dataset, counted in its parts (two small columns of each): never taken from the side
     files, which may belong to another dataset (copied beside a few events, they would pass a
     degenerate dataset as a full one). A split value other than those is refused."""
@@ -80,7 +80,7 @@ def check_trainable(
     folder: Path, validation_split: str = "validation"
 ) -> dict[str, dict[int, int]]:
     """Refuse a dataset whose training or ``validation_split`` split has fewer than two
-    classes or fewer than :data:`MIN_SPLIT_EVENTS` events, naming the counts; and a dataset
+    classes or fewer than [`MIN_SPLIT_EVENTS`][] events, naming the counts; and a dataset
     made before features had a validation split, in one line (make the features again)."""
     counts = class_counts(folder)
     for split in ("train", validation_split):

@@ -30,7 +30,7 @@ def absent_classes(
 class EpochDisplay:
     """A rich progress bar per epoch with the running loss and samples/s (or nothing).
 
-    ``absent``: class name -> why it has no AUC (:func:`absent_classes`), said once at the
+    ``absent``: class name -> why it has no AUC ([`absent_classes`][]), said once at the
     start instead of an undefined AUC every epoch."""
 
     def __init__(

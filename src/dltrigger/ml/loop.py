@@ -1,8 +1,8 @@
 """The training loop shared by single-process and data-parallel training.
 
-:func:`fit` is the loop of one process (every rank of a data-parallel run calls it, see
-:mod:`dltrigger.train.distributed`), :func:`fit_events` the in-memory loop of a grid search
-(:mod:`dltrigger.tune`); :mod:`dltrigger.train.trainer` prepares the run folder and calls one
+[`fit`][] is the loop of one process (every rank of a data-parallel run calls it, see
+[`dltrigger.train.distributed`][]), [`fit_events`][] the in-memory loop of a grid search
+([`dltrigger.tune`][]); [`dltrigger.train.trainer`][] prepares the run folder and calls one
 or the other. Nothing here imports a stage: the imports go one way only.
 """
 
@@ -98,7 +98,7 @@ def fit(
     watch: DatasetWatch | None = None,
 ) -> tuple[list[dict], torch.nn.Module]:
     """The training loop of one process (the run folder is ready; see
-    :func:`~dltrigger.train.trainer.train`); returns the metrics of every epoch and the model as
+    [`run`][dltrigger.train.trainer.run]); returns the metrics of every epoch and the model as
     trained (last epoch).
 
     In a data-parallel run every rank calls it: the model is wrapped in

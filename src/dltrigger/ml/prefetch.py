@@ -18,7 +18,7 @@ PREFETCH_THREAD = "dltrigger-prefetch"
 class Prefetched(Iterator[T]):
     """Items (batches, decoded row groups) produced by a background thread from the moment
     this is made (Parquet decoding and numpy release the GIL), so a shuffle pool can fill
-    while the caller does other work; :meth:`close` (or the end of the items, or dropping this
+    while the caller does other work; [`close`][] (or the end of the items, or dropping this
     object) stops the thread."""
 
     def __init__(self, items: Iterator[T], depth: int = 2):
@@ -76,5 +76,5 @@ def _produce(items: Iterator, queue: Queue, stop: threading.Event, done: object)
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Prefetched[T]:
-    """``items`` produced in a background thread, starting now (see :class:`Prefetched`)."""
+    """``items`` produced in a background thread, starting now (see [`Prefetched`][])."""
     return Prefetched(items, depth)

@@ -26,7 +26,7 @@ KEEPS_NOTHING = "no cut keeps the output rate within the target: the trigger kee
 @dataclass(frozen=True)
 class RateCurve:
     """For each distinct cut on the signal class's score (descending, as
-    :class:`~dltrigger.ml.metrics.Roc`, the first keeping nothing): the signal
+    [`Roc`][dltrigger.ml.metrics.Roc], the first keeping nothing): the signal
     efficiency and the expected total output rate, from the events of each class kept."""
 
     thresholds: np.ndarray  # keep score >= threshold

@@ -1,5 +1,5 @@
 """This process's part of a training: the device it runs on, torch's CPU threads, its place
-in a data-parallel run (:class:`Replica`) and the batches of each epoch (:class:`BatchSource`).
+in a data-parallel run ([`Replica`][]) and the batches of each epoch ([`BatchSource`][]).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ class BatchSource:
 
     Training batches are this replica's shard; the validation split is read whole (rank 0
     validates) without a shuffle pool, always in length buckets (its loss, accuracy and AUC do
-    not depend on how its events are batched). :meth:`start` begins an epoch's stream ahead
-    of its use (its loader thread fills the shuffle pool meanwhile); :meth:`close` stops those
+    not depend on how its events are batched). [`start`][] begins an epoch's stream ahead
+    of its use (its loader thread fills the shuffle pool meanwhile); [`close`][] stops those
     started and not used.
     """
 

@@ -2,7 +2,7 @@
 
 The model is the run's ``best.pt``; the inputs are scaled with the run's own ``scaling.json``
 (the statistics it was trained with), after checking that the dataset was made with the
-same feature settings and names (:meth:`~dltrigger.artifacts.RunFolder.check_dataset`).
+same feature settings and names ([`check_dataset`][dltrigger.artifacts.RunFolder.check_dataset]).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ are dynamic.
   own ``.pt2`` is not offered: in torch 2.13 it fixes the sequence length of GRU/LSTM graphs
   to the example's (a guard fails on any other length), while ONNX and TorchScript stay dynamic.
 
-Recurrent models are exported with ``packed = False`` (see :mod:`.recurrent`): the same
-numbers without packed sequences, which no exported format can hold.
+Recurrent models are exported with ``packed = False`` (see
+[`recurrent`][dltrigger.models.recurrent]): the same numbers without packed sequences, which no
+exported format can hold.
 """
 
 from __future__ import annotations

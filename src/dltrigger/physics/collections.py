@@ -6,7 +6,7 @@ Delphes cards name their output collections differently: the standard CMS card
 (docs/reference.md §1.2), and as dltrigger's generator does. ``[features.collections]``
 picks a card preset, overrides any role by name, or (``preset = "auto"``, the default)
 detects the names from the ingested columns. The physics functions always see the reference's
-names (:data:`PHYSICS_NAMES`): this module renames, and projects each collection onto the
+names ([`PHYSICS_NAMES`][]): this module renames, and projects each collection onto the
 members the physics needs, so a collection lacking one is named with the members it has.
 """
 
@@ -91,7 +91,7 @@ def resolve_collections(
 ) -> ResolvedCollections:
     """The collection of each role among ``columns`` (the ingested columns of ``where``).
 
-    A name that is not there raises :class:`FeaturesError` naming ``where``, the role, and
+    A name that is not there raises [`FeaturesError`][] naming ``where``, the role, and
     the nearest names present.
     """
     overrides = {r: getattr(settings, r) for r in COLLECTION_ROLES if getattr(settings, r)}
@@ -122,8 +122,8 @@ def resolve_collections(
 
 
 def physics_table(table: pa.Table, collections: ResolvedCollections, where: str) -> pa.Table:
-    """The collections the physics reads, renamed to :data:`PHYSICS_NAMES` and projected onto
-    :data:`PHYSICS_MEMBERS` (``ValueError`` naming a missing member and those present)."""
+    """The collections the physics reads, renamed to [`PHYSICS_NAMES`][] and projected onto
+    [`PHYSICS_MEMBERS`][] (``ValueError`` naming a missing member and those present)."""
     columns = {}
     for role, name in collections.names.items():
         column = table.column(name)

@@ -36,7 +36,8 @@ def high_level_features(
 ) -> npt.NDArray[np.float64]:
     """``(n_events, 14)`` float64 array for selected ``events`` and their ``lepton``.
 
-    ``lepton`` is one record per event as :func:`.selection.select_lepton` returns it.
+    ``lepton`` is one record per event as
+    [`selection.select_lepton`][dltrigger.physics.selection.select_lepton] returns it.
     """
     jet = events.Jet
     good = (jets.pt_min < jet.PT) & (np.abs(jet.Eta) < jets.eta_max)

@@ -14,7 +14,7 @@ from .kinematics import delta_phi_reference
 def jagged_cone_sums(
     objects: ak.Array, candidates: ak.Array, radius: float, wrap_at_pi: bool = True
 ) -> ak.Array:
-    """:func:`cone_sums_flat` for jagged (eta, phi) objects and (pt, eta, phi) candidates."""
+    """[`cone_sums_flat`][] for jagged (eta, phi) objects and (pt, eta, phi) candidates."""
     n = len(objects)
     obj_counts = ak.to_numpy(ak.num(objects.eta, axis=1))
     cand_counts = ak.to_numpy(ak.num(candidates.pt, axis=1))

@@ -11,7 +11,7 @@ isChHad, isNeuHad, isGamma, isEle, isMu, Charge``
 lepton's), ordered by ΔR to the lepton, descending as the reference (the lepton last), or
 ascending. Stored ragged: no padding rows (padding belongs to batch time, §3.1 quirks 4-5).
 
-Fixed against the reference (§11), each with a switch in :class:`ParticleListOptions` that
+Fixed against the reference (§11), each with a switch in [`ParticleListOptions`][] that
 restores it: ChPFIso subtracts the particle's own pT only for tracks (quirk 15 gave photons and
 neutral hadrons a -1 offset: ``reference_chpfiso``); Δφ wrapped at π (quirk 2, a selection
 option); the track charge is the ``Charge`` member (the reference used sign(PID), §3.1, which

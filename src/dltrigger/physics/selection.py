@@ -5,7 +5,7 @@ collections ``Electron``, ``MuonTight`` (records ``PT, Eta, Phi, Charge``), ``EF
 (``PT, Eta, Phi``), ``EFlowPhoton`` and ``EFlowNeutralHadron`` (``ET, Eta, Phi``).
 
 Physically correct by default; each quirk of the reference (§11) that touches the selection
-has a switch in :class:`SelectionOptions` to reproduce it:
+has a switch in [`SelectionOptions`][] to reproduce it:
 
 - quirk 1 and 8: the reference takes the *first* isolated electron and the *first* isolated
   muon in branch order and, when both exist, the electron if its *Eta* is larger, else the

@@ -21,7 +21,7 @@ import pyarrow as pa
 from .collections import PHYSICS_NAMES
 
 #: How an event's split and sampling numbers are drawn (``[features] split_key``): "content"
-#: hashes :func:`event_keys`. Datasets made before the setting existed hashed the source file's
+#: hashes [`event_keys`][]. Datasets made before the setting existed hashed the source file's
 #: base name and the entry ("file_entry"): a renamed copy of a file could put training events
 #: in the test split.
 SPLIT_KEY = "content"
@@ -51,7 +51,7 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def _mix_in_place(z: np.ndarray) -> None:
-    """:func:`_mix`, overwriting ``z`` (one scratch array instead of one per step)."""
+    """[`_mix`][], overwriting ``z`` (one scratch array instead of one per step)."""
     scratch = z >> np.uint64(30)
     z ^= scratch
     z *= _M1
@@ -69,10 +69,10 @@ def _salt(text: str) -> np.uint64:
 
 def event_keys(physics: pa.Table, rows: np.ndarray | None = None) -> np.ndarray:
     """The content key (uint64) of each event (of those at ``rows`` only, if given) of a table
-    of physics collections (as :func:`~dltrigger.physics.collections.physics_table` returns
-    it).
+    of physics collections (as
+    [`physics_table`][dltrigger.physics.collections.physics_table] returns it).
 
-    Per collection of :data:`KEY_MEMBERS`: the number of candidates, and the sum over them of
+    Per collection of [`KEY_MEMBERS`][]: the number of candidates, and the sum over them of
     a hash of their members (as float64 bits, so float32 and float64 copies of the same
     numbers agree). The (wrapping, exact) sum does not depend on the order of the candidates
     nor on where the event lies. Equal content, equal key; other content, another key (but for

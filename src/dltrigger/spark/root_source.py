@@ -35,7 +35,7 @@ Skipped files are logged (logger ``dltrigger``) by the task that skips them; the
 keeps one record per file slice (entries and compressed bytes read, or the skip reason), from
 which ``dltrigger ingest`` builds its report.
 
-The driver opens every file's tree once for the schema (:func:`survey`, in threads: the
+The driver opens every file's tree once for the schema ([`survey`][], in threads: the
 layouts are merged by collection and member name, so file order never matters and no file's
 collections are dropped to match another's; ``schemaFrom=first`` opens only the first); each
 file is then opened again by the task that reads it, which checks it against the schema by

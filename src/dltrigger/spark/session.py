@@ -1,6 +1,6 @@
-"""The Spark session every stage shares, built from :class:`dltrigger.config.SparkConfig`.
+"""The Spark session every stage shares, built from [`dltrigger.config.SparkConfig`][].
 
-The JVM logs to a file per session (:func:`log_file`), and to the console only at
+The JVM logs to a file per session ([`log_file`][]), and to the console only at
 ``console_log_level``: a failed task's Java stack trace stays out of the terminal unless asked
 for, and the command's one error line names the file; a JVM crash's report
 (``hs_err_pid<pid>.log``) goes to the same folder, not to the working folder. A ``spark://``
@@ -42,7 +42,7 @@ _LOG_FILE: Path | None = None
 
 def log_file(since: int = 0) -> Path | None:
     """The JVM log of this process's session, if what it logged past its first ``since``
-    bytes holds an error (:func:`log_has_errors`): routine warnings alone (a loopback
+    bytes holds an error ([`log_has_errors`][]): routine warnings alone (a loopback
     hostname, no native Hadoop library) are not worth naming with a failure."""
     if _LOG_FILE is None or log_size() <= since:
         return None
@@ -338,7 +338,7 @@ def get_spark(config: SparkConfig | None = None):
 
 def _driver_options(config: SparkConfig, log: Path, fast: str) -> str:
     """The driver JVM's options: its logging into ``log``, its crash report next to it, and
-    ``fast`` (:func:`fast_start_options`)."""
+    ``fast`` ([`fast_start_options`][])."""
     log4j = Path(__file__).with_name("log4j2.properties")
     # a crash's report (and a JIT crash's replay file) would land in the working folder
     crash = (
@@ -352,7 +352,7 @@ def _driver_options(config: SparkConfig, log: Path, fast: str) -> str:
 
 
 def _shared_archive(fast: str) -> Path | None:
-    """The archive that ``fast`` (:func:`fast_start_options`) starts the JVM from, if any."""
+    """The archive that ``fast`` ([`fast_start_options`][]) starts the JVM from, if any."""
     found = re.search(r"-XX:SharedArchiveFile=(\S+)", fast)
     return Path(found.group(1)) if found else None
 
@@ -388,7 +388,7 @@ def _start_failed(config: SparkConfig, exc: BaseException, folder: Path, since: 
 
 def _start(config: SparkConfig, java_options: str) -> Any:
     """The session of ``config`` with the driver JVM's ``java_options``; a ``spark://`` master
-    has ``connect_timeout`` seconds to register it (:func:`_registered_within`)."""
+    has ``connect_timeout`` seconds to register it ([`_registered_within`][])."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(config.master).appName(config.app_name)
@@ -498,8 +498,8 @@ def _forget_gateway() -> None:
 
 @contextlib.contextmanager
 def spark_session(config: Any = None) -> Iterator[Any]:
-    """The Spark session of ``config.spark`` (a :class:`~dltrigger.config.Config`, a
-    :class:`~dltrigger.config.SparkConfig` or None: the defaults) for a ``with`` block; it is
+    """The Spark session of ``config.spark`` (a [`Config`][], a
+    [`SparkConfig`][] or None: the defaults) for a ``with`` block; it is
     stopped at the end if this call started it (an active session is used and left running).
 
     >>> import dltrigger as dlt

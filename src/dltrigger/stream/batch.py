@@ -2,7 +2,7 @@
 
 Inputs: ROOT files (paths, globs, folders, ``root://``), or Parquet files of ``dltrigger
 ingest`` or ``dltrigger features`` (a folder is searched for ``*.parquet``). The files are
-scored in groups, one task each (Spark's or the local pool's, :mod:`dltrigger.executors`), by
+scored in groups, one task each (Spark's or the local pool's, [`dltrigger.executors`][]), by
 the stream's per-file function; each task writes its own parts. The output folder (written
 atomically) holds ``scores/`` (one row per event, as the stream's), ``accepted/`` (the accepted
 events with their HLF) and ``quarantine.json`` (the files that could not be used, and why).
@@ -25,6 +25,7 @@ from ..io.atomic import atomic_folder
 from ..io.paths import expand_inputs
 from ..results import ScoreResult
 from ..spark.failures import root_cause
+from ..stage import before_run, existing_result, record_run
 from .process import local_path, process_file
 from .trigger import Trigger, load_trigger
 
@@ -60,11 +61,16 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
     with ``stream.model`` at ``[stream]``'s working point into ``score.out``; the result has
     the counts and the quarantined files.
 
-    ``spark``: a session to run the tasks in (else :mod:`dltrigger.executors` chooses);
+    ``spark``: a session to run the tasks in (else [`dltrigger.executors`][] chooses);
     ``progress``: a progress bar of the scoring tasks.
     """
     start = time.perf_counter()
     config = config.resolved()
+    from . import SCORE_STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.stream
     out, overwrite = Path(config.score.out), config.score.overwrite
     files = find_inputs(list(config.score.inputs))
@@ -98,7 +104,9 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
             "quarantined": quarantined,
         }
         ScoreOutput(folder).write_summary(summary)
-    return ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
+    result = ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def score_files(

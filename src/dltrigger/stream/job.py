@@ -2,7 +2,7 @@
 
 Spark's file source watches ``[stream] input`` for new ``*.root`` files (it records which files
 each micro-batch took in the checkpoint's offset log before the batch runs). Each micro-batch's
-paths are spread over the cores and go through :func:`process.score_paths` in an Arrow UDF
+paths are spread over the cores and go through ``process.score_paths`` in an Arrow UDF
 (read -> select -> features -> ONNX scores -> decision); the driver writes the batch's outputs:
 
 - ``scores/batch-N.parquet``: one row per event (file, entry, selected, the three scores, the

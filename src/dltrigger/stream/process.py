@@ -1,6 +1,6 @@
 """One ROOT file through the trigger: read -> select -> features -> scores -> decisions.
 
-Runs inside Spark tasks (the Arrow UDF of :func:`score_paths`): every event of a readable file
+Runs inside Spark tasks (the Arrow UDF of [`score_paths`][]): every event of a readable file
 gives one output row; a file that cannot be used (corrupt, truncated, empty, no Delphes tree,
 missing branches) gives a single row naming it and the reason, so the stream goes on and the
 file is quarantined. A file still being written (its size changed within ``settle_seconds``)

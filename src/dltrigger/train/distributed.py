@@ -1,9 +1,9 @@
 """Data-parallel training on Spark: DistributedDataParallel ranks as Spark barrier tasks.
 
-``fit_distributed`` hands :func:`rank_main` to PySpark's ``TorchDistributor``, which starts one
+``fit_distributed`` hands [`rank_main`][] to PySpark's ``TorchDistributor``, which starts one
 Spark barrier task per process (on ``local[N]`` the local cores, on a cluster the executors),
 and in each ``torchrun`` with the rendezvous set up. Every rank runs the ordinary training
-loop (:func:`dltrigger.ml.loop.fit`) on its own shard of the Parquet dataset, gloo on CPU
+loop ([`dltrigger.ml.loop.fit`][]) on its own shard of the Parquet dataset, gloo on CPU
 and nccl on GPU; rank 0 validates and writes the run folder, which must therefore be on a file
 system all executors see (as the dataset). Spark schedules; nothing here does.
 """

@@ -1,7 +1,7 @@
 """The run folder of a training: preparing it, checking a resume, its training plot (each
-epoch's files are written by :mod:`dltrigger.ml.checkpoints`).
+epoch's files are written by [`dltrigger.ml.checkpoints`][]).
 
-Every file is written under a temporary name and renamed (:func:`~dltrigger.io.atomic.atomic_path`),
+Every file is written under a temporary name and renamed ([`atomic_path`][]),
 so an interrupted run never leaves a half-written checkpoint or metrics file.
 """
 
@@ -70,12 +70,12 @@ class Workspace:
 
 def prepare_run_folder(config: TrainConfig, resume: bool) -> Workspace:
     """The folder this training writes, ready (call it holding the run folder's writer lock,
-    :func:`dltrigger.io.ownership.writing`): refused if the run folder holds a run and
+    [`dltrigger.io.ownership.writing`][]): refused if the run folder holds a run and
     neither resume nor overwrite.
 
     ``resume`` of a run killed before its first epoch ended (its folder marked and
     configured, no checkpoint yet) starts it again from epoch 1, if the settings are the
-    same. ``overwrite`` of an existing run builds the new one aside (:class:`Workspace`)."""
+    same. ``overwrite`` of an existing run builds the new one aside ([`Workspace`][])."""
     out = config.run_folder
     run = RunFolder(out)
     if resume:

@@ -1,18 +1,15 @@
 """Single-process training: Adam, optional LR schedule, validation, checkpoints, resume, export.
 
-A run folder (:class:`~dltrigger.artifacts.RunFolder`) holds ``config.json`` (the
-:class:`~dltrigger.config.TrainConfig`), ``features.json`` (the feature settings and schema
-of the dataset it was trained on),
-``scaling.json`` (the dataset's scaling, which exported models expect applied),
-``metrics.csv`` and ``metrics.json`` (one row per epoch: training loss, validation loss,
-accuracy, per-class AUC, learning rate, samples/s), ``checkpoint.pt`` (the last epoch, to
-resume from), ``best.pt`` (the lowest validation loss) and the best model exported as
-``model.onnx`` / ``model.torchscript.pt``. Files are replaced atomically; an existing run
-folder is refused unless resumed or overwritten.
+A run folder ([`RunFolder`][]) holds ``config.json`` (the [`TrainConfig`][]), ``features.json`` (the
+feature settings and schema of the dataset it was trained on), ``scaling.json`` (the dataset's
+scaling, which exported models expect applied), ``metrics.csv`` and ``metrics.json`` (one row per
+epoch: training loss, validation loss, accuracy, per-class AUC, learning rate, samples/s),
+``checkpoint.pt`` (the last epoch, to resume from), ``best.pt`` (the lowest validation loss) and the
+best model exported as ``model.onnx`` / ``model.torchscript.pt``. Files are replaced atomically; an
+existing run folder is refused unless resumed or overwritten.
 
-:func:`run` prepares the run folder and runs the loop: :func:`~dltrigger.ml.loop.fit` in
-this process, or on Spark ranks through :mod:`.distributed` (both import
-:mod:`dltrigger.ml.loop`, which imports neither).
+[`run`][] prepares the run folder and runs the loop: ``fit`` in this process, or on Spark ranks
+through ``distributed`` (both import ``dltrigger.ml.loop``, which imports neither).
 """
 
 from __future__ import annotations
@@ -31,6 +28,7 @@ from ..ml.loop import fit
 from ..models.export import FORMATS
 from ..results import TrainResult
 from ..schema import CLASS_NAMES
+from ..stage import before_run, existing_result, record_run
 from ..tracking import tracked_run
 from .run_folder import Workspace, check_resumable, prepare_run_folder, write_training_plot
 
@@ -56,6 +54,12 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
     """
     start = time.perf_counter()
     config = config.resolved()
+    from . import standalone_stage
+
+    stage = standalone_stage(config)
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.train
     if settings.data is None:
         raise ConfigError("train.data is unset: name a features dataset")
@@ -73,9 +77,11 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
             raise TrainingError(f"{exc}{_kept(space)}") from None
         finally:
             space.discard()  # an unfinished run built aside; the named folder is untouched
-    return TrainResult(
+    result = TrainResult(
         out=settings.run_folder, seconds=time.perf_counter() - start, history=tuple(history)
     )
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def _kept(space: Workspace) -> str:

@@ -19,7 +19,7 @@ __getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 
 class _Tune:
-    """The tune stage (:class:`dltrigger.stage.Stage`)."""
+    """The tune stage ([`dltrigger.stage.Stage`][])."""
 
     name = "tune"
     kind: str | None = "tune"
@@ -36,6 +36,13 @@ class _Tune:
 
     def settings(self, config: Config) -> Any:
         return {"tune": section_settings(config.tune), "train": section_settings(config.train)}
+
+    def load(self, config: Config) -> TuneResult:
+        import json
+
+        out = Path(config.tune.out)
+        summary = json.loads((TuneResults(out) / TuneResults.SUMMARY).read_text())
+        return TuneResult(out=out, seconds=0.0, summary=summary)
 
     def facts(self, result: TuneResult) -> dict[str, Any]:
         return {"items": result.summary["tasks"], "unit": "models trained"}

@@ -4,7 +4,7 @@ The dataset (the small ``dev`` one by default) is read once on the driver and br
 task runs one training (of one fold) on one core, in memory, without early stopping, and
 returns the validation metrics of the grid points it stands for: points differing only in
 their epochs share the training of the most epochs and are read at their own epoch
-(:func:`share_epochs`), which is exact and saves 44% of the reference grid's work. A failing
+(``share_epochs``), which is exact and saves 44% of the reference grid's work. A failing
 task is reported with the parameters of its points; the search goes on. Results:
 ``results.csv`` (every point, best first), ``best.json`` (the winning point, which
 ``dltrigger train --tuned DIR`` applies) and ``summary.json``, written atomically.
@@ -30,6 +30,7 @@ from ..io.atomic import atomic_folder
 from ..ml.batches import Events, load_split
 from ..ml.dataset import check_trainable
 from ..results import TuneResult
+from ..stage import before_run, existing_result, record_run
 from .grid import REFERENCE_HLF_GRID, expand, validate
 
 
@@ -122,6 +123,11 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
     """
     start = time.perf_counter()
     config = config.resolved()
+    from . import STAGE as stage
+
+    if (done := existing_result(stage, config)) is not None:
+        return done  # if_exists="skip", up to date
+    recorded = before_run(stage, config)
     settings = config.tune
     out = Path(settings.out)
     if out.exists() and not settings.overwrite:
@@ -201,7 +207,9 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
         TuneResults(folder).write(_csv_text(rows), best_point, summary)
     _track(config, summary, rows, out)
     summary["rows"] = rows
-    return TuneResult(out=out, seconds=time.perf_counter() - start, summary=summary)
+    result = TuneResult(out=out, seconds=time.perf_counter() - start, summary=summary)
+    record_run(stage, config, recorded, stage.facts(result))
+    return result
 
 
 def _track(config: Config, summary: dict[str, Any], rows: list[dict], out: Path) -> None:
