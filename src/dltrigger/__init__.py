@@ -1,7 +1,7 @@
 """dltrigger: an end-to-end event-topology classification pipeline for the LHC.
 
 ROOT files -> Spark -> Parquet -> features -> PyTorch classifiers -> a trigger filter. From a
-notebook::
+notebook:
 
     import dltrigger as dlt
 

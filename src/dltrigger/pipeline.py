@@ -38,21 +38,21 @@ from typing import TYPE_CHECKING, Any
 from .artifacts import read_pipeline_state, write_pipeline_state
 from .config import Config
 from .errors import DLTriggerError, PipelineError
-from .io.ownership import writing
-from .results import PipelineResult, StageResult
-from .stage import (
+from .freshness import (
     IN_PIPELINE,
     STATE_VERSION,
-    Stage,
     digest,
     digests_file,
     inputs_digest,
-    pipeline_stages,
     why_stale,
 )
+from .io.ownership import writing
+from .results import PipelineResult, StageResult
+from .stage import Stage, pipeline_stages
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
 
 @dataclass
 class StageOutcome:

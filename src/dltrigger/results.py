@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .generate.job import FileReport
-    from .ingest.job import IngestReport
+    from .artifacts import IngestReport
+    from .generate.plan import FileReport
     from .pipeline import StageOutcome
 
 

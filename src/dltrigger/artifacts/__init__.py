@@ -27,7 +27,7 @@ same, not just the feature names, and a difference is refused with the list of d
 
 from __future__ import annotations
 
-from .data import GENERATE_RECORD, IngestedDataset
+from .data import GENERATE_RECORD, FileEntry, IngestedDataset, IngestReport
 from .features import (
     FEATURES_MANIFEST_VERSION,
     NOT_VALUE_SETTINGS,
@@ -62,7 +62,7 @@ __all__ = [
     "EvaluationReport",
     "FeaturesDataset",
     "FeaturesManifest",
-    "IngestedDataset",
+    "FileEntry", "IngestReport", "IngestedDataset",
     "RunFolder",
     "Scaling",
     "ScoreOutput",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("dltrigger")
@@ -15,6 +15,52 @@ log = logging.getLogger("dltrigger")
 #: wrote each (JSON ``{name: {"process", "seed", "settings", "detector"}}``): what
 #: ``--overwrite`` may replace, how to tell files of other settings apart, what they are.
 GENERATE_RECORD = "_generate.json"
+
+
+@dataclass
+class FileEntry:
+    path: str
+    sample: str
+    label: int
+    events: int
+    compressed_bytes: int
+
+
+@dataclass
+class IngestReport:
+    output: str
+    tree: str
+    columns: list[str]
+    files: list[FileEntry] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    #: Branches of the inputs that are not columns, and why (TRef links, bookkeeping...).
+    skipped_branches: dict[str, str] = field(default_factory=dict)
+    events: int = 0
+    events_written: int = 0
+    bytes_read: int = 0
+    partitions: int = 0
+    #: Who ran the tasks: "spark" or "local" (dltrigger.executors).
+    executor: str = ""
+    seconds: float = 0.0
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> IngestReport:
+        """A report written by :meth:`to_json` (the fields it adds are left out)."""
+        data = json.loads(Path(path).read_text())
+        names = {f for f in cls.__dataclass_fields__}
+        report = cls(**{k: v for k, v in data.items() if k in names})
+        report.files = [FileEntry(**entry) for entry in data.get("files", [])]
+        return report
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["events_per_second"] = self.events_per_second
+        data["events_per_file"] = {f.path: f.events for f in self.files}
+        return json.dumps(data, indent=2)
 
 
 @dataclass(frozen=True)

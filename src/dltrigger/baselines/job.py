@@ -35,13 +35,13 @@ import pyarrow as pa
 
 from ..config import BaselinesConfig, Config, TrackingConfig
 from ..errors import ConfigError, DLTriggerError
+from ..freshness import before_run, existing_result, record_run
 from ..io.atomic import atomic_folder
 from ..io.parquet import write_table
 from ..ml.dataset import dataset_files
 from ..ml.metrics import per_class_auc
 from ..results import BaselinesResult
 from ..schema import CLASS_NAMES
-from ..stage import before_run, existing_result, record_run
 from ..tracking import tracked_run
 
 N_CLASSES = len(CLASS_NAMES)
@@ -175,6 +175,19 @@ def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResul
 
     ``spark``: the session to use (one is started from ``config.spark`` when None);
     ``progress``: unused (Spark ML shows no progress), accepted as by every stage.
+
+    Example: the random forest alone, on the dataset the networks train on (the call needs
+    that dataset and Spark, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.with_overrides(dlt.Config(), "baselines", models=["random_forest"])
+    >>> settings = config.resolved().baselines
+    >>> settings.data, settings.out, settings.forest_trees, settings.forest_depth
+    (PosixPath('data/features/balanced'), PosixPath('runs/baselines'), 100, 10)
+    >>> result = dlt.baselines.run(config)  # doctest: +SKIP
+
+    ```
     """
     start = time.perf_counter()
     config = config.resolved()

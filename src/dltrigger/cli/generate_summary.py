@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..generate.job import FileReport
+from ..generate.plan import FileReport
 from ..progress import output
 
 

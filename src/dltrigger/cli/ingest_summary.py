@@ -8,7 +8,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..ingest.job import REPORT_NAME, IngestReport
+from ..artifacts import IngestReport
+from ..ingest import REPORT_NAME
 from ..progress import output
 
 

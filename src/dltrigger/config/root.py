@@ -140,6 +140,25 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
     A missing default file gives the built-in defaults; a missing file that was named explicitly
     is an error.
+
+    Example, with a file of two settings (the others keep their defaults):
+
+    ```pycon
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import dltrigger as dlt
+    >>> path = Path(tempfile.mkdtemp()) / "dltrigger.toml"
+    >>> _ = path.write_text('train = {model = "hlf", epochs = 5}')
+    >>> config = dlt.load_config(path)
+    >>> config.train.model, config.train.epochs, config.train.batch_size
+    ('hlf', 5, 32)
+    >>> _ = path.write_text("train = {epoch = 5}")
+    >>> dlt.load_config(path)  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    dltrigger.errors.ConfigError: invalid configuration in ...: train.epoch: no such setting
+    (did you mean 'epochs'?) (got 5)
+
+    ```
     """
     explicit = path is not None or "DLTRIGGER_CONFIG" in os.environ
     chosen = Path(path or os.environ.get("DLTRIGGER_CONFIG", DEFAULT_CONFIG_NAME))
@@ -164,6 +183,26 @@ def with_overrides(config: Config, section: str | None = None, /, **values: Any)
     section: ``with_overrides(config, train={"epochs": 2}, features={"balance": False})``;
     ``with_overrides(config, if_exists="skip")`` sets every stage's ``if_exists``. An unknown
     section or setting is refused naming the nearest valid one.
+
+    Example:
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.Config()
+    >>> quick = dlt.with_overrides(config, "train", epochs=2, batch_size=None)  # None: unchanged
+    >>> quick.train.epochs, quick.train.batch_size
+    (2, 32)
+    >>> both = dlt.with_overrides(config, train={"epochs": 2}, features={"balance": False})
+    >>> both.train.epochs, both.features.balance, config.train.epochs
+    (2, False, 20)
+    >>> dlt.with_overrides(config, "train", epoch=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    dltrigger.errors.ConfigError: no setting train.epoch (did you mean 'epochs'?); ...
+    >>> dlt.with_overrides(config, "train", epochs=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    dltrigger.errors.ConfigError: invalid ...: epochs: Input should be greater than 0 (got 0)
+
+    ```
     """
     if section is None and "if_exists" in values:  # every stage that writes an output
         mode = values.pop("if_exists")

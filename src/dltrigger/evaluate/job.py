@@ -25,6 +25,7 @@ import numpy as np
 from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder, read_pipeline_state
 from ..config import BaselineName, Config, EvaluateConfig
 from ..errors import EvaluationError
+from ..freshness import before_run, existing_result, record_run
 from ..io.atomic import atomic_folder
 from ..ml import plots
 from ..ml.metrics import (
@@ -46,7 +47,6 @@ from ..ml.rates import trigger_rates
 from ..ml.scoring import load_run, score
 from ..results import EvaluateResult
 from ..schema import CLASS_NAMES
-from ..stage import before_run, existing_result, record_run
 from .report import write_report
 
 
@@ -152,6 +152,20 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
 
     ``spark`` and ``progress``: unused (the scoring runs in this process), accepted as by
     every stage.
+
+    Example: what the report would compare, with the defaults (the call needs the trained
+    run folders, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> settings = dlt.Config().resolved().evaluate
+    >>> settings.runs
+    [PosixPath('runs/hlf'), PosixPath('runs/inclusive')]
+    >>> settings.data, settings.baselines, settings.out
+    (PosixPath('data/features/balanced'), PosixPath('runs/baselines'), PosixPath('runs/report'))
+    >>> report = dlt.evaluate.run(dlt.Config())  # doctest: +SKIP
+
+    ```
     """
     start = time.perf_counter()
     config = config.resolved()

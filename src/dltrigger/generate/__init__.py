@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..results import GenerateResult
 from ..stage import JobFunction, Stage, lazy_attributes, section_settings
+from .plan import FileReport, plan, written_record
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -31,16 +32,12 @@ class _Generate:
         return []
 
     def outputs(self, config: Config) -> list[Path]:
-        from .job import plan
-
         return [Path(task.path) for task in plan(config.generate)]
 
     def settings(self, config: Config) -> Any:
         return section_settings(config.generate)
 
     def load(self, config: Config) -> GenerateResult:
-        from .job import FileReport, plan, written_record
-
         out = Path(config.generate.out)
         record = written_record(out)
         files = tuple(

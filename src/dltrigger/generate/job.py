@@ -14,95 +14,28 @@ import logging
 import os
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 
 from ..artifacts import GENERATE_RECORD
-from ..config import LABELS, Config, GenerateConfig, ProcessSettings
+from ..config import LABELS, Config, GenerateConfig
 from ..errors import GenerationError, OutputExistsError, option
 from ..executors import choose
+from ..freshness import before_run, existing_result, record_run
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
 from ..results import GenerateResult
 from ..spark.failures import root_cause
-from ..stage import before_run, existing_result, record_run
+from .plan import FileReport, FileTask, plan, written_record
 
 log = logging.getLogger("dltrigger")
 
 #: Events accumulated before they are written as one ROOT basket per branch.
 WRITE_CHUNK_EVENTS = 2000
-
-
-@dataclass(frozen=True)
-class FileTask:
-    """Everything one Spark task needs to make one output file."""
-
-    process: str
-    index: int
-    events: int
-    seed: int
-    path: str
-    settings: ProcessSettings
-    batch_size: int
-    mpi: bool
-    pileup_mean: float
-    detector: str = "phase2"
-
-
-@dataclass(frozen=True)
-class FileReport:
-    """What one task produced, with per-file physics summaries for a quick look."""
-
-    process: str
-    label: int
-    path: str
-    events: int
-    generated: int
-    selected: int
-    bytes: int
-    seconds: float
-    mean_tracks: float
-    mean_jets: float
-    mean_btags: float
-    mean_met: float
-    electrons: int
-    muons: int
-
-
-def file_name(process: str, index: int) -> str:
-    return f"{process}_{index}.root"
-
-
-def plan(config: GenerateConfig) -> list[FileTask]:
-    """The output files of a run, in a fixed order (process, then index), as absolute paths:
-    the tasks' Python workers need not share the driver's working directory."""
-    out = Path(config.out).absolute()
-    tasks = []
-    for process in config.process:
-        remaining, index = config.events_of(process), 0
-        while remaining > 0:
-            n = min(config.events_per_file, remaining)
-            tasks.append(
-                FileTask(
-                    process=process,
-                    index=index,
-                    events=n,
-                    seed=config.seed,
-                    path=str(out / file_name(process, index)),
-                    settings=config.settings(process),
-                    batch_size=config.batch_size,
-                    mpi=config.mpi,
-                    pileup_mean=config.pileup_mean,
-                    detector=config.detector,
-                )
-            )
-            remaining -= n
-            index += 1
-    return tasks
 
 
 def check_output_folder(config: GenerateConfig, tasks: list[FileTask]) -> None:
@@ -230,6 +163,21 @@ def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult
     folder, earlier runs' included, is left as it is. The folder has one writer at a time.
     ``spark``: a session to run the files' tasks in (else [`dltrigger.executors`][] chooses);
     ``progress``: a progress bar on the terminal.
+
+    Example: what a run of 200 W+jets events would write, and where ``ingest`` then reads it
+    (the call itself runs Pythia and the detector simulation, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.with_overrides(dlt.Config(), "generate", process=["wjets"], events=200)
+    >>> settings = config.resolved().generate
+    >>> settings.process, settings.events, settings.events_per_file, settings.out
+    (['wjets'], 200, 1000, PosixPath('data/raw'))
+    >>> config.resolved().ingest.samples["wjets"].paths
+    ['data/raw/wjets_[0-9]*.root']
+    >>> result = dlt.generate.run(config)  # doctest: +SKIP
+
+    ```
     """
     from ..io.ownership import writing
 
@@ -277,18 +225,6 @@ def _remove_stale_temporaries(out: Path) -> None:
 
 
 WRITTEN_RECORD = GENERATE_RECORD
-
-
-def written_record(out: Path) -> dict[str, dict]:
-    """The record of the files generate wrote in ``out`` ({} when there is none); a record
-    of dltrigger before 0.2 (a list of names) has no settings."""
-    try:
-        data = json.loads((out / WRITTEN_RECORD).read_text())
-    except (OSError, ValueError):
-        return {}
-    if isinstance(data, list):
-        return {name: {} for name in data if isinstance(name, str)}
-    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
 def _settings_digest(config: GenerateConfig, process: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..artifacts import IngestedDataset
+from ..artifacts import IngestedDataset, IngestReport
 from ..errors import DLTriggerError
 from ..results import IngestResult
 from ..stage import JobFunction, Stage, lazy_attributes, section_settings
@@ -14,11 +14,11 @@ from .samples import resolve_samples
 
 if TYPE_CHECKING:
     from ..config import Config
-    from .job import IngestReport, run
+    from .job import run
 
 __all__ = ["REPORT_NAME", "STAGE", "IngestReport", "IngestResult", "run", "stages"]
 
-__getattr__ = lazy_attributes(__name__, {"run": ".job", "IngestReport": ".job"})
+__getattr__ = lazy_attributes(__name__, {"run": ".job"})
 
 #: The ingest report's name (written last: the dataset is complete).
 REPORT_NAME = IngestedDataset.REPORT
@@ -47,8 +47,6 @@ class _Ingest:
         return section_settings(config.ingest)
 
     def load(self, config: Config) -> IngestResult:
-        from .job import IngestReport
-
         out = Path(config.ingest.out)
         report = IngestReport.read(IngestedDataset(out).report_file)
         return IngestResult(out=out, seconds=0.0, report=report)

@@ -1,6 +1,6 @@
 """``spark.read.format("root")``: ROOT trees as a Spark DataFrame, through uproot and Arrow.
 
-Usage::
+Usage:
 
     from dltrigger.spark.root_source import register
     register(spark)

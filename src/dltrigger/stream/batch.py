@@ -21,11 +21,11 @@ from ..artifacts import ScoreOutput
 from ..config import Config, StreamConfig
 from ..errors import InputError, StreamError
 from ..executors import choose
+from ..freshness import before_run, existing_result, record_run
 from ..io.atomic import atomic_folder
 from ..io.paths import expand_inputs
 from ..results import ScoreResult
 from ..spark.failures import root_cause
-from ..stage import before_run, existing_result, record_run
 from .process import local_path, process_file
 from .trigger import Trigger, load_trigger
 
@@ -63,6 +63,19 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
 
     ``spark``: a session to run the tasks in (else [`dltrigger.executors`][] chooses);
     ``progress``: a progress bar of the scoring tasks.
+
+    Example: the repository's genuine Delphes files scored with the model that ``dltrigger
+    train`` writes by default (the call needs that run folder, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.with_overrides(dlt.Config(), "score", inputs=["tests/data/delphes"])
+    >>> resolved = config.resolved()
+    >>> resolved.stream.model, resolved.score.out, resolved.stream.background_efficiency
+    (PosixPath('runs/inclusive'), PosixPath('runs/score'), 0.01)
+    >>> result = dlt.stream.score(config)  # doctest: +SKIP
+
+    ```
     """
     start = time.perf_counter()
     config = config.resolved()
@@ -119,9 +132,9 @@ def score_files(
 
     from ..io.parquet import write_table
 
+    # a fixed set of files: none is still being written (the stream's settle wait is not needed)
     rows = pa.concat_tables(
-        process_file(local_path(p), trigger, settings.tree, settings.settle_seconds,
-                     settings.max_wait_seconds)
+        process_file(local_path(p), trigger, settings.tree, 0.0, 0.0)
         for p in paths
     )  # fmt: skip
     bad = rows.column("quarantine").is_valid()

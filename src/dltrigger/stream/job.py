@@ -266,6 +266,21 @@ def run(config: Config, *, spark=None, progress: bool = False) -> StreamResult:
 
     ``spark``: the session to use (one is started from ``config.spark`` when None);
     ``progress``: a line per micro-batch on the terminal.
+
+    Example: the files already in ``data/incoming``, then stop, with the trigger at a 1 kHz
+    output rate (the call needs a trained run folder and Spark, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.with_overrides(
+    ...     dlt.Config(), "stream", available_now=True, output_rate_hz=1000.0
+    ... )
+    >>> settings = config.resolved().stream
+    >>> settings.model, settings.input, settings.out, settings.accept_classes
+    (PosixPath('runs/inclusive'), 'data/incoming', PosixPath('runs/stream'), ['ttbar', 'W+jets'])
+    >>> result = dlt.stream.run(config)  # doctest: +SKIP
+
+    ```
     """
     from ..progress import console
     from ..spark.session import get_spark

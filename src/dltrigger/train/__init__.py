@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import RunFolder, TuneResults
 from ..results import TrainResult
-from ..stage import Stage, lazy_attributes
+from ..stage import JobFunction, Stage, lazy_attributes
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,7 +35,7 @@ def model_settings(config: Config, model: ModelName) -> TrainConfig:
 
 
 #: Settings that say how to train, not what: not in the freshness digest.
-HOW = {"overwrite", "if_exists", "resume"}
+_HOW = {"overwrite", "if_exists", "resume"}
 
 
 class _Train:
@@ -44,6 +44,7 @@ class _Train:
 
     kind: str | None = "run"
     section = "train"
+    _job = JobFunction(__package__, ".trainer")
 
     def __init__(self, model: ModelName, standalone: bool = False):
         self.model = model
@@ -56,10 +57,10 @@ class _Train:
     def run(
         self, config: Config, *, spark: SparkSession | None = None, progress: bool = False
     ) -> TrainResult:
-        from .trainer import run
-
         settings = self._settings(config)  # the tuned point exists by now
-        return run(config.model_copy(update={"train": settings}), spark=spark, progress=progress)
+        trained = config.model_copy(update={"train": settings})
+        result: TrainResult = self._job(trained, spark=spark, progress=progress)
+        return result
 
     def inputs(self, config: Config) -> list[Path]:
         settings = self._settings(config)
@@ -73,7 +74,7 @@ class _Train:
         return [folder / RunFolder.SUMMARY, folder / RunFolder.CONFIG, folder / RunFolder.BEST]
 
     def settings(self, config: Config) -> Any:
-        return self._settings(config).model_dump(mode="json", exclude=HOW)
+        return self._settings(config).model_dump(mode="json", exclude=_HOW)
 
     def load(self, config: Config) -> TrainResult:
         import json

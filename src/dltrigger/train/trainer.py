@@ -21,6 +21,7 @@ import time
 from ..artifacts import RunFolder, Scaling
 from ..config import Config, TrackingConfig, TrainConfig
 from ..errors import ConfigError, TrainingError
+from ..freshness import before_run, existing_result, record_run
 from ..io.ownership import writing
 from ..ml.checkpoints import read_checkpoint, write_text
 from ..ml.dataset import DatasetWatch, check_trainable
@@ -28,7 +29,6 @@ from ..ml.loop import fit
 from ..models.export import FORMATS
 from ..results import TrainResult
 from ..schema import CLASS_NAMES
-from ..stage import before_run, existing_result, record_run
 from ..tracking import tracked_run
 from .run_folder import Workspace, check_resumable, prepare_run_folder, write_training_plot
 
@@ -51,6 +51,19 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
     With ``train.num_processes > 1`` the training runs data-parallel on Spark (``spark``: the
     session to use; one is started from ``config.spark`` when None). With ``[tracking]``
     enabled, the run's settings, per-epoch metrics and files are logged to MLflow.
+
+    Example: the HLF model for 5 epochs on the default dataset (the call needs the
+    ``balanced`` dataset of ``dltrigger features``, so it is not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> config = dlt.with_overrides(dlt.Config(), "train", model="hlf", epochs=5)
+    >>> settings = config.resolved().train
+    >>> settings.data, settings.run_folder, settings.batch_size, settings.learning_rate
+    (PosixPath('data/features/balanced'), PosixPath('runs/hlf'), 32, 0.001)
+    >>> result = dlt.train.run(config)  # doctest: +SKIP
+
+    ```
     """
     start = time.perf_counter()
     config = config.resolved()

@@ -26,11 +26,11 @@ import numpy as np
 from ..artifacts import TuneResults
 from ..config import Config, TrainConfig
 from ..errors import ConfigError, DLTriggerError, OutputExistsError, option
+from ..freshness import before_run, existing_result, record_run
 from ..io.atomic import atomic_folder
 from ..ml.batches import Events, load_split
 from ..ml.dataset import check_trainable
 from ..results import TuneResult
-from ..stage import before_run, existing_result, record_run
 from .grid import REFERENCE_HLF_GRID, expand, validate
 
 
@@ -120,6 +120,21 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
 
     ``spark``: the session to use (one is started from ``config.spark`` when None);
     ``progress``: a progress bar on the terminal.
+
+    Example: a search over the batch size and the learning rate of the HLF model, on the
+    ``dev`` dataset of ``dltrigger features`` (the call needs that dataset and Spark, so it is
+    not run here):
+
+    ```pycon
+    >>> import dltrigger as dlt
+    >>> grid = {"batch_size": [32, 128], "learning_rate": [1e-3, 1e-4]}
+    >>> config = dlt.with_overrides(dlt.Config(), "tune", model="hlf", grid=grid)
+    >>> settings = config.resolved().tune
+    >>> settings.data, settings.out, settings.metric
+    (PosixPath('data/features/dev'), PosixPath('runs/tune'), 'val_loss')
+    >>> result = dlt.tune.run(config)  # doctest: +SKIP
+
+    ```
     """
     start = time.perf_counter()
     config = config.resolved()
