@@ -36,20 +36,12 @@ import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.config import Config, FeaturesConfig, IngestConfig, SparkConfig
+from ingest import best_of
 
 QUIET = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
 
 #: The plain single-process script of (3).
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain" / "features_script.py"
-
-
-def best_of(repeats: int, function) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def ensure_ingested(data: Path) -> Path:

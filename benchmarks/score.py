@@ -25,7 +25,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,19 +33,11 @@ import dltrigger
 from _machine import describe
 from dltrigger import __version__
 from dltrigger.io.root_reader import open_tree
+from ingest import best_of
 
 #: The plain single-process script of (1).
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain" / "score_script.py"
 PLAIN = "plain score script"
-
-
-def best_of(repeats: int, function) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def ensure_model(model: Path | None, files: list[str], scratch: Path) -> Path:
