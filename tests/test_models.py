@@ -34,7 +34,7 @@ def batch(lengths, max_len, pad_value=0.0, seed=0):
 @pytest.mark.parametrize(
     ("name", "packed"),
     [("particle", False), ("particle", True), ("inclusive", False), ("inclusive", True),
-     ("lstm", False), ("lstm", True), ("transformer", None)],
+     ("lstm", False), ("lstm", True), ("transformer", None), ("deepsets", None)],
 )  # fmt: skip
 def test_padding_does_not_change_the_output(name, packed):
     torch.manual_seed(0)
@@ -52,9 +52,10 @@ def test_padding_does_not_change_the_output(name, packed):
     torch.testing.assert_close(padded, reference, rtol=1e-5, atol=1e-6)
 
 
-def test_outputs_are_logits_and_train():
+@pytest.mark.parametrize("name", ["inclusive", "deepsets"])
+def test_outputs_are_logits_and_train(name):
     torch.manual_seed(1)
-    model = build_model("inclusive")
+    model = build_model(name)
     particles, lengths, hlf = batch([10, 20, 3, 7, 15, 9], 20)
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -88,7 +89,8 @@ def test_packed_and_padded_recurrent_paths_agree(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["hlf", "particle", "inclusive", "lstm", "transformer"])
+@pytest.mark.parametrize("name", ["hlf", "particle", "inclusive", "lstm", "transformer",
+                                  "deepsets"])  # fmt: skip
 def test_exported_models_give_the_pytorch_scores(name, tmp_path):
     """ONNX (onnxruntime) and TorchScript scores equal the PyTorch model's, for any batch size
     and sequence length (the export is traced on one small example)."""
@@ -111,3 +113,19 @@ def test_exported_models_give_the_pytorch_scores(name, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.torchscript.pt"]
     with pytest.raises(ConfigError, match="did you mean 'onnx'"):
         export_model(model, name, tmp_path, ["onx"])
+
+
+def test_deep_sets_ignores_the_order_of_the_particles():
+    """A set, not a sequence: permuting each event's real particles leaves the logits as they
+    are (the GRU's depend on the order)."""
+    torch.manual_seed(4)
+    model = build_model("deepsets").eval()
+    particles, lengths, hlf = batch([5, 12, 1, 30], 30)
+    shuffled = particles.clone()
+    for i, n in enumerate(lengths.tolist()):
+        shuffled[i, :n] = particles[i, torch.randperm(n)]
+    with torch.no_grad():
+        torch.testing.assert_close(model(shuffled, lengths, hlf), model(particles, lengths, hlf),
+                                   rtol=1e-5, atol=1e-5)  # fmt: skip
+    with pytest.raises(ConfigError, match="pooling"):
+        build_model("deepsets", pooling="max")

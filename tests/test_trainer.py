@@ -159,3 +159,24 @@ def test_automatic_torch_threads_leave_the_loader_a_core(monkeypatch):
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     assert torch_threads(in_memory, cores=2) == 1
     assert torch_threads(TrainConfig(model="inclusive", threads=3), cores=2) == 3
+
+
+def test_deep_sets_trains_exports_and_scores_as_a_trigger(dataset, tmp_path):
+    """The particle-set model end to end: it learns, exports to ONNX (the export's scores are
+    checked against PyTorch's in test_models.py) and ``dlt.stream.score`` uses it as any
+    trained model."""
+    run = tmp_path / "deepsets"
+    settings = dict(model="deepsets", epochs=4, batch_size=64, learning_rate=3e-3, seed=3,
+                    max_particles=100)  # fmt: skip
+    history = train(TrainConfig(data=dataset, out=run, export=["onnx"], **settings))
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert min(history[-1][f"val_auc_{c}"] for c in dlt.CLASS_NAMES) > 0.6  # it learned
+    assert (run / "model.onnx").exists()
+    parts = sorted(dataset.glob("part-*.parquet"))[:2]
+    from dltrigger.config import ScoreConfig, StreamConfig
+
+    scored = dlt.stream.score(Config(
+        stream=StreamConfig(model=run, threshold=0.5),
+        score=ScoreConfig(inputs=[str(p) for p in parts], out=tmp_path / "scores"),
+    )).summary  # fmt: skip
+    assert scored["events"] > 0 and scored["model"] == str(run) and not scored["quarantined"]

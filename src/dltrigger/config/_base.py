@@ -57,7 +57,7 @@ class _Output(_Strict):
 
 
 #: The networks ``dltrigger train`` trains (``train.model``, ``run.models``; docs/training.md).
-ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer"]
+ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer", "deepsets"]
 #: [`ModelName`][]'s values, in that order.
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 

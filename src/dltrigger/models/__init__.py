@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .deepsets import DeepSetsClassifier
 from .hlf import HLFClassifier
 from .recurrent import InclusiveClassifier, ParticleSequenceClassifier
 from .transformer import ParticleTransformerClassifier
@@ -25,6 +26,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "inclusive": InclusiveClassifier,
     "lstm": lambda **kw: InclusiveClassifier(cell="lstm", **kw),
     "transformer": ParticleTransformerClassifier,
+    "deepsets": DeepSetsClassifier,
 }
 
 #: Parameter counts of the reference's Keras models (docs/reference.md §5).
@@ -37,7 +39,8 @@ REFERENCE_PARAMETERS = {
 
 
 def build_model(name: str, **options):
-    """A model by name (``hlf``, ``particle``, ``inclusive``, ``lstm``, ``transformer``)."""
+    """A model by name (``hlf``, ``particle``, ``inclusive``, ``lstm``, ``transformer``,
+    ``deepsets``)."""
     from ..errors import ConfigError, did_you_mean
 
     if name not in MODELS:
@@ -66,6 +69,7 @@ def describe_parameters(name: str, options: dict | None = None) -> str:
 __all__ = [
     "MODELS",
     "REFERENCE_PARAMETERS",
+    "DeepSetsClassifier",
     "HLFClassifier",
     "InclusiveClassifier",
     "ParticleSequenceClassifier",
