@@ -12,17 +12,24 @@ size and times hold. ``dltrigger run`` records every stage it runs; a stage call
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
+import importlib
 import json
 import logging
+import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from .config import Config
     from .stage import Stage
 
 log = logging.getLogger("dltrigger")
+
+#: A stage's job: ``run(config, *, spark=None, progress=False) -> <Stage>Result``.
+Job = TypeVar("Job", bound=Callable[..., Any])
 
 #: Set while ``dltrigger run`` runs the stages: it records them itself (and holds the lock of
 #: the state file), so a stage's own ``if_exists="skip"`` record is not written then.
@@ -161,3 +168,27 @@ def record_run(stage: Stage, config: Config, inputs: str | None, facts: dict[str
             write_pipeline_state(state, records)
     except OutputError as exc:  # a `dltrigger run` holds the record: this run is not recorded
         log.warning("%s not recorded in %s: %s", stage.name, state, exc)
+
+
+def skippable(package: str, attribute: str) -> Callable[[Job], Job]:
+    """Give a stage's job ``if_exists = "skip"``: the decorated ``run`` returns the existing
+    output's result when it is up to date, refuses it when it is not, and otherwise runs and
+    records the run. ``attribute`` of ``package`` is the stage (or a function of the
+    configuration giving it), looked up when the job is called."""
+
+    def decorate(job: Job) -> Job:
+        @functools.wraps(job)
+        def run(config: Config, *, spark: Any = None, progress: bool = False) -> Any:
+            config = config.resolved()
+            found = getattr(importlib.import_module(package), attribute)
+            stage: Stage = found(config) if isinstance(found, types.FunctionType) else found
+            if (done := existing_result(stage, config)) is not None:
+                return done
+            recorded = before_run(stage, config)
+            result = job(config, spark=spark, progress=progress)
+            record_run(stage, config, recorded, stage.facts(result))
+            return result
+
+        return cast(Job, run)
+
+    return decorate

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from ..config import BaselinesConfig, Config, TrackingConfig
 from ..errors import ConfigError, DLTriggerError
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..io.parquet import write_table
 from ..ml.dataset import dataset_files
@@ -168,6 +168,7 @@ BASELINES = {
 }
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResult:
     """Fit ``baselines.models`` on ``baselines.data`` (unset: ``train.data``) into
     ``baselines.out``, scored on its test split; the result has each model's test metrics
@@ -191,22 +192,15 @@ def run(config: Config, *, spark=None, progress: bool = False) -> BaselinesResul
     """
     start = time.perf_counter()
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     tracking = config.tracking
     if spark is None:
         from ..spark.session import get_spark
 
         spark = get_spark(config.spark)
     metrics = _fit(config.baselines, spark, tracking)
-    result = BaselinesResult(
+    return BaselinesResult(
         out=Path(config.baselines.out), seconds=time.perf_counter() - start, metrics=metrics
     )
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
 
 
 def _fit(config: BaselinesConfig, spark, tracking: TrackingConfig) -> dict[str, dict[str, Any]]:

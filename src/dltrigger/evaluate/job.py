@@ -25,7 +25,7 @@ import numpy as np
 from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder, read_pipeline_state
 from ..config import BaselineName, Config, EvaluateConfig
 from ..errors import EvaluationError
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..ml import plots
 from ..ml.metrics import (
@@ -143,6 +143,7 @@ def _working_point(
     return entry
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult:
     """Score the best model of each of ``evaluate.runs`` (unset: the run folders of
     ``run.models``) on the test split of ``evaluate.data`` (unset: ``train.data``) and write
@@ -169,11 +170,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
     """
     start = time.perf_counter()
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.evaluate
     assert settings.runs is not None and settings.data is not None  # resolved
     runs, data = [Path(r) for r in settings.runs], Path(settings.data)
@@ -209,11 +205,9 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
         results = _strict_json(results)  # the report and the caller see what the file holds
         EvaluationReport(folder).write_evaluation(results)
         write_report(results, folder)
-    result = EvaluateResult(
+    return EvaluateResult(
         out=Path(settings.out), seconds=time.perf_counter() - start, evaluation=results
     )
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
 
 
 def _scored(loaded: list, data: Path, settings: EvaluateConfig, folder: Path) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from ..artifacts import FEATURES_MANIFEST_VERSION
 from ..config import Config, FeaturesConfig
 from ..errors import FeaturesError
 from ..executors import choose
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..physics.collections import ResolvedCollections, resolve_collections
 from ..physics.split import SPLIT_KEY
@@ -255,6 +255,7 @@ def _empty_classes(selected: dict[int, int], results: list[dict], settings: Feat
     return described
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult:
     """Select and compute the features of ``features.input`` (unset: ``ingest.out``) into the
     datasets ``full``, ``balanced`` and ``dev`` of ``features.out``; the result has the
@@ -287,11 +288,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult
     ```
     """
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.features
     start = time.perf_counter()
     input_folder = settings.input
@@ -432,6 +428,4 @@ def run(config: Config, *, spark=None, progress: bool = False) -> FeaturesResult
         seconds = time.perf_counter() - start
         for manifest in manifests.values():
             manifest["seconds"] = seconds
-    result = FeaturesResult(out=Path(settings.out), seconds=seconds, manifests=manifests)
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
+    return FeaturesResult(out=Path(settings.out), seconds=seconds, manifests=manifests)

@@ -24,7 +24,7 @@ from ..artifacts import GENERATE_RECORD
 from ..config import LABELS, Config, GenerateConfig
 from ..errors import GenerationError, OutputExistsError, option
 from ..executors import choose
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import TEMPORARY_MARK
 from ..io.delphes_writer import DelphesWriter
 from ..physics.selection import has_isolated_lepton
@@ -155,6 +155,7 @@ def _generate_file_row(task: FileTask) -> dict:
     return asdict(generate_file(task))
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult:
     """Generate the ``[generate]`` processes into ``generate.out``; the result has one report
     per file written.
@@ -182,11 +183,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult
     from ..io.ownership import writing
 
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     start = time.perf_counter()
     out = Path(config.generate.out)
     tasks = plan(config.generate)
@@ -198,9 +194,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> GenerateResult
         _record_written(out, config.generate, rows)
     _warn_of_earlier_files(out, config.generate)
     files = tuple(FileReport(**row) for row in rows)
-    result = GenerateResult(out=out, seconds=time.perf_counter() - start, files=files)
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
+    return GenerateResult(out=out, seconds=time.perf_counter() - start, files=files)
 
 
 def _generate_files(config: Config, tasks: list[FileTask], spark, progress: bool) -> list[dict]:

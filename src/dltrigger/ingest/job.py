@@ -38,7 +38,7 @@ from ..artifacts import FileEntry, IngestedDataset, IngestReport
 from ..config import Config, IngestConfig
 from ..errors import IngestError, InputError
 from ..executors import Executor, choose
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder, atomic_path
 from ..io.paths import bound_remote_waits
 from ..io.root_reader import TreeLayout
@@ -147,6 +147,7 @@ def _count_rows(folder: Path) -> int:
     return sum(pq.read_metadata(part).num_rows for part in IngestedDataset(folder).parts())
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> IngestResult:
     """Read ``ingest.inputs`` (else the ``[ingest.samples]``) into ``ingest.out``.
 
@@ -171,11 +172,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> IngestResult:
     ```
     """
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.ingest
     bound_remote_waits(settings.remote_timeout)
     start = time.perf_counter()
@@ -290,6 +286,4 @@ def run(config: Config, *, spark=None, progress: bool = False) -> IngestResult:
             )
         report.seconds = time.perf_counter() - start
         (Path(folder) / REPORT_NAME).write_text(report.to_json())
-    result = IngestResult(out=Path(settings.out), seconds=report.seconds, report=report)
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
+    return IngestResult(out=Path(settings.out), seconds=report.seconds, report=report)

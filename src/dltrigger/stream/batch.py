@@ -21,7 +21,7 @@ from ..artifacts import ScoreOutput
 from ..config import Config, StreamConfig
 from ..errors import InputError, StreamError
 from ..executors import choose
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..io.paths import expand_inputs
 from ..results import ScoreResult
@@ -56,6 +56,7 @@ def find_inputs(inputs: list[str]) -> list[str]:
     return files
 
 
+@skippable(__package__, "SCORE_STAGE")
 def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
     """Score every event of ``score.inputs`` (ROOT or Parquet files, folders, globs, URLs)
     with ``stream.model`` at ``[stream]``'s working point into ``score.out``; the result has
@@ -79,11 +80,6 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
     """
     start = time.perf_counter()
     config = config.resolved()
-    from . import SCORE_STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.stream
     out, overwrite = Path(config.score.out), config.score.overwrite
     files = find_inputs(list(config.score.inputs))
@@ -117,9 +113,7 @@ def score(config: Config, *, spark=None, progress: bool = False) -> ScoreResult:
             "quarantined": quarantined,
         }
         ScoreOutput(folder).write_summary(summary)
-    result = ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
+    return ScoreResult(out=out, seconds=time.perf_counter() - start, summary=summary)
 
 
 def score_files(

@@ -21,7 +21,7 @@ import time
 from ..artifacts import RunFolder, Scaling
 from ..config import Config, TrackingConfig, TrainConfig
 from ..errors import ConfigError, TrainingError
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.ownership import writing
 from ..ml.checkpoints import read_checkpoint, write_text
 from ..ml.dataset import DatasetWatch, check_trainable
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 
+@skippable(__package__, "standalone_stage")
 def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
     """Train ``train.model`` on ``train.data`` (unset: ``<features.out>/balanced``) into its run
     folder (``train.out``, unset: ``runs/<model>``), continuing it with ``train.resume``; the
@@ -67,12 +68,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
     """
     start = time.perf_counter()
     config = config.resolved()
-    from . import standalone_stage
-
-    stage = standalone_stage(config)
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.train
     if settings.data is None:
         raise ConfigError("train.data is unset: name a features dataset")
@@ -90,11 +85,9 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TrainResult:
             raise TrainingError(f"{exc}{_kept(space)}") from None
         finally:
             space.discard()  # an unfinished run built aside; the named folder is untouched
-    result = TrainResult(
+    return TrainResult(
         out=settings.run_folder, seconds=time.perf_counter() - start, history=tuple(history)
     )
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
 
 
 def _kept(space: Workspace) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from ..artifacts import TuneResults
 from ..config import Config, TrainConfig
 from ..errors import ConfigError, DLTriggerError, OutputExistsError, option
-from ..freshness import before_run, existing_result, record_run
+from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..ml.batches import Events, load_split
 from ..ml.dataset import check_trainable
@@ -113,6 +113,7 @@ def _grid(config: Config) -> dict[str, list[Any]]:
     return REFERENCE_HLF_GRID
 
 
+@skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
     """Train ``tune.model`` at every point of ``tune.grid`` on ``tune.data`` (unset:
     ``<features.out>/dev``), one Spark task each, ranked by ``tune.metric``, into
@@ -138,11 +139,6 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
     """
     start = time.perf_counter()
     config = config.resolved()
-    from . import STAGE as stage
-
-    if (done := existing_result(stage, config)) is not None:
-        return done  # if_exists="skip", up to date
-    recorded = before_run(stage, config)
     settings = config.tune
     out = Path(settings.out)
     if out.exists() and not settings.overwrite:
@@ -222,9 +218,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> TuneResult:
         TuneResults(folder).write(_csv_text(rows), best_point, summary)
     _track(config, summary, rows, out)
     summary["rows"] = rows
-    result = TuneResult(out=out, seconds=time.perf_counter() - start, summary=summary)
-    record_run(stage, config, recorded, stage.facts(result))
-    return result
+    return TuneResult(out=out, seconds=time.perf_counter() - start, summary=summary)
 
 
 def _track(config: Config, summary: dict[str, Any], rows: list[dict], out: Path) -> None:
