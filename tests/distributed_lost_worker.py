@@ -18,9 +18,9 @@ from dltrigger.config import Config, SparkConfig, TrackingConfig, TrainConfig
 from dltrigger.errors import TrainingError
 
 
-def training_processes() -> list[int]:
-    """PIDs of the rank processes: the children of the ``torchrun`` launchers that
-    TorchDistributor starts, one launcher per Spark task."""
+def launchers_and_ranks() -> tuple[set[int], list[int]]:
+    """PIDs of the ``torchrun`` launchers TorchDistributor starts (one per Spark task), and of
+    their children, the rank processes."""
     commands, parents = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -32,7 +32,13 @@ def training_processes() -> list[int]:
             except (OSError, IndexError, ValueError):
                 pass
     launchers = {pid for pid, command in commands.items() if b"torch.distributed.run" in command}
-    return sorted(pid for pid, parent in parents.items() if parent in launchers)
+    return launchers, sorted(pid for pid, parent in parents.items() if parent in launchers)
+
+
+def wait_for(condition, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.5)
 
 
 def main() -> None:
@@ -55,11 +61,14 @@ def main() -> None:
         deadline = time.time() + 300
         while not (run / "checkpoint.pt").exists() and time.time() < deadline:
             time.sleep(0.2)
-        ranks = training_processes()
+        ranks = launchers_and_ranks()[1]
         outcome["ranks"] = len(ranks)
         if ranks:
             os.kill(ranks[-1], signal.SIGKILL)  # a rank dies as if its machine were lost
-        thread.join(300)
+        # A surviving launcher may wait out torch elastic's exit barrier (300 s) before its
+        # Spark task fails; the next barrier stage needs its slot back.
+        thread.join(600)
+        wait_for(lambda: not launchers_and_ranks()[0], 400)
         outcome["summary_after_failure"] = (run / "summary.json").exists()
         done = json.loads((run / "metrics.json").read_text())
         outcome["epochs_done"] = len(done)

@@ -96,7 +96,7 @@ def test_a_lost_worker_fails_the_run_and_resume_finishes_it(features_dataset, tm
     run = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, str(script), str(features_dataset / "full"), str(run)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
