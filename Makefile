@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "error: Python 3.11 is required (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,plots,xrootd,trees]'
+	$(BIN)/pip install --quiet -e '.[dev,plots,xrootd,trees,l1]'
 	@touch $(STAMP)
 
 # Debian packages: a Java 17+ runtime for Spark, and the XRootD server the remote-reading

@@ -34,11 +34,11 @@ def test_one_stage_list(house):
         package = entry.package()
         assert callable(package.run) and callable(package.stages), entry.name
     # dltrigger run follows the registry's order, with the optional stages switched on
-    config = dlt.with_overrides(dlt.Config(), "run", tune=True, baselines=True).resolved()
+    config = dlt.with_overrides(dlt.Config(), "run", tune=True, baselines=True, l1=True).resolved()
     planned = [stage.name.split()[0] for stage in pipeline_stages(config)]
     assert planned == sorted(planned, key=names.index)
     assert planned == ["generate", "ingest", "features", "tune", "train", "train",
-                       "baselines", "evaluate"]  # fmt: skip
+                       "baselines", "l1", "evaluate"]  # fmt: skip
 
 
 def test_no_circles_and_nothing_runs_back_up(house):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 #: The pipeline's stages (dltrigger.stages.STAGES names them too; this tool reads source only).
 STAGE_ROOMS = frozenset(
-    {"generate", "ingest", "features", "tune", "train", "baselines", "evaluate", "stream"}
+    {"generate", "ingest", "features", "tune", "train", "baselines", "l1", "evaluate", "stream"}
 )
 FLOORS = {"cli": 3, "__main__": 3, "pipeline": 2} | dict.fromkeys(STAGE_ROOMS, 1)
 #: Modules over this many lines are listed.

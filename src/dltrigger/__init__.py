@@ -51,7 +51,18 @@ from .schema import CLASS_NAMES, HLF_NAMES, PARTICLE_FEATURES
 from .stage import STAGES  # the pipeline's stages in order (dltrigger.stage.REGISTRY)
 
 if TYPE_CHECKING:
-    from . import baselines, evaluate, features, generate, ingest, results, stream, train, tune
+    from . import (
+        baselines,
+        evaluate,
+        features,
+        generate,
+        ingest,
+        l1,
+        results,
+        stream,
+        train,
+        tune,
+    )  # fmt: skip
     from .pipeline import run_pipeline
     from .spark.session import spark_session
 
@@ -90,6 +101,7 @@ __all__ = [
     "features",
     "generate",
     "ingest",
+    "l1",
     "load_config",
     "results",
     "run_pipeline",

@@ -2,7 +2,7 @@
 
 The stages of [`dltrigger.stage.REGISTRY`][], in its order, as ``config`` asks for them:
 generate -> ingest -> features -> [tune] -> train (each of ``run.models``) -> [baselines] ->
-evaluate, in one progress display; a Spark session is started only by a stage that runs in
+[l1] -> evaluate, in one progress display; a Spark session is started only by a stage that runs in
 Spark ([`dltrigger.executors`][]), and then shared. A stage is *up to date*, and skipped, when
 
 - its outputs are complete: each stage's completion markers exist (the files a stage writes

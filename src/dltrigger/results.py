@@ -139,6 +139,19 @@ class BaselinesResult(StageResult):
 
 
 @dataclass(frozen=True)
+class L1Result(StageResult):
+    """``dltrigger.l1.run``: the content of ``l1.json`` (``summary["agreement"]["agreement"]``:
+    the share of test events the emulated firmware decides as the quantised model)."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agreement(self) -> float:
+        """The emulation's share of identical decisions with the quantised model."""
+        return float(self.summary["agreement"]["agreement"])
+
+
+@dataclass(frozen=True)
 class EvaluateResult(StageResult):
     """``dltrigger.evaluate.run``: the content of ``evaluation.json`` (reports beside it)."""
 

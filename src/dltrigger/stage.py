@@ -89,6 +89,7 @@ REGISTRY = (
     StageEntry("tune", ("tune",), "grid search, one model per task"),
     StageEntry("train", ("run",), "one run folder per model"),
     StageEntry("baselines", ("baselines",), "tree models on the HLF"),
+    StageEntry("l1", ("l1",), "the HLF model quantised, emulated bit for bit, estimated"),
     StageEntry("evaluate", ("report",), "ROC, AUC, rates, report on the test split"),
     StageEntry("stream", ("stream", "scores"), "the trained model as a trigger on files"),
 )

@@ -9,6 +9,8 @@
   apply) and ``summary.json`` (written last).
 - [`EvaluationReport`][]: the folder of ``dltrigger evaluate``: ``evaluation.json``
   (written last), the PNG plots, ``report.md`` and ``report.html``.
+- [`L1Output`][]: the folder of ``dltrigger l1``: ``l1.json`` (written last), ``scores.parquet``,
+  the hls4ml projects, ``qat.pt`` and the ROC overlays.
 - [`ScoreOutput`][]: the folder of ``dltrigger score``: ``scores/`` and ``accepted/``
   (one Parquet part per task), ``quarantine.json`` and ``summary.json``.
 - [`FeaturesDataset`][]: ``full/``, ``balanced/`` or ``dev/`` of ``dltrigger features``:
@@ -44,6 +46,7 @@ from .features import (
 )
 from .outputs import (
     EvaluationReport,
+    L1Output,
     ScoreOutput,
     TuneResults,
     read_pipeline_state,
@@ -63,6 +66,7 @@ __all__ = [
     "FeaturesDataset",
     "FeaturesManifest",
     "FileEntry", "IngestReport", "IngestedDataset",
+    "L1Output",
     "RunFolder",
     "Scaling",
     "ScoreOutput",

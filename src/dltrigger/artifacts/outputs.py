@@ -97,6 +97,57 @@ class EvaluationReport:
 
 
 @dataclass(frozen=True)
+class L1Output:
+    """The folder of ``dltrigger l1``."""
+
+    path: Path
+
+    SUMMARY = "l1.json"
+    SCORES = "scores.parquet"
+    QAT_WEIGHTS = "qat.pt"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / self.SUMMARY
+
+    def summary(self) -> dict[str, Any]:
+        """Metrics, agreement and estimates of every version, as written."""
+        data: dict[str, Any] = read_json(self.summary_file)
+        return data
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """``l1.json`` (strict JSON; written last, into a folder written atomically)."""
+        self.summary_file.write_text(json.dumps(_strict(summary), indent=2, allow_nan=False))
+
+    def write_scores(self, labels: Any, logits: dict[str, Any]) -> None:
+        """``scores.parquet``: the label and each version's logits of every test event."""
+        import pyarrow as pa
+
+        from ..io.parquet import write_table
+
+        columns = {"label": labels, **{name: list(values) for name, values in logits.items()}}
+        write_table(pa.table(columns), self.path / self.SCORES)
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (strict JSON has neither)."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return _strict(value.item())
+    return value
+
+
+@dataclass(frozen=True)
 class ScoreOutput:
     """The folder of ``dltrigger score``."""
 

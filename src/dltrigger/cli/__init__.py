@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import FROM_COMMAND_LINE, DLTriggerError
-from . import data, pipeline, training, trigger
+from . import data, l1, pipeline, training, trigger
 from .common import OneLineParser
 
 
@@ -20,6 +20,7 @@ def build_parser() -> OneLineParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     data.add_commands(commands)
     training.add_commands(commands)
+    l1.add_commands(commands)
     pipeline.add_commands(commands)
     trigger.add_commands(commands)
     return parser

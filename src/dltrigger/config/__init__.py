@@ -6,7 +6,8 @@ command-line flag maps onto one field here (see [`with_overrides`][]).
 
 The sections are defined by topic (``spark``, ``generate``, ``data``: ingest and features,
 ``training``: train, tune and baselines, ``trigger``: stream and score, ``evaluate``: evaluate,
-tracking and run; ``root``: [`Config`][] and its loading) and all are imported from here.
+tracking and run; ``l1``: the Level-1 path; ``root``: [`Config`][] and its loading) and all
+are imported from here.
 """
 
 from ._base import (
@@ -32,6 +33,7 @@ from .generate import _RESERVED_PYTHIA as _RESERVED_PYTHIA
 from .generate import DecayVariantSettings, GenerateConfig, LeptonFilter, ProcessSettings
 from .generate import _builtin_processes as _builtin_processes
 from .generate import _migration_error as _migration_error
+from .l1 import L1Config
 from .root import DEFAULT_CONFIG_NAME, Config, load_config, with_overrides
 from .root import _format_validation_error as _format_validation_error
 from .spark import SparkConfig
@@ -65,6 +67,7 @@ __all__ = [
     "GenerateConfig",
     "HeavyFlavour",
     "IngestConfig",
+    "L1Config",
     "LeptonFilter",
     "ModelName",
     "ProcessLabel",

@@ -54,6 +54,13 @@ class EvaluateConfig(_Output):
             " (when it exists and scored the same test events); unset: ``baselines.out``."
         ),
     )
+    l1: Path | None = Field(
+        default=None,
+        description=(
+            "An output folder of ``dltrigger l1`` whose float/quantised comparison becomes the "
+            "report's L1 section (when it exists); unset: ``l1.out``."
+        ),
+    )
     min_background_events: int = Field(
         default=10,
         ge=1,
@@ -114,7 +121,7 @@ class EvaluateConfig(_Output):
 
 class RunConfig(_Strict):
     """Settings of ``dltrigger run``: generate -> ingest -> features -> [tune] -> train ->
-    [baselines] -> evaluate, skipping the stages whose outputs are up to date."""
+    [baselines] -> [l1] -> evaluate, skipping the stages whose outputs are up to date."""
 
     models: list[ModelName] = Field(
         default_factory=lambda: list[ModelName](["hlf", "inclusive"]),
@@ -132,6 +139,13 @@ class RunConfig(_Strict):
         default=False,
         description=(
             "Fit the tree baselines (``[baselines]``) after training; the report compares them."
+        ),
+    )
+    l1: bool = Field(
+        default=False,
+        description=(
+            "Make the HLF run a Level-1 model (``[l1]``, needs the l1 extra) after training; "
+            "the report gains its L1 section."
         ),
     )
     force: bool = Field(

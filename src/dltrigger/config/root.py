@@ -14,6 +14,7 @@ from ._base import LABELS, ModelName, _Strict
 from .data import FeaturesConfig, IngestConfig
 from .evaluate import EvaluateConfig, RunConfig, TrackingConfig
 from .generate import GenerateConfig
+from .l1 import L1Config
 from .spark import SparkConfig
 from .training import BaselinesConfig, TrainConfig, TuneConfig
 from .trigger import ScoreConfig, StreamConfig
@@ -38,6 +39,7 @@ class Config(_Strict):
     train: TrainConfig = TrainConfig()
     tune: TuneConfig = TuneConfig()
     baselines: BaselinesConfig = BaselinesConfig()
+    l1: L1Config = L1Config()
     evaluate: EvaluateConfig = EvaluateConfig()
     run: RunConfig = RunConfig()
     stream: StreamConfig = StreamConfig()
@@ -67,9 +69,10 @@ class Config(_Strict):
         sample's class (``<generate.out>/<process>_<index>.root``);
         ``features.input``: ``ingest.out``; ``train.data``: ``<features.out>/balanced``;
         ``tune.data``: ``<features.out>/dev``; ``baselines.data``, ``evaluate.data``:
-        ``train.data``; ``evaluate.runs``: the run folders of ``run.models``;
-        ``evaluate.baselines``: ``baselines.out``; ``stream.model``: the run folder of
-        ``train.model``. Resolving twice changes nothing.
+        ``train.data``; ``l1.data``: ``train.data``; ``evaluate.runs``: the run folders of
+        ``run.models``; ``evaluate.baselines``: ``baselines.out``; ``evaluate.l1``:
+        ``l1.out``; ``stream.model``: the run folder of ``train.model``. Resolving twice
+        changes nothing.
         """
         samples = {
             name: sample.model_copy(update={"paths": self._generated_files(name, sample.label)})
@@ -93,11 +96,13 @@ class Config(_Strict):
                 "baselines": self.baselines.model_copy(
                     update={"data": self.baselines.data or train_data}
                 ),
+                "l1": self.l1.model_copy(update={"data": self.l1.data or train_data}),
                 "evaluate": evaluate.model_copy(
                     update={
                         "data": evaluate.data or train_data,
                         "runs": evaluate.runs or [self.run_folder(m) for m in self.run.models],
                         "baselines": evaluate.baselines or Path(self.baselines.out),
+                        "l1": evaluate.l1 or Path(self.l1.out),
                     }
                 ),
                 "stream": self.stream.model_copy(
