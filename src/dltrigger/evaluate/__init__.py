@@ -34,6 +34,9 @@ class _Evaluate:
         # the baselines this run fits join the report: their change is the report's too
         fitted = config.evaluate.baselines if config.run.baselines else None
         baselines = [Path(fitted)] if fitted is not None else []
+        # so does the L1 model this run makes (its l1.json: written last)
+        if config.run.l1 and config.evaluate.l1 is not None:
+            baselines.append(Path(config.evaluate.l1) / "l1.json")
         # dev/ is the features stage's last dataset: its manifest changes with any of them
         return [FeaturesDataset(Path(config.features.out) / "dev").manifest_file, *made,
                 *baselines]  # fmt: skip

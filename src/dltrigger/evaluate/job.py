@@ -47,6 +47,7 @@ from ..ml.rates import trigger_rates
 from ..ml.scoring import load_run, score
 from ..results import EvaluateResult
 from ..schema import CLASS_NAMES
+from .l1_section import read_l1
 from .report import write_report
 
 
@@ -176,6 +177,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
     baselines = settings.baselines
     if baselines is not None and not Path(baselines).is_dir():
         baselines = None
+    l1 = settings.l1 if settings.l1 is not None and Path(settings.l1).is_dir() else None
     if not runs:
         raise EvaluationError("no run folder given")
     names = [r.name for r in runs]
@@ -194,14 +196,15 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
             "min_background_events": settings.min_background_events,
         },
     }
-    inputs = [data, *runs, *([baselines] if baselines is not None else [])]
+    inputs = [data, *runs, *(p for p in (baselines, l1) if p is not None)]
     with atomic_folder(settings.out, settings.overwrite, kind="report", inputs=inputs) as folder:
         folder.mkdir()
         results.update(_scored(loaded, data, settings, folder))
+        first = next(iter(results.pop("_scored").values()))
         if baselines is not None:
-            first = next(iter(results.pop("_scored").values()))
             results["baselines"] = read_baselines(Path(baselines), first[1])
-        results.pop("_scored", None)
+        if l1 is not None:
+            results["l1"] = read_l1(Path(l1), len(first[1]), folder)
         results = _strict_json(results)  # the report and the caller see what the file holds
         EvaluationReport(folder).write_evaluation(results)
         write_report(results, folder)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import CLASS_NAMES
+from .l1_section import l1_blocks
 from .notes import reading_notes
 from .trigger_tables import rate_blocks, working_point_blocks
 
@@ -90,6 +91,8 @@ def _blocks(results: dict[str, Any]) -> list[Block]:
     minimum = results.get("rate_assumptions", {}).get("min_background_events", 10)
     blocks += working_point_blocks(models, minimum)
     blocks += rate_blocks(results)
+    if results.get("l1") is not None:
+        blocks += l1_blocks(results["l1"])
     blocks.append(("h2", "Per model"))
     for name, m in models.items():
         speed = m.get("training_samples_per_s")

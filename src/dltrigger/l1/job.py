@@ -154,7 +154,7 @@ def agreement(
     }
 
 
-def _arrays(data: Path, split: str, scaling) -> tuple[np.ndarray, np.ndarray]:
+def hlf_arrays(data: Path, split: str, scaling) -> tuple[np.ndarray, np.ndarray]:
     """The scaled HLF (float32, n x 14) and labels of ``split`` of the dataset ``data``."""
     import pyarrow.parquet as pq
 
@@ -224,9 +224,9 @@ def _make(settings: L1Config, data: Path, rates: dict[str, Any], progress: bool)
             "(the 14-feature network: recurrent models have no route into L1 firmware)"
         )
     check_features(trained, data)
-    train = _arrays(data, "train", trained.scaling)
-    validation = _arrays(data, "validation", trained.scaling)
-    x_test, labels = _arrays(data, "test", trained.scaling)
+    train = hlf_arrays(data, "train", trained.scaling)
+    validation = hlf_arrays(data, "validation", trained.scaling)
+    x_test, labels = hlf_arrays(data, "test", trained.scaling)
     widths = tuple(linear.out_features for linear in quantised.linear_layers(trained.model))[:-1]
     bits = quantised.Bits(
         settings.input_bits, settings.weight_bits, settings.activation_bits, settings.bias_bits
