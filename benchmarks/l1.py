@@ -4,11 +4,11 @@ One run, on a trained HLF run (``--run``, default ``runs/hlf``) and its dataset 
 default ``data/features/balanced``):
 
 1. ``dlt.l1.run`` whole (fine-tuning, both hls4ml projects, scoring, estimates), into a
-   scratch folder; its own record of each conversion (PyTorch or QONNX -> hls4ml) and each
-   g++ build of the C simulation;
+   scratch folder; its own record of each conversion (to hls4ml) and each g++ build of the
+   C simulation (an ``hlf`` run or a ``deepsets_l1`` run);
 2. the speed of scoring the test split (tiled to ``--events``), one thread each: the bare
    float forward pass (PyTorch, the reference: the local limit of a CPU), the
-   quantisation-aware model in Python (Brevitas' fake quantisation) and the two C
+   quantisation-aware model in Python (its fake quantisation) and the two C
    simulations (hls4ml ``predict``: the bit-accurate emulation). Printed: events/s and the
    ratio to the bare forward pass (``x forward``).
 
@@ -49,7 +49,8 @@ def main() -> None:
     torch.set_num_threads(1)
 
     from dltrigger.l1 import hls, quantised
-    from dltrigger.l1.job import hlf_arrays
+    from dltrigger.l1.adapters import adapter
+    from dltrigger.l1.fixed import FixedType
     from dltrigger.ml.scoring import load_run
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -59,48 +60,40 @@ def main() -> None:
         summary = dlt.l1.run(config).summary
         stage_seconds = time.perf_counter() - started
 
-        trained = load_run(args.run)
-        x_test, _ = hlf_arrays(args.data, "test", trained.scaling)
-        inputs = np.resize(x_test, (args.events, x_test.shape[1]))
+        # the stage's two projects again, to time their C simulations on many events
+        kind = adapter(load_run(args.run))
+        test = kind.split(args.data, "test")
+        inputs = tuple(np.resize(x, (args.events, *x.shape[1:])) for x in test.inputs)
         settings = config.resolved().l1
         bits = quantised.Bits(settings.input_bits, settings.weight_bits,
                               settings.activation_bits, settings.bias_bits)  # fmt: skip
-        widths = tuple(m.out_features for m in quantised.linear_layers(trained.model))[:-1]
-        model = quantised.quantised_hlf(widths, x_test.shape[1], 3, bits)
+        model = kind.quantised(bits, kind.split(args.data, "train"))
         model.load_state_dict(torch.load(out / "qat.pt", weights_only=True))
-        types = quantised.fixed_types(model)
         target = hls.Target(settings.fpga_part, settings.clock_period_ns)
-        from dltrigger.l1.fixed import FixedType
-
-        ptq = hls.post_training(
-            trained.model,
-            x_test.shape[1],
-            FixedType.parse(settings.ptq_precision),
-            Path(scratch) / "p",
-            target,
-        )
-        qat = hls.quantisation_aware(model, x_test.shape[1], types["input"], Path(scratch) / "q",
-                                     target)  # fmt: skip
-        tensor = torch.as_tensor(inputs)
+        float_model = kind.float_module().eval()
+        ptq = hls.post_training(float_model, kind.input_shapes(),
+                                FixedType.parse(settings.ptq_precision), Path(scratch) / "p",
+                                target)  # fmt: skip
+        qat = kind.emulate_quantised(model, Path(scratch) / "q", target)
+        tensors = [torch.as_tensor(x) for x in inputs]
 
         def forward() -> None:
             with torch.no_grad():
-                trained.model(tensor)
+                float_model(*tensors)
 
         rows = {
             FORWARD: best_of(args.repeats, forward),
-            "QAT model in Python (Brevitas)": best_of(
-                args.repeats, lambda: quantised.logits(model, inputs)
-            ),
-            "PTQ C simulation (hls4ml, g++)": best_of(args.repeats, lambda: ptq.predict(inputs)),
-            "QAT C simulation (hls4ml, g++)": best_of(args.repeats, lambda: qat.predict(inputs)),
+            "QAT model in Python": best_of(args.repeats, lambda: quantised.logits(model, *inputs)),
+            "PTQ C simulation (hls4ml, g++)": best_of(args.repeats, lambda: ptq.predict(*inputs)),
+            "QAT C simulation (hls4ml, g++)": best_of(args.repeats, lambda: qat.predict(*inputs)),
         }
 
     seconds = summary["seconds"]
     print(f"dltrigger {__version__} l1 benchmark; machine: {describe()}")
-    print(f"run {args.run}, data {args.data} ({summary['test_events']} test events); one thread")
+    print(f"run {args.run} ({summary['model']}), data {args.data} "
+          f"({summary['test_events']} test events); one thread")  # fmt: skip
     print(f"dltrigger l1 (whole stage, {settings.epochs} QAT epochs): {stage_seconds:.1f} s")
-    for key, title in (("ptq", "PTQ (PyTorch -> hls4ml)"), ("qat", "QAT (QONNX -> hls4ml)")):
+    for key, title in (("ptq", "PTQ"), ("qat", "QAT")):
         print(f"  {title}: convert {seconds[f'{key}_convert']:.2f} s, "
               f"g++ build {seconds[f'{key}_compile']:.2f} s")  # fmt: skip
     print(f"{'scoring ' + str(args.events) + ' events':36} {'seconds':>8} {'events/s':>10} "

@@ -61,7 +61,7 @@ def test_tiny_model_emulation_is_the_fixed_point_arithmetic(tmp_path):
     model = _tiny_model()
     emulation = post_training(
         model,
-        14,
+        [(14,)],
         FixedType.parse("ap_fixed<16,6>"),
         tmp_path / "tiny",
         Target("xcvu13p-flga2577-2-e", 5.0),
@@ -133,7 +133,7 @@ def l1_result(hlf_run, features_dataset, tmp_path_factory):
 
 @pytest.mark.slow
 def test_l1_stage_emulates_the_quantised_model(l1_result, features_dataset):
-    config, result = l1_result
+    _, result = l1_result
     summary = result.summary
     agree = summary["agreement"]
     assert result.agreement == agree["agreement"] >= 0.999
@@ -196,7 +196,7 @@ def test_l1_reruns_as_every_stage(l1_result):
 
 @pytest.mark.slow
 def test_report_gets_the_l1_section(l1_result, hlf_run, features_dataset, tmp_path):
-    config, result = l1_result
+    _, result = l1_result
     report = dlt.with_overrides(
         Config(), "evaluate", runs=[hlf_run], data=features_dataset / "full",
         out=tmp_path / "report", l1=result.out,
@@ -208,6 +208,32 @@ def test_report_gets_the_l1_section(l1_result, hlf_run, features_dataset, tmp_pa
     assert f"**{result.agreement:.4%}**" in text
     for plot in evaluation["l1"]["plots"].values():
         assert (tmp_path / "report" / plot).is_file()
+
+
+@pytest.mark.slow
+def test_l1_deep_sets_goes_through_the_same_path(features_dataset, tmp_path):
+    """The leading-16-particle Deep Sets model: trained, quantised with hls4ml's own types,
+    emulated bit for bit, estimated per particle."""
+    run = tmp_path / "deepsets_l1"
+    config = TrainConfig(model="deepsets_l1", data=features_dataset / "full", out=run, epochs=3,
+                         export=[])  # fmt: skip
+    dlt.train.run(Config(train=config, tracking=TrackingConfig(enabled=False)))
+    settings = {"run": run, "data": features_dataset / "full", "out": tmp_path / "l1", "epochs": 2}
+    summary = dlt.l1.run(dlt.with_overrides(Config(), "l1", **settings)).summary
+    assert summary["model"] == "deepsets_l1"
+    agree = summary["agreement"]
+    assert agree["agreement"] >= 0.999 and agree["max_abs_logit_difference"] < 1e-4
+    assert summary["types"]["input_particles"].startswith("ap_fixed<10,")
+    assert summary["types"]["relu0"].startswith("ap_ufixed<6,")
+    layers = {layer["name"]: layer for layer in summary["layers"]["qat"]}
+    assert layers["phi_0"]["class"] == "PointwiseConv1D"
+    assert "RND_CONV" in layers["phi_0"]["weights"]["weight"]
+    # per particle: 16 slots x (19 x 16 + 16 x 16) weights, then (16 + 14) x 32 + 32 x 3
+    most = 16 * (19 * 16 + 16 * 16) + 30 * 32 + 32 * 3
+    for key in ("ptq", "qat"):
+        assert 0.9 * most < summary["estimates"][key]["analytic"]["multiplications"] <= most
+    for name in CLASS_NAMES:
+        assert 0.5 < summary["metrics"]["qat_emulated"]["classes"][name]["auc"] <= 1
 
 
 def test_l1_names_a_missing_run_in_one_line(tmp_path):

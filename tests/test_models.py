@@ -34,7 +34,8 @@ def batch(lengths, max_len, pad_value=0.0, seed=0):
 @pytest.mark.parametrize(
     ("name", "packed"),
     [("particle", False), ("particle", True), ("inclusive", False), ("inclusive", True),
-     ("lstm", False), ("lstm", True), ("transformer", None), ("deepsets", None)],
+     ("lstm", False), ("lstm", True), ("transformer", None), ("deepsets", None),
+     ("deepsets_l1", None)],
 )  # fmt: skip
 def test_padding_does_not_change_the_output(name, packed):
     torch.manual_seed(0)
@@ -52,7 +53,7 @@ def test_padding_does_not_change_the_output(name, packed):
     torch.testing.assert_close(padded, reference, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["inclusive", "deepsets"])
+@pytest.mark.parametrize("name", ["inclusive", "deepsets", "deepsets_l1"])
 def test_outputs_are_logits_and_train(name):
     torch.manual_seed(1)
     model = build_model(name)
@@ -90,7 +91,7 @@ def test_packed_and_padded_recurrent_paths_agree(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["hlf", "particle", "inclusive", "lstm", "transformer",
-                                  "deepsets"])  # fmt: skip
+                                  "deepsets", "deepsets_l1"])  # fmt: skip
 def test_exported_models_give_the_pytorch_scores(name, tmp_path):
     """ONNX (onnxruntime) and TorchScript scores equal the PyTorch model's, for any batch size
     and sequence length (the export is traced on one small example)."""
@@ -115,11 +116,12 @@ def test_exported_models_give_the_pytorch_scores(name, tmp_path):
         export_model(model, name, tmp_path, ["onx"])
 
 
-def test_deep_sets_ignores_the_order_of_the_particles():
+@pytest.mark.parametrize("name", ["deepsets", "deepsets_l1"])
+def test_deep_sets_ignores_the_order_of_the_particles(name):
     """A set, not a sequence: permuting each event's real particles leaves the logits as they
     are (the GRU's depend on the order)."""
     torch.manual_seed(4)
-    model = build_model("deepsets").eval()
+    model = build_model(name).eval()
     particles, lengths, hlf = batch([5, 12, 1, 30], 30)
     shuffled = particles.clone()
     for i, n in enumerate(lengths.tolist()):
@@ -129,3 +131,22 @@ def test_deep_sets_ignores_the_order_of_the_particles():
                                    rtol=1e-5, atol=1e-5)  # fmt: skip
     with pytest.raises(ConfigError, match="pooling"):
         build_model("deepsets", pooling="max")
+
+
+def test_l1_deep_sets_sees_the_leading_particles_only():
+    """deepsets_l1 reads the 16 highest-pT particles: a particle of lower pT than those
+    changes nothing, one of higher pT does."""
+    from dltrigger.models.deepsets import PT_INDEX
+
+    torch.manual_seed(5)
+    model = build_model("deepsets_l1").eval()
+    particles, lengths, hlf = batch([30, 30], 31)
+    particles[:, :30, PT_INDEX] = torch.linspace(1.0, 3.0, 30)
+    with torch.no_grad():
+        reference = model(particles, lengths, hlf)
+        soft, hard = particles.clone(), particles.clone()
+        soft[:, 30], soft[:, 30, PT_INDEX] = particles[:, 0] + 5, 0.5  # below the leading 16
+        hard[:, 30], hard[:, 30, PT_INDEX] = particles[:, 0] + 5, 9.0  # the new leading one
+        longer = lengths + 1
+        torch.testing.assert_close(model(soft, longer, hlf), reference)
+        assert not torch.allclose(model(hard, longer, hlf), reference)

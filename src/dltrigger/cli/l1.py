@@ -11,12 +11,15 @@ from .options import add_section
 def add_commands(commands) -> None:
     l1 = commands.add_parser(
         "l1",
-        help="the HLF model for a Level-1 FPGA trigger: quantised, emulated with hls4ml, estimated",
-        description="Quantise a trained HLF run after training (ap_fixed<16,6>) and during "
-        "training (Brevitas, fine-tuned on the training split, chosen on the validation "
-        "split), turn both into hls4ml projects, build their C simulation with g++ (the "
+        help="an HLF or deepsets_l1 model for a Level-1 FPGA trigger: quantised, emulated with "
+        "hls4ml, estimated",
+        description="Quantise a trained hlf or deepsets_l1 run after training (ap_fixed<16,6>) "
+        "and during "
+        "training (Brevitas for hlf, hls4ml's own types for deepsets_l1; fine-tuned on the "
+        "training split, chosen on the validation split), turn both into hls4ml projects, "
+        "build their C simulation with g++ (the "
         "bit-accurate emulation of the firmware), and compare the triggers of the float and "
-        "quantised models on the test split (AUC, 99%% signal-efficiency point, rates, with "
+        "quantised models on the test split (AUC, 99% signal-efficiency point, rates, with "
         "Clopper-Pearson intervals) and the emulation with the quantised model, event by "
         "event. Latency and resources are estimates (da4ml and counts; no synthesis). Needs "
         "the l1 extra: pip install 'dltrigger[l1]'. Every option overrides [l1].",

@@ -57,7 +57,9 @@ class _Output(_Strict):
 
 
 #: The networks ``dltrigger train`` trains (``train.model``, ``run.models``; docs/training.md).
-ModelName = Literal["hlf", "particle", "inclusive", "lstm", "transformer", "deepsets"]
+ModelName = Literal[
+    "hlf", "particle", "inclusive", "lstm", "transformer", "deepsets", "deepsets_l1"
+]
 #: [`ModelName`][]'s values, in that order.
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 

@@ -14,20 +14,24 @@ FIXED_TYPE = re.compile(r"^(?:ap_)?(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*>$")
 
 
 class L1Config(_Output):
-    """Settings of ``dltrigger l1``: a trained HLF run made into a Level-1 trigger model.
+    """Settings of ``dltrigger l1``: a trained HLF (or ``deepsets_l1``) run made into a
+    Level-1 trigger model.
 
     Three versions of the model are compared on the test split: the float network, the
     post-training-quantised one (every weight, bias and result ``ptq_precision``, as hls4ml
-    users start) and a quantisation-aware one (Brevitas, fine-tuned from the float weights with
-    ``weight_bits``, ``activation_bits`` and ``input_bits``, its epoch chosen on the
-    validation split). Both quantised models become hls4ml projects whose C simulation,
+    users start) and a quantisation-aware one (fine-tuned from the float weights with
+    ``weight_bits``, ``activation_bits``, ``input_bits`` and ``bias_bits``, its epoch chosen
+    on the validation split). Both quantised models become hls4ml projects whose C simulation,
     compiled with g++, is the bit-accurate emulation of the firmware. Latency and resources
     are estimates (no synthesis tool here): see docs/l1.md.
     """
 
     run: Path = Field(
         default=Path("runs/hlf"),
-        description="A run folder of ``dltrigger train`` with an ``hlf`` model (the float model).",
+        description=(
+            "A run folder of ``dltrigger train`` with an ``hlf`` or ``deepsets_l1`` model (the "
+            "float model)."
+        ),
     )
     data: Path | None = Field(
         default=None,

@@ -72,23 +72,70 @@ class Precision:
         return np.clip(integers, low, high) * step
 
 
-def _layers(graph: Any) -> list[dict[str, Any]]:
-    """The project's layers as the estimate needs them."""
-    found = []
+def _weights(layer: Any) -> tuple[Precision, np.ndarray, np.ndarray | None]:
+    """A Dense or PointwiseConv1D layer's weight type, weights (inputs x outputs, as the
+    project holds them) and biases (None: none)."""
+    weight = layer.weights["weight"]
+    w_type = Precision.parse(str(weight.type.precision))
+    outputs = int(layer.get_attr("n_out") or layer.get_attr("n_filt"))
+    values = w_type.values(np.asarray(weight.data)).reshape(-1, outputs)
+    bias = layer.weights.get("bias")
+    if bias is None or "uint<1>" in str(bias.type.precision):  # hls4ml's "no bias"
+        return w_type, values, None
+    return w_type, values, Precision.parse(str(bias.type.precision)).values(bias.data)
+
+
+def _trace(graph: Any, ops: Any, trace: Any) -> tuple[list[Any], Any, int, int]:
+    """The project's arithmetic traced by da4ml, layer by layer (each layer's output in its
+    result type): the input arrays, the output, multiplications and bit-operations."""
+    arrays: dict[str, Any] = {}
+    bits: dict[str, int] = {}
+    inputs, multiplications, bops = [], 0, 0
+    output = None
     for layer in graph.get_layers():
-        result = Precision.parse(str(next(iter(layer.variables.values())).type.precision))
-        entry: dict[str, Any] = {"name": layer.name, "class": layer.class_name, "result": result}
-        if layer.class_name == "Dense":
-            weight = layer.weights["weight"]
-            w_type = Precision.parse(str(weight.type.precision))
-            b_type = Precision.parse(str(layer.weights["bias"].type.precision))
-            entry["weight_type"] = w_type
-            entry["weight"] = w_type.values(weight.data)
-            entry["bias"] = b_type.values(layer.weights["bias"].data)
-        elif layer.class_name == "Activation":
-            entry["activation"] = str(layer.get_attr("activation")).lower()
-        found.append(entry)
-    return found
+        result = Precision.parse(str(layer.get_output_variable().type.precision))
+        kind = layer.class_name
+        sources = [arrays[name] for name in layer.inputs] if kind != "Input" else []
+        width = bits[layer.inputs[0]] if kind != "Input" else result.bits
+        if kind == "Input":
+            shape = tuple(int(n) for n in layer.get_output_variable().shape)
+            array = trace.FixedVariableArrayInput(shape, hwconf=trace.HWConfig(1, -1, -1))
+            inputs.append(array)
+            # the inputs arrive in their type (rounded and saturated upstream)
+            values = ops.quantize(array, result.k, result.i, result.f)
+        elif kind in ("Dense", "PointwiseConv1D"):
+            w_type, weight, bias = _weights(layer)
+            nonzero = int(np.count_nonzero(weight))
+            positions = int(np.prod(sources[0].shape[:-1])) if len(sources[0].shape) > 1 else 1
+            multiplications += nonzero * positions
+            bops += nonzero * positions * w_type.bits * width
+            values = sources[0] @ weight
+            if bias is not None:
+                values = values + bias
+        elif kind == "Activation" and str(layer.get_attr("activation")).lower() == "relu":
+            values = ops.relu(sources[0], result.i, result.f, result.rounding)
+        elif kind == "Activation" and str(layer.get_attr("activation")).lower() == "linear":
+            values = sources[0]
+        elif kind == "Transpose":
+            values = np.transpose(sources[0], layer.get_attr("perm"))
+        elif kind == "Reshape":
+            values = sources[0].reshape(tuple(int(n) for n in layer.get_output_variable().shape))
+        elif kind in ("Pooling1D", "GlobalPooling1D") and "Average" in str(
+            layer.get_attr("pool_op")
+        ):
+            steps = sources[0].shape[0]
+            pooled = np.sum(sources[0], axis=0) * (1.0 / steps)
+            values = pooled.reshape(tuple(int(n) for n in layer.get_output_variable().shape))
+        elif kind == "Concatenate":
+            values = np.concatenate(sources, axis=-1)
+        else:
+            raise ValueError(f"layer {layer.name} ({kind}) cannot be estimated")
+        values = ops.quantize(values, result.k, result.i, result.f, result.overflow,
+                              result.rounding)  # fmt: skip
+        for name in layer.outputs:
+            arrays[name], bits[name] = values, result.bits
+        output = values
+    return inputs, output, multiplications, bops
 
 
 def estimate(
@@ -98,32 +145,9 @@ def estimate(
     figure labelled with its method)."""
     trace = extra("da4ml.trace")
     ops = extra("da4ml.trace.ops")
-    layers = _layers(graph)
-    if not layers or layers[0]["class"] != "Input":
-        raise ValueError("the project has no input layer first")
-    first = layers[0]["result"]
-    n_inputs = int(np.prod(graph.get_input_variables()[0].shape))
-    inputs = trace.FixedVariableArrayInput((n_inputs,), hwconf=trace.HWConfig(1, -1, -1))
-    # the inputs arrive in their type (the rounding and saturation happen upstream)
-    values = ops.quantize(inputs, first.k, first.i, first.f)
-    input_bits = first.bits
-    multiplications = bops = 0
-    for layer in layers[1:]:
-        result: Precision = layer["result"]
-        if layer["class"] == "Dense":
-            weight = layer["weight"]
-            nonzero = int(np.count_nonzero(weight))
-            multiplications += nonzero
-            bops += nonzero * layer["weight_type"].bits * input_bits
-            values = values @ weight + layer["bias"]
-        elif layer["class"] != "Activation" or layer["activation"] not in ("relu", "linear"):
-            raise ValueError(f"layer {layer['name']} ({layer['class']}) cannot be estimated")
-        if layer.get("activation") == "relu":
-            values = ops.relu(values, result.i, result.f, result.rounding)
-        values = ops.quantize(values, result.k, result.i, result.f, result.overflow,
-                              result.rounding)  # fmt: skip
-        input_bits = result.bits
-    logic = trace.comb_trace(inputs, values)
+    inputs, values, multiplications, bops = _trace(graph, ops, trace)
+    flat = np.concatenate([np.ravel(x) for x in inputs]) if len(inputs) > 1 else inputs[0]
+    logic = trace.comb_trace(flat, values)
     pipeline = trace.to_pipeline(logic, latency_cutoff=adder_levels_per_cycle, verbose=False)
     stages = pipeline.solutions
     registers = sum(int(np.asarray(s.inp_kifs).sum()) for s in stages[1:])

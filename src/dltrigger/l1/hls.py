@@ -63,13 +63,15 @@ class Emulation:
     convert_seconds: float
     compile_seconds: float
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """The firmware's outputs (float64) on ``inputs`` (float32 rows, converted to the
-        input type by the C simulation itself)."""
-        values = np.ascontiguousarray(inputs, dtype=np.float32)
-        if not len(values):
+    def predict(self, *inputs: np.ndarray) -> np.ndarray:
+        """The firmware's outputs (float64) on ``inputs`` (one array per input of the model,
+        float32, converted to the input types by the C simulation itself)."""
+        values = [np.ascontiguousarray(x, dtype=np.float32) for x in inputs]
+        events = len(values[0])
+        if not events:
             return np.zeros((0, self.model.get_output_variables()[0].shape[-1]))
-        return np.asarray(self.model.predict(values), dtype=np.float64).reshape(len(values), -1)
+        found = self.model.predict(values[0] if len(values) == 1 else values)
+        return np.asarray(found, dtype=np.float64).reshape(events, -1)
 
     def layers(self) -> list[dict[str, Any]]:
         """Each layer of the project: name, class and the types of its results and weights."""
@@ -111,24 +113,30 @@ def _compile(model: Any, folder: Path, started: float) -> Emulation:
 
 def post_training(
     model: nn.Module,
-    n_inputs: int,
+    input_shapes: list[tuple[int, ...]],
     precision: FixedType,
     folder: Path,
     target: Target,
+    types: dict[str, dict[str, str]] | None = None,
 ) -> Emulation:
-    """The float ``model`` (Linear and ReLU layers, ``torch.fx``-traceable) with every number
-    of type ``precision`` (truncation, wrap-around: ``ap_fixed``'s defaults), compiled."""
+    """The float ``model`` (``torch.fx``-traceable; its inputs of ``input_shapes``, without
+    the batch dimension) with every number of type ``precision`` (truncation, wrap-around:
+    ``ap_fixed``'s defaults), compiled. ``types``: per layer name, the types of its
+    ``result``, ``weight``, ``bias``, ``accum`` instead (a quantisation-aware model's)."""
     hls4ml = extra("hls4ml")
     started = time.perf_counter()
     with _quiet(f"converting the float model to hls4ml ({folder})"):
+        shapes = input_shapes[0] if len(input_shapes) == 1 else input_shapes
         config = hls4ml.utils.config_from_pytorch_model(
-            model, input_shape=(n_inputs,), granularity="name", backend=BACKEND,
+            model, input_shape=shapes, granularity="name", backend=BACKEND,
             default_precision=precision.hls(),
         )  # fmt: skip
-        for layer in config["LayerName"].values():
+        for name, layer in config["LayerName"].items():
             for key in layer.get("Precision", {}):
                 if key != "table":  # ReLU needs no table
                     layer["Precision"][key] = precision.hls()
+            if types is not None:
+                layer.setdefault("Precision", {}).update(types.get(name, {}))
         graph = hls4ml.converters.convert_from_pytorch_model(
             model.eval(), hls_config=config, output_dir=str(folder), project_name=PROJECT,
             backend=BACKEND, part=target.part, clock_period=target.clock_period_ns,

@@ -1,9 +1,10 @@
-"""``dltrigger l1``: a trained HLF run made into a Level-1 trigger model, emulated bit for bit.
+"""``dltrigger l1``: a trained run made into a Level-1 trigger model, emulated bit for bit.
 
-From the run's float network: a post-training-quantised version (``l1.ptq_precision``
-everywhere) and a quantisation-aware one (Brevitas, fine-tuned on the training split, its
-epoch chosen on the validation split); both become hls4ml projects whose C simulation
-(g++) is the emulation of the firmware. On the test split, each version's trigger is
+The run is an ``hlf`` or a ``deepsets_l1`` one ([`dltrigger.l1.adapters`][]). From its float
+network: a post-training-quantised version (``l1.ptq_precision`` everywhere) and a
+quantisation-aware one (fine-tuned on the training split, its epoch chosen on the validation
+split); both become hls4ml projects whose C simulation (g++) is the emulation of the
+firmware. On the test split, each version's trigger is
 measured as an L1 trigger cuts: on logits (no softmax in firmware), class c's score being
 its margin over the best other class, z_c - max(z_j, j != c) (two subtractions and a
 comparison; positive exactly when c is the argmax). The output folder (written atomically):
@@ -13,8 +14,8 @@ comparison; positive exactly when c is the argmax). The output folder (written a
   the emulation's agreement with the quantised model in Python, the estimates
   ([`dltrigger.l1.estimate`][]) and the fine-tuning history;
 - ``scores.parquet``: label and the four versions' logits of every test event;
-- ``ptq/`` and ``qat/hls/``: the hls4ml projects (``qat/model.qonnx.onnx``: the QONNX
-  export), ``qat.pt``: the quantisation-aware weights;
+- ``ptq/`` and ``qat/``: the hls4ml projects (for ``hlf``, ``qat/model.qonnx.onnx``, the
+  QONNX export, and the project in ``qat/hls/``), ``qat.pt``: the quantisation-aware weights;
 - ``roc_l1_<class>.png``: the float, PTQ and QAT ROC curves of each class, overlaid.
 """
 
@@ -29,7 +30,6 @@ import numpy as np
 
 from ..artifacts import FeaturesDataset, L1Output
 from ..config import Config, L1Config
-from ..errors import DatasetError, DLTriggerError
 from ..freshness import skippable
 from ..io.atomic import atomic_folder
 from ..ml import plots
@@ -43,13 +43,13 @@ from ..ml.metrics import (
 from ..ml.rates import trigger_rates
 from ..progress import progress_bar
 from ..results import L1Result
-from ..schema import CLASS_NAMES, HLF_WIDTH
+from ..schema import CLASS_NAMES
 
 #: The versions compared, as l1.json and the report name them.
 VERSIONS = {
     "float": "float (PyTorch)",
     "ptq": "post-training quantised (hls4ml C simulation)",
-    "qat": "quantisation-aware (Brevitas, Python)",
+    "qat": "quantisation-aware (PyTorch, fake quantisation)",
     "qat_emulated": "quantisation-aware (hls4ml C simulation)",
 }
 
@@ -154,28 +154,12 @@ def agreement(
     }
 
 
-def hlf_arrays(data: Path, split: str, scaling) -> tuple[np.ndarray, np.ndarray]:
-    """The scaled HLF (float32, n x 14) and labels of ``split`` of the dataset ``data``."""
-    import pyarrow.parquet as pq
-
-    parts = FeaturesDataset(data).parts()
-    table = pq.read_table([str(p) for p in parts], columns=["label", "hlf"],
-                          filters=[("split", "=", split)])  # fmt: skip
-    if not table.num_rows:
-        raise DatasetError(f"{data}: the {split} split is empty")
-    values = table.column("hlf").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    if values.size != table.num_rows * HLF_WIDTH:
-        raise DatasetError(f"{data}: hlf rows are not {HLF_WIDTH} numbers each")
-    hlf = values.astype(np.float64).reshape(table.num_rows, HLF_WIDTH)
-    labels = table.column("label").to_numpy().astype(np.int64)
-    return scaling.scale_hlf(hlf).astype(np.float32), labels
-
-
 @skippable(__package__, "STAGE")
 def run(config: Config, *, spark=None, progress: bool = False) -> L1Result:
-    """Make the HLF run ``l1.run`` a Level-1 model on ``l1.data`` (unset: ``train.data``)
-    into ``l1.out``; the result has the content of ``l1.json``, whose ``agreement`` is the
-    share of test events on which the emulated firmware decides as the quantised model.
+    """Make the HLF (or ``deepsets_l1``) run ``l1.run`` a Level-1 model on ``l1.data``
+    (unset: ``train.data``) into ``l1.out``; the result has the content of ``l1.json``,
+    whose ``agreement`` is the share of test events on which the emulated firmware decides
+    as the quantised model.
 
     Needs the ``l1`` extra (``pip install 'dltrigger[l1]'``: hls4ml, Brevitas, qonnx,
     da4ml) and g++. ``spark``: unused; ``progress``: a bar over the fine-tuning epochs.
@@ -214,47 +198,46 @@ def _make(settings: L1Config, data: Path, rates: dict[str, Any], progress: bool)
 
     from ..ml.scoring import check_features, load_run
     from . import hls, quantised
+    from .adapters import adapter
     from .estimate import estimate
     from .fixed import FixedType
 
     trained = load_run(Path(settings.run))
-    if trained.config.model != "hlf":
-        raise DLTriggerError(
-            f"{settings.run}: a {trained.config.model!r} run; dltrigger l1 takes an 'hlf' run "
-            "(the 14-feature network: recurrent models have no route into L1 firmware)"
-        )
+    model_kind = adapter(trained)
     check_features(trained, data)
-    train = hlf_arrays(data, "train", trained.scaling)
-    validation = hlf_arrays(data, "validation", trained.scaling)
-    x_test, labels = hlf_arrays(data, "test", trained.scaling)
-    widths = tuple(linear.out_features for linear in quantised.linear_layers(trained.model))[:-1]
+    train = model_kind.split(data, "train")
+    validation = model_kind.split(data, "validation")
+    test = model_kind.split(data, "test")
+    labels = test.labels
     bits = quantised.Bits(
         settings.input_bits, settings.weight_bits, settings.activation_bits, settings.bias_bits
     )
-    model = quantised.quantised_hlf(widths, HLF_WIDTH, len(CLASS_NAMES), bits)
-    quantised.copy_float_weights(model, trained.model)
+    model = model_kind.quantised(bits, train)
     with progress_bar() if progress else contextlib.nullcontext() as bar:
         advance = lambda entry: None  # noqa: E731
         if bar is not None:
             task = bar.add_task("quantisation-aware training", total=settings.epochs)
             advance = lambda entry: bar.advance(task)  # noqa: E731
         history = quantised.fine_tune(
-            model, train, validation, epochs=settings.epochs, batch_size=settings.batch_size,
+            model, (train.inputs, train.labels), (validation.inputs, validation.labels),
+            epochs=settings.epochs, batch_size=settings.batch_size,
             learning_rate=settings.learning_rate, seed=settings.seed, on_epoch=advance,
         )  # fmt: skip
-    types = quantised.fixed_types(model)
     ptq_type = FixedType.parse(settings.ptq_precision)
     target = hls.Target(settings.fpga_part, settings.clock_period_ns)
+    float_model = model_kind.float_module()
     inputs = [data, Path(settings.run)]
     with atomic_folder(settings.out, settings.overwrite, kind="l1", inputs=inputs) as folder:
-        ptq = hls.post_training(trained.model, HLF_WIDTH, ptq_type, folder / "ptq", target)
-        qat = hls.quantisation_aware(model, HLF_WIDTH, types["input"], folder / "qat", target)
+        ptq = hls.post_training(
+            float_model, model_kind.input_shapes(), ptq_type, folder / "ptq", target
+        )
+        qat = model_kind.emulate_quantised(model, folder / "qat", target)
         torch.save(model.state_dict(), folder / L1Output.QAT_WEIGHTS)
         logits = {
-            "float": quantised.logits(trained.model, x_test),
-            "ptq": ptq.predict(x_test),
-            "qat": quantised.logits(model, x_test),
-            "qat_emulated": qat.predict(x_test),
+            "float": quantised.logits(float_model, *test.inputs),
+            "ptq": ptq.predict(*test.inputs),
+            "qat": quantised.logits(model, *test.inputs),
+            "qat_emulated": qat.predict(*test.inputs),
         }
         versions = {name: trigger_metrics(labels, values, rates) for name, values in logits.items()}
         thresholds = {
@@ -262,6 +245,7 @@ def _make(settings: L1Config, data: Path, rates: dict[str, Any], progress: bool)
         }
         summary: dict[str, Any] = {
             "run": str(settings.run),
+            "model": model_kind.name,
             "data": str(data),
             "split": "test",
             "test_events": len(labels),
@@ -274,7 +258,7 @@ def _make(settings: L1Config, data: Path, rates: dict[str, Any], progress: bool)
                 for key in ("ptq", "qat_emulated")
             },
             "agreement": agreement(labels, logits["qat"], logits["qat_emulated"], thresholds),
-            "types": {"ptq": str(ptq_type), **{k: str(v) for k, v in types.items()}},
+            "types": {"ptq": str(ptq_type), **model_kind.type_names(model)},
             "estimates": {
                 key: estimate(
                     emulation.model,

@@ -107,11 +107,11 @@ def copy_float_weights(quantised: nn.Sequential, float_model: nn.Module) -> None
             target.bias.copy_(source.bias)
 
 
-def fixed_types(quantised: nn.Sequential) -> dict[str, FixedType]:
+def fixed_types(quantised: nn.Module) -> dict[str, FixedType]:
     """The fixed-point types the quantisers have learned: ``input`` and ``relu<k>``."""
     found: dict[str, FixedType] = {}
     relu = 0
-    for module in quantised:
+    for module in quantised.children():
         act = getattr(module, "act_quant", None)
         if act is None:
             continue
@@ -124,21 +124,23 @@ def fixed_types(quantised: nn.Sequential) -> dict[str, FixedType]:
     return found
 
 
-def logits(model: nn.Module, inputs: np.ndarray, batch: int = 65536) -> np.ndarray:
-    """``model``'s outputs on ``inputs`` (float64; a QuantTensor's value)."""
+def logits(model: nn.Module, *inputs: np.ndarray, batch: int = 65536) -> np.ndarray:
+    """``model``'s outputs on ``inputs`` (one array per input; float64; a QuantTensor's
+    value)."""
     model.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(inputs), batch):
-            value = model(torch.as_tensor(inputs[start : start + batch], dtype=torch.float32))
+        for start in range(0, len(inputs[0]), batch):
+            chunk = [torch.as_tensor(x[start : start + batch], dtype=torch.float32) for x in inputs]
+            value = model(*chunk)
             out.append(getattr(value, "value", value).double().numpy())
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
 def fine_tune(
-    model: nn.Sequential,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    model: nn.Module,
+    train: tuple[tuple[np.ndarray, ...], np.ndarray],
+    validation: tuple[tuple[np.ndarray, ...], np.ndarray],
     *,
     epochs: int,
     batch_size: int,
@@ -148,37 +150,39 @@ def fine_tune(
 ) -> list[dict[str, float]]:
     """Quantisation-aware training of ``model`` from its current weights; it ends with the
     weights of the epoch of lowest validation loss (epoch 0: the starting weights, after a
-    calibration pass that sets the quantisers' scales). Returns the history."""
+    calibration pass that sets the quantisers' scales). ``train`` and ``validation``: the
+    model's inputs (one array each) and the labels. Returns the history."""
     torch.manual_seed(seed)
     generator = np.random.default_rng(seed)
-    x_train = torch.as_tensor(train[0], dtype=torch.float32)
+    x_train = [torch.as_tensor(x, dtype=torch.float32) for x in train[0]]
     y_train = torch.as_tensor(train[1], dtype=torch.int64)
+    events = len(y_train)
     loss_function = nn.CrossEntropyLoss()
 
     def validation_loss() -> float:
-        scores = torch.as_tensor(logits(model, validation[0]))
+        scores = torch.as_tensor(logits(model, *validation[0]))
         return float(loss_function(scores, torch.as_tensor(validation[1], dtype=torch.int64)))
 
     model.train()
     with torch.no_grad():  # calibration: the activation quantisers' scales from statistics
-        for start in range(0, len(x_train), 4096):
-            model(x_train[start : start + 4096])
+        for start in range(0, events, 4096):
+            model(*(x[start : start + 4096] for x in x_train))
     history = [{"epoch": 0, "validation_loss": validation_loss()}]
     best = (history[0]["validation_loss"], copy.deepcopy(model.state_dict()))
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    steps = math.ceil(len(x_train) / batch_size)
+    steps = math.ceil(events / batch_size)
     for epoch in range(1, epochs + 1):
         model.train()
-        order = torch.as_tensor(generator.permutation(len(x_train)))
+        order = torch.as_tensor(generator.permutation(events))
         total = 0.0
         for step in range(steps):
             chosen = order[step * batch_size : (step + 1) * batch_size]
             optimiser.zero_grad()
-            loss = loss_function(model(x_train[chosen]), y_train[chosen])
+            loss = loss_function(model(*(x[chosen] for x in x_train)), y_train[chosen])
             loss.backward()
             optimiser.step()
             total += loss.item() * len(chosen)
-        entry = {"epoch": epoch, "train_loss": total / len(x_train),
+        entry = {"epoch": epoch, "train_loss": total / events,
                  "validation_loss": validation_loss()}  # fmt: skip
         history.append(entry)
         if on_epoch is not None:

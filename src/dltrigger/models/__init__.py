@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .deepsets import DeepSetsClassifier
+from .deepsets import DeepSetsClassifier, L1DeepSetsClassifier
 from .hlf import HLFClassifier
 from .recurrent import InclusiveClassifier, ParticleSequenceClassifier
 from .transformer import ParticleTransformerClassifier
@@ -27,6 +27,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "lstm": lambda **kw: InclusiveClassifier(cell="lstm", **kw),
     "transformer": ParticleTransformerClassifier,
     "deepsets": DeepSetsClassifier,
+    "deepsets_l1": L1DeepSetsClassifier,
 }
 
 #: Parameter counts of the reference's Keras models (docs/reference.md §5).
@@ -40,7 +41,7 @@ REFERENCE_PARAMETERS = {
 
 def build_model(name: str, **options):
     """A model by name (``hlf``, ``particle``, ``inclusive``, ``lstm``, ``transformer``,
-    ``deepsets``)."""
+    ``deepsets``, ``deepsets_l1``)."""
     from ..errors import ConfigError, did_you_mean
 
     if name not in MODELS:
@@ -72,6 +73,7 @@ __all__ = [
     "DeepSetsClassifier",
     "HLFClassifier",
     "InclusiveClassifier",
+    "L1DeepSetsClassifier",
     "ParticleSequenceClassifier",
     "ParticleTransformerClassifier",
     "build_model",
