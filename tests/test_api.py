@@ -21,9 +21,9 @@ PUBLIC = {
     "BadValueError", "GenerationError", "IncompleteFileError", "IngestError", "OutputError",
     "SchemaMismatchError", "SparkError",
     "Config", "ConfigError", "DLTriggerError", "DatasetError", "EvaluationError",
-    "FeaturesError", "InputError", "OutputExistsError", "PipelineError", "RootFileError",
+    "FeaturesError", "InputError", "L1Error", "OutputExistsError", "PipelineError", "RootFileError",
     "StreamError", "TrainingError", "TreeNotFoundError", "__version__", "baselines",
-    "evaluate", "features", "generate", "ingest", "load_config", "results", "run_pipeline",
+    "evaluate", "features", "generate", "ingest", "l1", "load_config", "results", "run_pipeline",
     "spark_session", "stream", "train", "tune", "with_overrides",
 }  # fmt: skip
 

@@ -59,7 +59,8 @@ def test_docs_build_strict(tmp_path):
     html = config_page.read_text(encoding="utf-8")
     assert 'id="dltrigger.config.IngestConfig"' in html
     assert (site / "index.html").exists()
-    for stage in ("generate", "ingest", "features", "tune", "train", "baselines", "evaluate"):
+    for stage in ("generate", "ingest", "features", "tune", "train", "baselines", "l1",
+                  "evaluate"):  # fmt: skip
         page = (site / "api" / stage / "index.html").read_text(encoding="utf-8")
         assert f'id="dltrigger.{stage}.run"' in page, stage  # each stage's entry point
     check_api_reference(site)

@@ -185,5 +185,10 @@ class PipelineError(DLTriggerError):
     """A stage of ``dltrigger run`` failed (the message names the stage)."""
 
 
+class L1Error(DLTriggerError):
+    """``dltrigger l1``: the model has no route into L1 firmware, or the hls4ml conversion
+    or the g++ build of its C simulation failed (the message names the step and its output)."""
+
+
 class StreamError(DLTriggerError):
     """The streaming query stopped on an error (bad input files are quarantined, not this)."""

@@ -73,6 +73,7 @@ OWN_FILES: dict[str, tuple[str, ...]] = {
     "stream": ("_stream_report.json", "scores/*", "accepted/*", "quarantine/*", "batches/*",
                "_checkpoint/*", "_checkpoint/*/*", "_checkpoint/*/*/*", "*/.*.crc",
                "_checkpoint/*/.*.crc", "_checkpoint/*/*/.*.crc"),
+    "l1": (),  # made after markers existed: never a folder without one
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from ..artifacts import FeaturesDataset
-from ..errors import DatasetError, DLTriggerError
+from ..errors import DatasetError, L1Error
 from ..schema import CLASS_NAMES, HLF_WIDTH, PARTICLE_WIDTH
 from . import hls, quantised
 from .fixed import FixedType
@@ -153,7 +153,7 @@ def adapter(trained: Any) -> HLFAdapter | DeepSetsAdapter:
         return HLFAdapter(trained)
     if model == "deepsets_l1":
         return DeepSetsAdapter(trained)
-    raise DLTriggerError(
+    raise L1Error(
         f"{trained.folder}: a {model!r} run; dltrigger l1 takes {' or '.join(map(repr, L1_MODELS))}"
         " (models of a few dense layers: the recurrent and attention models have no route "
         "into L1 firmware)"

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from ..errors import DLTriggerError
+from ..errors import L1Error
 from .fixed import FixedType
 from .quantised import extra
 
@@ -40,10 +40,6 @@ PROJECT = "l1model"
 #: What the QAT project's types default to where no ``Quant`` node decides: wide enough that
 #: nothing rounds there (hls4ml infers every accumulator from its inputs' types).
 WIDE = "fixed<32,16>"
-
-
-class L1Error(DLTriggerError):
-    """The hls4ml conversion or the g++ build of its C simulation failed."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import DLTriggerError
+from ..errors import L1Error
 from .fixed import FixedType
 
 #: How to install what this stage needs.
@@ -38,7 +38,7 @@ def extra(module: str) -> Any:
             warnings.simplefilter("ignore")
             return importlib.import_module(module)
     except ImportError as exc:
-        raise DLTriggerError(
+        raise L1Error(
             f"dltrigger l1 needs the l1 extra ({exc.name} is not installed): {INSTALL_HINT}"
         ) from None
 
@@ -100,7 +100,7 @@ def copy_float_weights(quantised: nn.Sequential, float_model: nn.Module) -> None
     if [(t.in_features, t.out_features) for t in targets] != [
         (s.in_features, s.out_features) for s in sources
     ]:
-        raise DLTriggerError("the float model's layers do not match the quantised network's")
+        raise L1Error("the float model's layers do not match the quantised network's")
     with torch.no_grad():
         for target, source in zip(targets, sources, strict=True):
             target.weight.copy_(source.weight)
