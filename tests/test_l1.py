@@ -105,6 +105,16 @@ def test_margins_are_positive_for_the_argmax_only():
         np.testing.assert_array_equal(found[:, c] > 0, logits.argmax(1) == c)
 
 
+def test_l1_settings_default_to_the_pipeline_s_hlf_run():
+    from pathlib import Path
+
+    resolved = Config().resolved()
+    assert resolved.l1.run == Path("runs/hlf") and resolved.l1.data == resolved.train.data
+    moved = dlt.with_overrides(Config(), train={"out": "elsewhere"}).resolved()
+    assert moved.l1.run == moved.run_folder("hlf") == Path("elsewhere/hlf")
+    assert moved.evaluate.l1 == Path("runs/l1")
+
+
 def test_ptq_precision_is_checked():
     with pytest.raises(dlt.ConfigError, match="fixed-point type"):
         dlt.with_overrides(Config(), "l1", ptq_precision="float16")

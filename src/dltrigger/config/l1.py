@@ -26,11 +26,11 @@ class L1Config(_Output):
     are estimates (no synthesis tool here): see docs/l1.md.
     """
 
-    run: Path = Field(
-        default=Path("runs/hlf"),
+    run: Path | None = Field(
+        default=None,
         description=(
             "A run folder of ``dltrigger train`` with an ``hlf`` or ``deepsets_l1`` model (the "
-            "float model)."
+            "float model); unset: the run folder of the hlf model (runs/hlf)."
         ),
     )
     data: Path | None = Field(

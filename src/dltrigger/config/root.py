@@ -69,10 +69,10 @@ class Config(_Strict):
         sample's class (``<generate.out>/<process>_<index>.root``);
         ``features.input``: ``ingest.out``; ``train.data``: ``<features.out>/balanced``;
         ``tune.data``: ``<features.out>/dev``; ``baselines.data``, ``evaluate.data``:
-        ``train.data``; ``l1.data``: ``train.data``; ``evaluate.runs``: the run folders of
-        ``run.models``; ``evaluate.baselines``: ``baselines.out``; ``evaluate.l1``:
-        ``l1.out``; ``stream.model``: the run folder of ``train.model``. Resolving twice
-        changes nothing.
+        ``train.data``; ``l1.data``: ``train.data``, ``l1.run``: the run folder of ``hlf``;
+        ``evaluate.runs``: the run folders of ``run.models``; ``evaluate.baselines``:
+        ``baselines.out``; ``evaluate.l1``: ``l1.out``; ``stream.model``: the run folder of
+        ``train.model``. Resolving twice changes nothing.
         """
         samples = {
             name: sample.model_copy(update={"paths": self._generated_files(name, sample.label)})
@@ -96,7 +96,12 @@ class Config(_Strict):
                 "baselines": self.baselines.model_copy(
                     update={"data": self.baselines.data or train_data}
                 ),
-                "l1": self.l1.model_copy(update={"data": self.l1.data or train_data}),
+                "l1": self.l1.model_copy(
+                    update={
+                        "data": self.l1.data or train_data,
+                        "run": self.l1.run or self.run_folder("hlf"),
+                    }
+                ),
                 "evaluate": evaluate.model_copy(
                     update={
                         "data": evaluate.data or train_data,

@@ -38,7 +38,7 @@ class _L1:
     run = JobFunction(__package__, ".job")
 
     def inputs(self, config: Config) -> list[Path]:
-        assert config.l1.data is not None  # resolved
+        assert config.l1.data is not None and config.l1.run is not None  # resolved
         return [Path(config.l1.data), Path(config.l1.run)]
 
     def outputs(self, config: Config) -> list[Path]:

@@ -181,7 +181,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> L1Result:
     start = time.perf_counter()
     config = config.resolved()
     settings = config.l1
-    assert settings.data is not None  # resolved
+    assert settings.data is not None and settings.run is not None  # resolved
     evaluate = config.evaluate
     rates = {
         "input_rate_hz": evaluate.input_rate_hz,
@@ -202,6 +202,7 @@ def _make(settings: L1Config, data: Path, rates: dict[str, Any], progress: bool)
     from .estimate import estimate
     from .fixed import FixedType
 
+    assert settings.run is not None  # resolved
     trained = load_run(Path(settings.run))
     model_kind = adapter(trained)
     check_features(trained, data)
