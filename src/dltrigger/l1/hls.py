@@ -60,9 +60,12 @@ class Emulation:
     compile_seconds: float
 
     def predict(self, *inputs: np.ndarray) -> np.ndarray:
-        """The firmware's outputs (float64) on ``inputs`` (one array per input of the model,
-        float32, converted to the input types by the C simulation itself)."""
-        values = [np.ascontiguousarray(x, dtype=np.float32) for x in inputs]
+        """The firmware's outputs on ``inputs`` (one array per input of the model; converted
+        to the input types by the C simulation itself). In double precision, which holds
+        every fixed-point output exactly (hls4ml's float bridge would round wide ones). The
+        time is the C simulation's ``ap_fixed`` arithmetic, not hls4ml's loop over events:
+        a batch function looping in C instead measured 1.2x faster only."""
+        values = [np.ascontiguousarray(x, dtype=np.float64) for x in inputs]
         events = len(values[0])
         if not events:
             return np.zeros((0, self.model.get_output_variables()[0].shape[-1]))
