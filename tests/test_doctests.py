@@ -31,6 +31,7 @@ EXAMPLES = [
     ("dltrigger.tune.job", "run", False),
     ("dltrigger.train.trainer", "run", False),
     ("dltrigger.baselines.job", "run", False),
+    ("dltrigger.l1.job", "run", False),
     ("dltrigger.evaluate.job", "run", False),
     ("dltrigger.stream.job", "run", False),
     ("dltrigger.stream.batch", "score", False),

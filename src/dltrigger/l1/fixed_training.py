@@ -53,7 +53,7 @@ def covering(largest: float, bits: int, signed: bool) -> FixedType:
 
 
 class QuantisedDeepSets(nn.Module):
-    """A copy of an [`L1DeepSetsCore`][dltrigger.models.deepsets.L1DeepSetsCore] computing
+    """A copy of an ``L1DeepSetsCore`` (``dltrigger.models.deepsets``) computing
     as the firmware does, its types chosen from ``calibration`` (the training inputs)."""
 
     def __init__(self, core: L1DeepSetsCore, bits: Bits, calibration: tuple[np.ndarray, ...]):

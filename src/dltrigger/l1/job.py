@@ -169,9 +169,10 @@ def run(config: Config, *, spark=None, progress: bool = False) -> L1Result:
     ```pycon
     >>> import dltrigger as dlt
     >>> settings = dlt.Config().resolved().l1
-    >>> settings.run, settings.data, settings.out, settings.ptq_precision
-    (PosixPath('runs/hlf'), PosixPath('data/features/balanced'), PosixPath('runs/l1'),
-     'ap_fixed<16,6>')
+    >>> settings.run, settings.data
+    (PosixPath('runs/hlf'), PosixPath('data/features/balanced'))
+    >>> settings.out, settings.ptq_precision, settings.weight_bits
+    (PosixPath('runs/l1'), 'ap_fixed<16,6>', 6)
     >>> result = dlt.l1.run(dlt.Config())  # doctest: +SKIP
     >>> result.summary["agreement"]["agreement"]  # doctest: +SKIP
     1.0
