@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ def _efficiency(entry: dict[str, Any]) -> str:
     return f"{entry['value']:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def print_summary(summary: dict[str, Any], out: Path) -> None:
-    """The L1 result as a physicist reads it first."""
+def print_summary(summary: dict[str, Any], out: Path, console: Any = None) -> None:
+    """The L1 result as a physicist reads it first (on ``console``, a rich Console, when
+    given: the display of ``dltrigger run``)."""
+    print: Callable[[str], None] = _printer(console)
     print(f"test events: {summary['test_events']} (score: {summary['score']})")
     for key, title in summary["versions"].items():
         metrics = summary["metrics"][key]
@@ -42,3 +45,11 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
             f"{estimate['clock_mhz']:.0f} MHz, II {da4ml['initiation_interval']}"
         )
     print(f"l1.json, scores, hls4ml projects and plots in {out}")
+
+
+def _printer(console: Any) -> Callable[[str], None]:
+    import builtins
+
+    if console is None:
+        return builtins.print
+    return lambda line: console.print(line, markup=False, highlight=False)

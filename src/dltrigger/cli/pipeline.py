@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
     from .evaluate_summary import print_evaluation, print_stages
 
-    def tables(name: str, result) -> None:  # the data stages' tables, as their commands print
+    def tables(name: str, result) -> None:  # the tables of data stages and l1, as their commands
         if args.quiet:
             return
         from ..progress import console
@@ -66,6 +66,10 @@ def _run(args: argparse.Namespace) -> int:
             from .ingest_summary import print_report
 
             print_report(result.report, console=console)
+        elif name == "l1":
+            from .l1_summary import print_summary as print_l1
+
+            print_l1(result.summary, result.out, console=console)
 
     result = run_pipeline(config_for(args), progress=not args.quiet, on_stage=tables)
     print_stages(result.stages)
