@@ -121,7 +121,8 @@ def test_an_unmeasurable_working_point_in_the_evaluation_json():
     limit; 99% of ttbar is kept with no background, so the rejection is unbounded above."""
     import json
 
-    from dltrigger.evaluate.job import _strict_json, evaluate_model
+    from dltrigger.artifacts._files import strict_json
+    from dltrigger.evaluate.job import evaluate_model
 
     rng = np.random.default_rng(2)
     labels = np.r_[np.zeros(400, int), np.ones(366, int), np.full(344, 2)]
@@ -153,7 +154,7 @@ def test_an_unmeasurable_working_point_in_the_evaluation_json():
     assert at99["background_rejection"] is None and at99["background_rejection_interval"][1] is None
     assert at99["background_rejection_interval"][0] == pytest.approx(1 / clopper_pearson(0, 744)[1])
     assert "unbounded above" in at99["background_rejection_note"]
-    json.dumps(_strict_json(metrics), allow_nan=False)  # NaN AUC errors (no bootstrap): null
+    json.dumps(strict_json(metrics), allow_nan=False)  # NaN AUC errors (no bootstrap): null
 
 
 def test_rates_against_a_hand_count():

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..errors import DatasetError
-from ._files import read_json, write_text
+from ._files import read_json, strict_json, write_text
 
 log = logging.getLogger("dltrigger")
 
@@ -120,7 +120,7 @@ class L1Output:
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         """``l1.json`` (strict JSON; written last, into a folder written atomically)."""
-        self.summary_file.write_text(json.dumps(_strict(summary), indent=2, allow_nan=False))
+        self.summary_file.write_text(json.dumps(strict_json(summary), indent=2, allow_nan=False))
 
     def write_scores(self, labels: Any, logits: dict[str, Any]) -> None:
         """``scores.parquet``: the label and each version's logits of every test event."""
@@ -130,21 +130,6 @@ class L1Output:
 
         columns = {"label": labels, **{name: list(values) for name, values in logits.items()}}
         write_table(pa.table(columns), self.path / self.SCORES)
-
-
-def _strict(value: Any) -> Any:
-    """``value`` with NaN and infinities as None (strict JSON has neither)."""
-    import math
-
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        return _strict(value.item())
-    return value
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ output-rate budgets ([`dltrigger.ml.rates`][]). The output folder (written atomi
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any, get_args
@@ -23,6 +22,7 @@ from typing import Any, get_args
 import numpy as np
 
 from ..artifacts import EvaluationReport, FeaturesDataset, RunFolder, read_pipeline_state
+from ..artifacts._files import strict_json
 from ..config import BaselineName, Config, EvaluateConfig
 from ..errors import EvaluationError
 from ..freshness import skippable
@@ -205,7 +205,7 @@ def run(config: Config, *, spark=None, progress: bool = False) -> EvaluateResult
             results["baselines"] = read_baselines(Path(baselines), first[1])
         if l1 is not None:
             results["l1"] = read_l1(Path(l1), len(first[1]), folder)
-        results = _strict_json(results)  # the report and the caller see what the file holds
+        results = strict_json(results)  # the report and the caller see what the file holds
         EvaluationReport(folder).write_evaluation(results)
         write_report(results, folder)
     return EvaluateResult(
@@ -343,21 +343,6 @@ def read_baselines(folder: Path, labels: np.ndarray) -> dict[str, Any]:
             continue
         found["models"][name] = metrics
     return found
-
-
-def _strict_json(value: Any) -> Any:
-    """``value`` as strict JSON holds it: numpy scalars as Python numbers, NaN and infinities
-    as None (``null``; an AUC error without bootstrap, a baseline's undefined AUC). Where a
-    null needs a reason (a cut keeping nothing, an unbounded rejection) its producer adds it."""
-    if isinstance(value, dict):
-        return {key: _strict_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict_json(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _slug(name: str) -> str:

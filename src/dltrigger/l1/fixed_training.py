@@ -13,7 +13,8 @@ front end with the same types, layer by layer:
 
 Each integer part I is chosen once, before training, from the float model's values on the
 training split (the 99.99% quantile: the rare larger ones saturate; weights: the largest
-weight), then kept: the types are those the firmware gets. Gradients pass the rounding straight through.
+weight), then kept: the types are those the firmware gets. Gradients pass the rounding
+straight through.
 """
 
 from __future__ import annotations
