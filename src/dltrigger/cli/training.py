@@ -16,8 +16,9 @@ def add_commands(commands) -> None:
         help="train a classifier on a features dataset (one process or data-parallel)",
         description="Train one of the models on a features dataset (full/, balanced/ or dev/), "
         "validating on its validation split every epoch (the test split only measures); "
-        "writes a run folder with the config, metrics (CSV/JSON), the last checkpoint and the best model, exported to ONNX and "
-        "TorchScript. Every option overrides the [train] section of the config file.",
+        "writes a run folder with the config, metrics (CSV/JSON), the last checkpoint and the "
+        "best model, exported to ONNX and TorchScript. Every option overrides the [train] "
+        "section of the config file.",
     )
     add_section(tr, "train")
     tr.add_argument(
