@@ -6,12 +6,13 @@ the firmware's arithmetic, bit for bit, on a CPU. Synthesis (Vitis HLS) is not r
 
 Two routes in:
 
-- post-training quantisation: the float PyTorch model through hls4ml's PyTorch front end,
-  every weight, bias, result and accumulator of one type (``ap_fixed<16,6>``);
-- quantisation-aware: the Brevitas model exported to QONNX (``Quant`` nodes: the learned
-  power-of-two scales and bit widths), cleaned with qonnx, through hls4ml's ONNX front end,
-  which sets each type from its ``Quant`` node; the accumulators are sized by hls4ml to hold
-  every sum exactly.
+- [`post_training`][dltrigger.l1.hls.post_training]: a PyTorch model through hls4ml's PyTorch
+  front end, every weight, bias, result and accumulator of one type (``ap_fixed<16,6>``), or
+  of the types given layer by layer (the quantisation-aware ``deepsets_l1``);
+- [`quantisation_aware`][dltrigger.l1.hls.quantisation_aware]: the Brevitas model exported to
+  QONNX (``Quant`` nodes: the learned power-of-two scales and bit widths), cleaned with
+  qonnx, through hls4ml's ONNX front end, which sets each type from its ``Quant`` node; the
+  accumulators are sized by hls4ml to hold every sum exactly.
 """
 
 from __future__ import annotations
