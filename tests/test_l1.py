@@ -255,3 +255,13 @@ def test_l1_names_a_missing_run_in_one_line(tmp_path):
     assert completed.returncode != 0
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and str(run) in lines[0]
+
+
+def test_a_model_without_a_route_into_firmware_is_refused_by_name(tmp_path):
+    from types import SimpleNamespace
+
+    from dltrigger.l1.adapters import adapter
+
+    run = SimpleNamespace(folder=tmp_path / "inclusive", config=TrainConfig(model="inclusive"))
+    with pytest.raises(dlt.L1Error, match=r"inclusive.*'inclusive' run.*'hlf' or 'deepsets_l1'"):
+        adapter(run)
